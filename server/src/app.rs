@@ -1,0 +1,89 @@
+//! The running server: what every handler shares, and how it starts and stops.
+//!
+//! [`start`] binds the listener, starts the feed's source and the accept loop, and returns a
+//! [`Running`] handle; [`Running::shutdown`] stops accepting, tells every connection to
+//! finish (WebSockets close with 1001, held long polls are answered, SSE streams end) and
+//! waits up to `--shutdown-grace` for them.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::feed::{EventSource, Feed, FeedOptions, Generator};
+use crate::metrics::Metrics;
+use crate::net::listener;
+use crate::pages::Pages;
+use crate::shutdown::Shutdown;
+
+/// What every handler shares.
+pub struct App {
+    pub config: Config,
+    pub feed: Arc<Feed>,
+    pub metrics: Arc<Metrics>,
+    pub pages: Pages,
+    pub shutdown: Shutdown,
+    /// Connections open now (the limit's count).
+    pub open_connections: AtomicUsize,
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+}
+
+/// Binds `config.addr` and serves the embedded generator's feed.
+pub async fn start(config: Config) -> io::Result<Running> {
+    let source = Generator::new(config.matches, config.rate, config.seed);
+    start_with_source(config, source).await
+}
+
+/// Binds `config.addr` and serves the feed of `source`.
+pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io::Result<Running> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let feed = Feed::new(
+        source.initial_matches(),
+        FeedOptions {
+            ring: config.ring as usize,
+            payload_bytes: config.payload_bytes as usize,
+            client_queue: config.client_queue as usize,
+            epoch: None,
+        },
+    );
+    let shutdown = Shutdown::new();
+    let app = Arc::new(App {
+        config,
+        feed: feed.clone(),
+        metrics: Arc::new(Metrics::new()),
+        pages: Pages::default(),
+        shutdown: shutdown.clone(),
+        open_connections: AtomicUsize::new(0),
+    });
+    shutdown.spawn(feed.pump(source, shutdown.clone()));
+    shutdown.spawn(listener::accept_loop(listener, app.clone()));
+    tracing::info!(%addr, "serving");
+    Ok(Running { addr, app })
+}
+
+impl Running {
+    /// Graceful shutdown; returns whether every task ended within the grace period.
+    pub async fn shutdown(self) -> bool {
+        let s = &self.app.shutdown;
+        s.cancel();
+        let done = s.wait(self.app.config.shutdown_grace).await;
+        if !done {
+            tracing::warn!(left = s.running(), "tasks still running after the grace period");
+        }
+        done
+    }
+
+    /// The base URL, `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

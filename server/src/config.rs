@@ -1,0 +1,136 @@
+//! The server's configuration: one typed struct, parsed by clap, taken by the library.
+//!
+//! Every limit the design asks for is on by default with a sensible value. Durations take
+//! humantime forms (`500ms`, `2s`, `1m`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Serves one simulated live-score feed by short polling, delta polling, long polling, SSE
+/// and WebSocket, with exact per-transport byte counters at `/metrics`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "server", version)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Number of simulated matches.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub matches: u32,
+
+    /// Score events per second, in total over all matches (Poisson arrivals); 0 publishes
+    /// nothing by itself.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_rate)]
+    pub rate: f64,
+
+    /// Seed of the feed's random generator: the same seed gives the same events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Pad each event's JSON to at least this many bytes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub payload_bytes: u64,
+
+    /// Events kept for cursors (`since`) and resume.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub ring: u64,
+
+    /// Events a push client (WebSocket, SSE) may fall behind before it is resynced with a
+    /// fresh snapshot.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub client_queue: u64,
+
+    /// Open connections at most; more get 503 and are closed.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// Time a client has to send a whole request head (from accept, or from its first byte).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// A kept-alive connection with no request in flight is closed after this long.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// A client that accepts no bytes for this long is dropped as a slow consumer.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub send_timeout: Duration,
+
+    /// WebSocket ping interval; a client that has not answered by the next ping is closed.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    pub ping_interval: Duration,
+
+    /// Largest inbound WebSocket message (and frame); larger ones close with 1009.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Largest request head; larger ones get 431.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Longest a long poll is held (`wait` is capped to this).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub long_poll_max: Duration,
+
+    /// SSE comment keep-alive interval when no event flows.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub sse_keepalive: Duration,
+
+    /// Extra origins allowed to open WebSockets (exact, e.g. `https://example.org`; `*` for
+    /// any). A request with no Origin, or one matching Host, is always allowed.
+    #[arg(long = "allow-origin")]
+    pub allow_origin: Vec<String>,
+
+    /// On shutdown, how long to wait for connections to finish before exiting anyway.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse_from(["server"])
+    }
+}
+
+impl Config {
+    /// The defaults, listening on a free loopback port: what tests and embedded runs use.
+    pub fn ephemeral() -> Self {
+        Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), ..Config::default() }
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of events per second"))?;
+    if !v.is_finite() || !(0.0..=1_000_000.0).contains(&v) {
+        return Err(format!("rate {v} is outside 0 to 1000000 events per second"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!((c.matches, c.rate, c.seed, c.payload_bytes, c.ring), (8, 10.0, 1, 0, 4096));
+        assert_eq!(c.max_connections, 100_000);
+        assert_eq!(c.long_poll_max, Duration::from_secs(30));
+        assert_eq!(c.max_message_bytes, 65_536);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let e = Config::try_parse_from(["server", "--rate", "-1"]).unwrap_err().to_string();
+        assert!(e.contains("outside"), "{e}");
+        assert!(Config::try_parse_from(["server", "--matches", "0"]).is_err());
+        assert!(Config::try_parse_from(["server", "--idle-timeout", "soon"]).is_err());
+        let c = Config::try_parse_from(["server", "--header-timeout", "500ms"]).expect("valid");
+        assert_eq!(c.header_timeout, Duration::from_millis(500));
+    }
+}

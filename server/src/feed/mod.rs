@@ -1,0 +1,361 @@
+//! The feed: the one source of truth every transport serves.
+//!
+//! [`Feed::publish`] stamps a change with `seq`, `ts_us` and `epoch`, serialises it **once**
+//! (as JSON and as an SSE frame) and shares those bytes with every client of every transport.
+//! The feed keeps the current snapshot, a ring of the last K events for cursors and resume,
+//! a broadcast channel for push transports and a watch of the latest seq for long polls.
+//! Publishing, the ring and the broadcast happen under one lock, so a subscriber that reads
+//! the ring and subscribes under that lock sees every event exactly once.
+
+pub mod generator;
+pub mod source;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+pub use generator::Generator;
+pub use source::{Change, EventSource};
+
+use crate::shutdown::Shutdown;
+use crate::wire::{Event, MatchState, MessageType, Snapshot};
+
+/// One published event, serialised once for every transport.
+#[derive(Debug)]
+pub struct Published {
+    pub seq: u64,
+    pub ts_us: u64,
+    /// The event's JSON: a WebSocket text frame's payload, one element of a delta poll.
+    pub json: Utf8Bytes,
+    /// The same event as an SSE frame: `id: <seq>\nevent: event\ndata: <json>\n\n`.
+    pub sse: Bytes,
+}
+
+/// A cursor the ring cannot serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    /// Events after the cursor have already left the ring.
+    #[error("cursor {since} is older than the oldest event kept ({oldest})")]
+    TooOld { since: u64, oldest: u64 },
+    /// The cursor is beyond the latest event (as after a server restart).
+    #[error("cursor {since} is beyond the latest event ({latest}); the server may have restarted")]
+    Ahead { since: u64, latest: u64 },
+}
+
+/// Sizes and identity of a feed.
+#[derive(Debug, Clone)]
+pub struct FeedOptions {
+    /// Events kept for cursors and resume.
+    pub ring: usize,
+    /// Each event's JSON is padded to at least this many bytes.
+    pub payload_bytes: usize,
+    /// Per-subscriber queue bound of the broadcast; a subscriber further behind lags.
+    pub client_queue: usize,
+    /// The feed's id; a fresh one is taken from the clock when `None`.
+    pub epoch: Option<u64>,
+}
+
+impl Default for FeedOptions {
+    fn default() -> Self {
+        FeedOptions { ring: 4096, payload_bytes: 0, client_queue: 256, epoch: None }
+    }
+}
+
+struct State {
+    seq: u64,
+    ts_us: u64,
+    matches: Vec<MatchState>,
+    ring: VecDeque<Arc<Published>>,
+    snapshot: Bytes,
+}
+
+/// The shared feed; see the module doc.
+pub struct Feed {
+    epoch: u64,
+    ring_cap: usize,
+    payload_bytes: usize,
+    state: RwLock<State>,
+    tx: broadcast::Sender<Arc<Published>>,
+    latest: watch::Sender<u64>,
+}
+
+/// Microseconds since the Unix epoch, the clock of `ts_us` and of every delivery latency.
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+impl Feed {
+    /// A feed over these matches, before any event.
+    pub fn new(matches: Vec<MatchState>, opts: FeedOptions) -> Arc<Feed> {
+        let epoch = opts.epoch.unwrap_or_else(now_us);
+        let (tx, _) = broadcast::channel(opts.client_queue.max(1));
+        let (latest, _) = watch::channel(0);
+        let snapshot = encode_snapshot(epoch, 0, 0, &matches);
+        Arc::new(Feed {
+            epoch,
+            ring_cap: opts.ring.max(1),
+            payload_bytes: opts.payload_bytes,
+            state: RwLock::new(State {
+                seq: 0,
+                ts_us: 0,
+                matches,
+                ring: VecDeque::with_capacity(opts.ring.clamp(1, 1 << 16)),
+                snapshot,
+            }),
+            tx,
+            latest,
+        })
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The latest seq (0 before the first event).
+    pub fn latest_seq(&self) -> u64 {
+        *self.latest.borrow()
+    }
+
+    /// Stamps, serialises once, stores and broadcasts one change.
+    pub fn publish(&self, change: Change) -> Arc<Published> {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let seq = st.seq + 1;
+        // Never earlier than the previous event, whatever the wall clock does.
+        let ts_us = now_us().max(st.ts_us);
+        let id = change.state.id as usize;
+        if id >= st.matches.len() {
+            st.matches.resize(id + 1, change.state.clone());
+        }
+        st.matches[id] = change.state.clone();
+        let mut event = Event {
+            kind_tag: MessageType::Event,
+            seq,
+            ts_us,
+            epoch: self.epoch,
+            match_id: change.state.id,
+            kind: change.kind,
+            team: change.team,
+            state: change.state,
+            pad: String::new(),
+        };
+        let json = encode_event(&mut event, self.payload_bytes);
+        let sse = sse_frame(Some(seq), "event", &json);
+        let published = Arc::new(Published { seq, ts_us, json: json_text(json), sse });
+
+        st.seq = seq;
+        st.ts_us = ts_us;
+        if st.ring.len() == self.ring_cap {
+            st.ring.pop_front();
+        }
+        st.ring.push_back(published.clone());
+        st.snapshot = encode_snapshot(self.epoch, seq, ts_us, &st.matches);
+        // No receiver is not an error: nobody is subscribed right now.
+        let _ = self.tx.send(published.clone());
+        self.latest.send_replace(seq);
+        published
+    }
+
+    /// The current snapshot: its seq and its JSON.
+    pub fn snapshot(&self) -> (u64, Bytes) {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        (st.seq, st.snapshot.clone())
+    }
+
+    /// The current snapshot as a typed value (for 410 answers and tests).
+    pub fn snapshot_value(&self) -> Snapshot {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        Snapshot {
+            kind_tag: MessageType::Snapshot,
+            epoch: self.epoch,
+            seq: st.seq,
+            ts_us: st.ts_us,
+            matches: st.matches.clone(),
+        }
+    }
+
+    /// Every event after `since`, in order.
+    pub fn since(&self, since: u64) -> Result<Vec<Arc<Published>>, CursorError> {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        events_after(&st, since)
+    }
+
+    /// Every event after `since` plus a subscription to every later one, with nothing lost or
+    /// repeated between the two.
+    pub fn subscribe_since(
+        &self,
+        since: u64,
+    ) -> Result<(Vec<Arc<Published>>, broadcast::Receiver<Arc<Published>>), CursorError> {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let backlog = events_after(&st, since)?;
+        Ok((backlog, self.tx.subscribe()))
+    }
+
+    /// The current snapshot plus a subscription to every later event.
+    pub fn subscribe_snapshot(&self) -> (u64, Bytes, broadcast::Receiver<Arc<Published>>) {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        (st.seq, st.snapshot.clone(), self.tx.subscribe())
+    }
+
+    /// A watch of the latest seq, for long polls.
+    pub fn watch_latest(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    /// Publishes every change of `source` until it ends or shutdown begins.
+    pub async fn pump<S: EventSource>(self: Arc<Self>, mut source: S, shutdown: Shutdown) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                change = source.next_change() => match change {
+                    Some(c) => { self.publish(c); }
+                    None => return,
+                },
+            }
+        }
+    }
+}
+
+fn events_after(st: &State, since: u64) -> Result<Vec<Arc<Published>>, CursorError> {
+    if since > st.seq {
+        return Err(CursorError::Ahead { since, latest: st.seq });
+    }
+    let oldest = st.ring.front().map_or(st.seq + 1, |p| p.seq);
+    // `since + 1` must still be in the ring (or be the next event to come).
+    if since + 1 < oldest {
+        return Err(CursorError::TooOld { since, oldest });
+    }
+    let skip = (since + 1 - oldest) as usize;
+    Ok(st.ring.iter().skip(skip).cloned().collect())
+}
+
+/// Serialises an event, padding its JSON to at least `payload_bytes`.
+fn encode_event(event: &mut Event, payload_bytes: usize) -> Vec<u8> {
+    let json = serde_json::to_vec(&*event).expect("an event always serialises");
+    if json.len() >= payload_bytes {
+        return json;
+    }
+    // `,"pad":"…"` adds 9 bytes plus the padding itself.
+    let pad = payload_bytes.saturating_sub(json.len() + 9).max(1);
+    event.pad = "x".repeat(pad);
+    serde_json::to_vec(&*event).expect("an event always serialises")
+}
+
+fn json_text(json: Vec<u8>) -> Utf8Bytes {
+    let bytes = Bytes::from(json);
+    // serde_json writes UTF-8 only; checking once here keeps every later send free of it.
+    Utf8Bytes::try_from(bytes).expect("serde_json output is UTF-8")
+}
+
+/// The snapshot's JSON.
+pub fn encode_snapshot(epoch: u64, seq: u64, ts_us: u64, matches: &[MatchState]) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Borrowed<'a> {
+        #[serde(rename = "type")]
+        kind_tag: MessageType,
+        epoch: u64,
+        seq: u64,
+        ts_us: u64,
+        matches: &'a [MatchState],
+    }
+    let s = Borrowed { kind_tag: MessageType::Snapshot, epoch, seq, ts_us, matches };
+    Bytes::from(serde_json::to_vec(&s).expect("a snapshot always serialises"))
+}
+
+/// One SSE frame: optional `id:`, the event name and a single-line `data:` field.
+pub fn sse_frame(id: Option<u64>, event: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 48);
+    if let Some(id) = id {
+        out.extend_from_slice(format!("id: {id}\n").as_bytes());
+    }
+    out.extend_from_slice(format!("event: {event}\ndata: ").as_bytes());
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, PushMessage};
+
+    fn feed(ring: usize, payload: usize) -> (Arc<Feed>, Generator) {
+        let g = Generator::new(4, 10.0, 1);
+        let f = Feed::new(
+            g.initial_matches(),
+            FeedOptions { ring, payload_bytes: payload, client_queue: 16, epoch: Some(99) },
+        );
+        (f, g)
+    }
+
+    #[test]
+    fn seqs_are_contiguous_and_bytes_parse_back() {
+        let (f, mut g) = feed(8, 0);
+        for want in 1..=20 {
+            let p = f.publish(g.draw());
+            assert_eq!(p.seq, want);
+            match wire::parse_push(p.json.as_bytes()) {
+                Ok(PushMessage::Event(e)) => {
+                    assert_eq!((e.seq, e.epoch, e.ts_us), (want, 99, p.ts_us));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let (seq, snap) = f.snapshot();
+        assert_eq!(seq, 20);
+        match wire::parse_push(&snap) {
+            Ok(PushMessage::Snapshot(s)) => assert_eq!((s.seq, s.epoch, s.matches.len()), (20, 99, 4)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cursors_are_served_from_the_ring_or_refused() {
+        let (f, mut g) = feed(8, 0);
+        assert_eq!(f.since(0).map(|v| v.len()), Ok(0));
+        for _ in 0..20 {
+            f.publish(g.draw());
+        }
+        // Ring holds 13..=20.
+        let seqs: Vec<u64> = f.since(12).expect("in ring").iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, (13..=20).collect::<Vec<_>>());
+        assert_eq!(f.since(20).map(|v| v.len()), Ok(0));
+        assert_eq!(f.since(11).unwrap_err(), CursorError::TooOld { since: 11, oldest: 13 });
+        assert_eq!(f.since(21).unwrap_err(), CursorError::Ahead { since: 21, latest: 20 });
+    }
+
+    #[test]
+    fn payload_padding_reaches_the_requested_size() {
+        for want in [0usize, 10, 300, 301, 4096] {
+            let (f, mut g) = feed(4, want);
+            let p = f.publish(g.draw());
+            assert!(p.json.len() >= want, "{} < {want}", p.json.len());
+            if want > 400 {
+                assert!(p.json.len() <= want + 1, "padding overshoots: {}", p.json.len());
+            }
+            assert!(matches!(wire::parse_push(p.json.as_bytes()), Ok(PushMessage::Event(_))));
+        }
+    }
+
+    #[test]
+    fn subscription_continues_the_backlog_without_gap() {
+        let (f, mut g) = feed(64, 0);
+        for _ in 0..5 {
+            f.publish(g.draw());
+        }
+        let (backlog, mut rx) = f.subscribe_since(2).expect("in ring");
+        f.publish(g.draw());
+        let mut seqs: Vec<u64> = backlog.iter().map(|p| p.seq).collect();
+        seqs.push(rx.try_recv().expect("the next event").seq);
+        assert_eq!(seqs, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn sse_frame_is_one_event() {
+        let f = sse_frame(Some(7), "event", br#"{"a":1}"#);
+        assert_eq!(&f[..], b"id: 7\nevent: event\ndata: {\"a\":1}\n\n");
+    }
+}

@@ -1,0 +1,5 @@
+//! HTTP plumbing shared by the transports: routing, query parsing, responses.
+
+pub mod query;
+pub mod response;
+pub mod router;

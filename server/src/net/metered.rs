@@ -1,0 +1,353 @@
+//! The socket wrapper every accepted connection goes through: exact byte counts per
+//! transport, and the connection's timeouts.
+//!
+//! Bytes are counted where they cross the socket, so HTTP headers, the upgrade handshake and
+//! WebSocket framing are all in. A request's bytes count for that request's transport: bytes
+//! read while no request is in flight belong to the next request head, which is not yet
+//! routed, so they wait in `unattributed_in` until [`ConnMeter::begin_request`] names the
+//! transport. The same bookkeeping drives the timeouts: a head that has started must finish
+//! within the header timeout (slowloris), a connection with no request in flight is closed
+//! after the idle timeout, and a peer that accepts no bytes for the send timeout is dropped
+//! as a slow consumer. Timers are reset lazily, so a busy connection costs no timer work.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::metrics::{Metrics, Transport};
+
+/// Extra byte tallies a request can ask for (the demo page's per-panel counters).
+#[derive(Debug, Default)]
+pub struct ByteTally {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Attribution {
+    transport: Transport,
+    tally: Option<Arc<ByteTally>>,
+}
+
+/// The per-connection state shared by the socket wrapper and the request handlers.
+pub struct ConnMeter {
+    metrics: Arc<Metrics>,
+    attribution: Mutex<Attribution>,
+    /// The transport of the first request, for the connection gauges.
+    conn_transport: Mutex<Option<Transport>>,
+    unattributed_in: AtomicU64,
+    in_flight: AtomicU32,
+    /// Requests begun on this connection: a change tells the stream a head was routed.
+    requests: AtomicU64,
+    routed: AtomicBool,
+}
+
+impl ConnMeter {
+    pub fn new(metrics: Arc<Metrics>) -> Arc<ConnMeter> {
+        metrics.transport(Transport::Other).connections_open.fetch_add(1, Relaxed);
+        Arc::new(ConnMeter {
+            metrics,
+            attribution: Mutex::new(Attribution { transport: Transport::Other, tally: None }),
+            conn_transport: Mutex::new(None),
+            unattributed_in: AtomicU64::new(0),
+            in_flight: AtomicU32::new(0),
+            requests: AtomicU64::new(0),
+            routed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Names the transport of the request just read: its head's bytes, and every byte until
+    /// the next request, count for `transport` (and for `tally`, if given). The returned
+    /// guard marks the request in flight (no idle timeout) until dropped.
+    pub fn begin_request(self: &Arc<Self>, transport: Transport, tally: Option<Arc<ByteTally>>) -> InFlight {
+        let c = self.metrics.transport(transport);
+        if !self.routed.swap(true, Relaxed) {
+            let other = self.metrics.transport(Transport::Other);
+            other.connections_open.fetch_sub(1, Relaxed);
+            c.connections_open.fetch_add(1, Relaxed);
+            c.connections_opened.fetch_add(1, Relaxed);
+            *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner()) = Some(transport);
+        }
+        c.requests.fetch_add(1, Relaxed);
+        let pending = self.unattributed_in.swap(0, Relaxed);
+        c.bytes_received.fetch_add(pending, Relaxed);
+        if let Some(t) = &tally {
+            t.received.fetch_add(pending, Relaxed);
+        }
+        *self.attribution.lock().unwrap_or_else(|e| e.into_inner()) = Attribution { transport, tally };
+        self.in_flight.fetch_add(1, Relaxed);
+        self.requests.fetch_add(1, Relaxed);
+        InFlight(self.clone())
+    }
+
+    /// The transport the connection's bytes currently count for.
+    pub fn transport(&self) -> Transport {
+        self.attribution.lock().unwrap_or_else(|e| e.into_inner()).transport
+    }
+
+    fn count_read(&self, n: u64) {
+        if self.in_flight.load(Relaxed) == 0 {
+            self.unattributed_in.fetch_add(n, Relaxed);
+            return;
+        }
+        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.metrics.transport(a.transport).bytes_received.fetch_add(n, Relaxed);
+        if let Some(t) = a.tally {
+            t.received.fetch_add(n, Relaxed);
+        }
+    }
+
+    fn count_write(&self, n: u64) {
+        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner());
+        self.metrics.transport(a.transport).bytes_sent.fetch_add(n, Relaxed);
+        if let Some(t) = &a.tally {
+            t.sent.fetch_add(n, Relaxed);
+        }
+    }
+
+    fn closed(&self) {
+        let pending = self.unattributed_in.swap(0, Relaxed);
+        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.metrics.transport(a.transport).bytes_received.fetch_add(pending, Relaxed);
+        if let Some(t) = a.tally {
+            t.received.fetch_add(pending, Relaxed);
+        }
+        let conn = *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
+        match conn {
+            Some(t) => {
+                self.metrics.transport(t).connections_open.fetch_sub(1, Relaxed);
+            }
+            None => {
+                let other = self.metrics.transport(Transport::Other);
+                other.connections_open.fetch_sub(1, Relaxed);
+                other.connections_opened.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+/// A request (or a stream: SSE, WebSocket) in flight on a connection.
+pub struct InFlight(Arc<ConnMeter>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Relaxed);
+    }
+}
+
+/// The connection's time limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the first byte of a request head (or from accept, for the first request) to its
+    /// end.
+    pub header: Duration,
+    /// With no request in flight and no byte moving.
+    pub idle: Duration,
+    /// A write that makes no progress for this long drops the client.
+    pub send: Duration,
+}
+
+/// Something dropped with the connection (the connection-limit slot).
+pub type ConnGuard = Box<dyn Send + Sync>;
+
+/// A stream that counts and times out; see the module doc.
+pub struct MeteredStream<S> {
+    inner: S,
+    meter: Arc<ConnMeter>,
+    timeouts: Timeouts,
+    last_activity: Instant,
+    head_started: Option<Instant>,
+    seen_requests: u64,
+    write_blocked_since: Option<Instant>,
+    read_timer: Option<Pin<Box<Sleep>>>,
+    write_timer: Option<Pin<Box<Sleep>>>,
+    _guard: Option<ConnGuard>,
+}
+
+impl<S> MeteredStream<S> {
+    pub fn new(inner: S, meter: Arc<ConnMeter>, timeouts: Timeouts, guard: Option<ConnGuard>) -> Self {
+        let now = Instant::now();
+        MeteredStream {
+            inner,
+            meter,
+            timeouts,
+            last_activity: now,
+            // Until the first request, the header timeout runs from accept.
+            head_started: Some(now),
+            seen_requests: 0,
+            write_blocked_since: None,
+            read_timer: None,
+            write_timer: None,
+            _guard: guard,
+        }
+    }
+
+    pub fn meter(&self) -> &Arc<ConnMeter> {
+        &self.meter
+    }
+
+    /// Forgets the head in progress once a handler has routed it.
+    fn sync_requests(&mut self) {
+        let r = self.meter.requests.load(Relaxed);
+        if r != self.seen_requests {
+            self.seen_requests = r;
+            self.head_started = None;
+        }
+    }
+
+    /// When reading must have made progress by, and what it means if it has not.
+    fn read_deadline(&mut self) -> Option<(Instant, ReadLimit)> {
+        if self.meter.in_flight.load(Relaxed) > 0 {
+            return None;
+        }
+        match self.head_started {
+            Some(t) => Some((t + self.timeouts.header, ReadLimit::Header)),
+            None => Some((self.last_activity + self.timeouts.idle, ReadLimit::Idle)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ReadLimit {
+    Header,
+    Idle,
+}
+
+/// Polls a lazily reset timer: true once `deadline` has really passed.
+fn expired(timer: &mut Option<Pin<Box<Sleep>>>, deadline: Instant, cx: &mut Context<'_>) -> bool {
+    if Instant::now() >= deadline {
+        return true;
+    }
+    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    if t.deadline() > deadline {
+        t.as_mut().reset(deadline);
+    }
+    loop {
+        if t.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+        // Fired for an older, earlier deadline: wait for the current one.
+        t.as_mut().reset(deadline);
+    }
+}
+
+use std::future::Future as _;
+
+impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.sync_requests();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = (buf.filled().len() - before) as u64;
+                if n > 0 {
+                    let now = Instant::now();
+                    this.last_activity = now;
+                    if this.meter.in_flight.load(Relaxed) == 0 && this.head_started.is_none() {
+                        this.head_started = Some(now);
+                    }
+                    this.meter.count_read(n);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                let Some((deadline, limit)) = this.read_deadline() else { return Poll::Pending };
+                if !expired(&mut this.read_timer, deadline, cx) {
+                    return Poll::Pending;
+                }
+                let m = this.meter.metrics();
+                match limit {
+                    ReadLimit::Header => {
+                        m.header_timeouts.fetch_add(1, Relaxed);
+                        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head timed out")))
+                    }
+                    ReadLimit::Idle => {
+                        m.idle_timeouts.fetch_add(1, Relaxed);
+                        // End of stream: an idle kept-alive connection closes cleanly.
+                        Poll::Ready(Ok(()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> MeteredStream<S> {
+    fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let since = *self.write_blocked_since.get_or_insert_with(Instant::now);
+        if expired(&mut self.write_timer, since + self.timeouts.send, cx) {
+            self.meter.metrics().slow_consumers_dropped.fetch_add(1, Relaxed);
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
+        }
+        Poll::Pending
+    }
+
+    fn wrote(&mut self, n: usize) {
+        self.write_blocked_since = None;
+        self.last_activity = Instant::now();
+        self.meter.count_write(n as u64);
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for MeteredStream<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                this.wrote(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => this.stalled(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                this.wrote(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => this.stalled(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+impl<S> Drop for MeteredStream<S> {
+    fn drop(&mut self) {
+        self.meter.closed();
+    }
+}
