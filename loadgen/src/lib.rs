@@ -1,1 +1,3 @@
-//! placeholder
+//! The load generator (runner in progress).
+pub mod report;
+pub mod results;
