@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_a_reason() {
-        let e = Config::try_parse_from(["server", "--rate", "-1"]).unwrap_err().to_string();
+        let e = Config::try_parse_from(["server", "--rate=-1"]).unwrap_err().to_string();
         assert!(e.contains("outside"), "{e}");
         assert!(Config::try_parse_from(["server", "--matches", "0"]).is_err());
         assert!(Config::try_parse_from(["server", "--idle-timeout", "soon"]).is_err());

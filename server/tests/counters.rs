@@ -1,0 +1,202 @@
+//! The byte counters are exact: what a raw client writes and reads moves the counters of its
+//! request's transport by exactly that much, headers, handshakes and framing included.
+
+use std::time::Duration;
+
+use server::feed::Generator;
+use server::metrics::{self, Sample, Transport};
+use server::{Config, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn sample(r: &Running) -> Sample {
+    // Read from the server's own counters, so the /metrics request itself (counted as
+    // `other`) never touches the transports under test.
+    metrics::parse(&r.app.metrics.render(0, 0))
+}
+
+fn delta(before: &Sample, after: &Sample, name: &str, t: Transport) -> u64 {
+    (after.transport(name, t).unwrap_or(0.0) - before.transport(name, t).unwrap_or(0.0)) as u64
+}
+
+/// Reads one HTTP/1.1 response with a content-length (or none) off a kept-alive stream.
+async fn read_response(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).await.expect("read head");
+        assert_eq!(n, 1, "connection closed mid-head");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.trim().parse().expect("length"));
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.expect("read body");
+    buf.extend_from_slice(&body);
+    buf
+}
+
+/// Waits until a counter reaches `want` (the server counts a write just after the client
+/// may already have read it).
+async fn settle(r: &Running, name: &str, t: Transport, base: &Sample, want: u64) -> u64 {
+    let mut got = 0;
+    for _ in 0..200 {
+        got = delta(base, &sample(r).await, name, t);
+        if got >= want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    got
+}
+
+#[tokio::test]
+async fn http_bytes_count_exactly_for_each_requests_transport() {
+    let r = server::start(Config { rate: 0.0, ..Config::ephemeral() }).await.expect("start");
+    let mut g = Generator::new(8, 0.0, 1);
+    for _ in 0..3 {
+        r.app.feed.publish(g.draw());
+    }
+    let before = sample(&r).await;
+    let mut s = TcpStream::connect(r.addr).await.expect("connect");
+    // Two transports on one kept-alive connection: each request's bytes go to its own.
+    let poll = b"GET /api/scores HTTP/1.1\r\nHost: test\r\nUser-Agent: raw\r\n\r\n";
+    s.write_all(poll).await.expect("write");
+    let poll_resp = timeout(LIMIT, read_response(&mut s)).await.expect("in time");
+    let delta_req = b"GET /api/events?since=1 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    s.write_all(delta_req).await.expect("write");
+    let mut delta_resp = Vec::new();
+    timeout(LIMIT, s.read_to_end(&mut delta_resp)).await.expect("in time").expect("read");
+    assert!(poll_resp.starts_with(b"HTTP/1.1 200"));
+    assert!(delta_resp.starts_with(b"HTTP/1.1 200"));
+    drop(s);
+
+    let n = "pushpull_bytes_sent_total";
+    assert_eq!(
+        settle(&r, n, Transport::ShortPoll, &before, poll_resp.len() as u64).await,
+        poll_resp.len() as u64
+    );
+    assert_eq!(
+        settle(&r, n, Transport::DeltaPoll, &before, delta_resp.len() as u64).await,
+        delta_resp.len() as u64
+    );
+    let after = sample(&r).await;
+    let n = "pushpull_bytes_received_total";
+    assert_eq!(delta(&before, &after, n, Transport::ShortPoll), poll.len() as u64);
+    assert_eq!(delta(&before, &after, n, Transport::DeltaPoll), delta_req.len() as u64);
+    assert_eq!(delta(&before, &after, "pushpull_requests_total", Transport::ShortPoll), 1);
+    assert_eq!(delta(&before, &after, "pushpull_requests_total", Transport::DeltaPoll), 1);
+    assert_eq!(delta(&before, &after, "pushpull_events_delivered_total", Transport::DeltaPoll), 2);
+    assert_eq!(delta(&before, &after, "pushpull_connections_opened_total", Transport::ShortPoll), 1);
+    assert_eq!(delta(&before, &after, "pushpull_connections_opened_total", Transport::DeltaPoll), 0);
+    for t in [Transport::LongPoll, Transport::Sse, Transport::Ws] {
+        assert_eq!(delta(&before, &after, "pushpull_bytes_sent_total", t), 0);
+    }
+    assert!(r.shutdown().await);
+}
+
+#[tokio::test]
+async fn websocket_bytes_include_the_handshake_and_framing() {
+    let r = server::start(Config { rate: 0.0, ..Config::ephemeral() }).await.expect("start");
+    let mut g = Generator::new(8, 0.0, 1);
+    let before = sample(&r).await;
+    let mut s = TcpStream::connect(r.addr).await.expect("connect");
+    let upgrade = b"GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    s.write_all(upgrade).await.expect("write");
+    let mut read = timeout(LIMIT, read_response(&mut s)).await.expect("in time");
+    assert!(read.starts_with(b"HTTP/1.1 101"));
+    let event = r.app.feed.publish(g.draw());
+
+    // Snapshot frame, then the event frame: a 2-byte header (+2 for 126..65535 bytes).
+    let mut frames = 0;
+    while frames < 2 {
+        let mut h = [0u8; 2];
+        timeout(LIMIT, s.read_exact(&mut h)).await.expect("in time").expect("frame head");
+        assert_eq!(h[0], 0x81, "a final text frame");
+        read.extend_from_slice(&h);
+        let len = match h[1] {
+            126 => {
+                let mut l = [0u8; 2];
+                s.read_exact(&mut l).await.expect("len");
+                read.extend_from_slice(&l);
+                u16::from_be_bytes(l) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload).await.expect("payload");
+        if frames == 1 {
+            assert_eq!(payload, event.json.as_bytes(), "the event's stored bytes, unchanged");
+        }
+        read.extend_from_slice(&payload);
+        frames += 1;
+    }
+    // A masked close frame with code 1000, then the server's close reply and EOF.
+    let close = [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2];
+    s.write_all(&close).await.expect("write close");
+    let mut tail = Vec::new();
+    timeout(LIMIT, s.read_to_end(&mut tail)).await.expect("server ends the connection").expect("read");
+    assert_eq!(&tail[..2], &[0x88, 0x02], "close reply with a code");
+    read.extend_from_slice(&tail);
+
+    let want_sent = read.len() as u64;
+    let got_sent = settle(&r, "pushpull_bytes_sent_total", Transport::Ws, &before, want_sent).await;
+    assert_eq!(got_sent, want_sent);
+    let after = sample(&r).await;
+    let want_received = (upgrade.len() + close.len()) as u64;
+    assert_eq!(delta(&before, &after, "pushpull_bytes_received_total", Transport::Ws), want_received);
+    assert_eq!(delta(&before, &after, "pushpull_messages_sent_total", Transport::Ws), 2);
+    assert_eq!(delta(&before, &after, "pushpull_events_delivered_total", Transport::Ws), 1);
+    assert!(r.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_client_that_never_reads_is_dropped() {
+    // 500 events/s of 32 KiB: the kernel's socket buffers fill within a second or two.
+    let cfg = Config {
+        rate: 500.0,
+        payload_bytes: 32 * 1024,
+        send_timeout: Duration::from_millis(500),
+        ..Config::ephemeral()
+    };
+    let r = server::start(cfg).await.expect("start");
+    let mut s = TcpStream::connect(r.addr).await.expect("connect");
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    // Never read again: the kernel buffers fill, then the server must give up on us.
+    let m = &r.app.metrics;
+    let dropped = timeout(LIMIT, async {
+        loop {
+            let dropped = m.slow_consumers_dropped.load(std::sync::atomic::Ordering::Relaxed);
+            if dropped > 0 {
+                return dropped;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the stalled client is dropped in time");
+    assert_eq!(dropped, 1);
+    let open = sample(&r).await.transport("pushpull_connections_open", Transport::Ws);
+    assert_eq!(open, Some(0.0), "the dropped connection is closed");
+    // A fresh client still gets events.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", r.addr)).await.expect("fresh client");
+    use futures_util::StreamExt;
+    for _ in 0..3 {
+        timeout(LIMIT, ws.next()).await.expect("in time").expect("open").expect("frame");
+    }
+    drop(s);
+    assert!(r.shutdown().await);
+}
