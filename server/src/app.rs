@@ -87,3 +87,28 @@ impl Running {
         format!("http://{}", self.addr)
     }
 }
+
+/// Serves `config` until Ctrl-C or SIGTERM, then shuts down gracefully: the whole of the
+/// `server` binary, and the load generator's embedded server process. Prints the listening
+/// URL on stdout as `pushpull server listening on http://ADDR` (the embedding process reads
+/// that line).
+pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let fds = crate::process::raise_fd_limit();
+    let addr = config.addr;
+    let running = start(config).await.with_context(|| format!("while binding {addr}"))?;
+    tracing::info!(url = %running.url(), open_files = fds, "pushpull server ready; Ctrl-C to stop");
+    println!("pushpull server listening on {}", running.url());
+    let mut term = signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("while waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    if !running.shutdown().await {
+        tracing::warn!("some connections did not finish within the grace period");
+    }
+    Ok(())
+}

@@ -30,5 +30,5 @@ pub mod shutdown;
 pub mod transport;
 pub mod wire;
 
-pub use app::{start, start_with_source, App, Running};
+pub use app::{run_until_signal, start, start_with_source, App, Running};
 pub use config::Config;

@@ -1,0 +1,181 @@
+//! Simulated clients: each behaves like one browser tab, with its own TCP connection(s).
+//!
+//! - `poll`: short polling (`/api/scores` with `If-None-Match`), delta polling and long
+//!   polling (`/api/events?since=`), on one kept-alive connection per client.
+//! - `sse`: one `/sse` stream, resumed with `Last-Event-ID` after a drop.
+//! - `ws`: one `/ws` WebSocket, resumed with `?since=` after a drop.
+//! - `http`: connecting (with the source-address spread) and the HTTP/1.1 connection.
+//!
+//! Every client ends by itself at the step's stop time or when the step is cancelled, and
+//! hands back its [`ClientRecord`].
+
+pub mod http;
+pub mod poll;
+pub mod sse;
+pub mod ws;
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::recorder::{ClientRecord, ErrorKind};
+use crate::schedule::Schedule;
+use server::metrics::Transport;
+
+/// The five ways a client can follow the feed, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TransportKind {
+    ShortPoll,
+    DeltaPoll,
+    LongPoll,
+    Sse,
+    Ws,
+}
+
+impl TransportKind {
+    pub const ALL: [TransportKind; 5] =
+        [TransportKind::ShortPoll, TransportKind::DeltaPoll, TransportKind::LongPoll, TransportKind::Sse, TransportKind::Ws];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::ShortPoll => "short-poll",
+            TransportKind::DeltaPoll => "delta-poll",
+            TransportKind::LongPoll => "long-poll",
+            TransportKind::Sse => "sse",
+            TransportKind::Ws => "ws",
+        }
+    }
+
+    /// The server's counters for this transport.
+    pub fn server_transport(self) -> Transport {
+        match self {
+            TransportKind::ShortPoll => Transport::ShortPoll,
+            TransportKind::DeltaPoll => Transport::DeltaPoll,
+            TransportKind::LongPoll => Transport::LongPoll,
+            TransportKind::Sse => Transport::Sse,
+            TransportKind::Ws => Transport::Ws,
+        }
+    }
+
+    /// Whether clients send requests on a schedule (and so have a request latency).
+    pub fn is_scheduled_poll(self) -> bool {
+        matches!(self, TransportKind::ShortPoll | TransportKind::DeltaPoll)
+    }
+}
+
+impl FromStr for TransportKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        TransportKind::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| {
+            format!("unknown transport `{s}`; use short-poll, delta-poll, long-poll, sse or ws")
+        })
+    }
+}
+
+/// Live counts for the progress bar, shared by a step's clients.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub connected: AtomicU64,
+    pub deliveries: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// What every client of a step shares.
+pub struct StepCtx {
+    pub target: SocketAddr,
+    /// `Host` header value.
+    pub host: String,
+    pub transport: TransportKind,
+    pub poll_interval: Duration,
+    /// When the step began: every `at_ms` counts from here.
+    pub t0: Instant,
+    /// Clients stop here (end of the measured window plus the drain).
+    pub stop_at: Instant,
+    pub cancel: CancellationToken,
+    pub live: Live,
+    /// Source addresses to spread connections over (empty: let the kernel choose).
+    pub sources: Vec<IpAddr>,
+}
+
+/// Clients per source address before the next one is used: far below the ~28,000 ephemeral
+/// ports Linux offers per (source, destination) pair.
+pub const CLIENTS_PER_SOURCE: usize = 20_000;
+
+impl StepCtx {
+    pub fn ms_since_start(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.t0).as_millis() as u64
+    }
+
+    /// Whether the client should stop now.
+    pub fn done(&self) -> bool {
+        self.cancel.is_cancelled() || Instant::now() >= self.stop_at
+    }
+
+    /// Sleeps until `t`; false if the step ended first.
+    pub async fn sleep_until(&self, t: Instant) -> bool {
+        if t >= self.stop_at {
+            return false;
+        }
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep_until(t) => true,
+        }
+    }
+
+    /// The source address for client `i`.
+    pub fn source(&self, i: usize) -> Option<IpAddr> {
+        if self.sources.is_empty() {
+            None
+        } else {
+            Some(self.sources[(i / CLIENTS_PER_SOURCE) % self.sources.len()])
+        }
+    }
+
+    pub fn record_error(&self, rec: &mut ClientRecord, kind: ErrorKind) {
+        rec.error(kind);
+        self.live.errors.fetch_add(1, Relaxed);
+    }
+
+    pub fn record_delivery(&self, rec: &mut ClientRecord, seq: u64, ts_us: u64) {
+        let now_us = server::feed::now_us();
+        let at = self.ms_since_start(Instant::now());
+        rec.deliver(seq, now_us.saturating_sub(ts_us), at);
+        self.live.deliveries.fetch_add(1, Relaxed);
+    }
+}
+
+/// Waits after a failure, doubling up to 2 s; false if the step ended meanwhile.
+pub async fn backoff(ctx: &StepCtx, attempt: &mut u32) -> bool {
+    let wait = Duration::from_millis(50u64 << (*attempt).min(5)).min(Duration::from_secs(2));
+    *attempt += 1;
+    ctx.sleep_until(Instant::now() + wait).await
+}
+
+/// Runs client `i` until the step ends.
+pub async fn run(ctx: std::sync::Arc<StepCtx>, i: usize, schedule: Schedule) -> ClientRecord {
+    match ctx.transport {
+        TransportKind::ShortPoll | TransportKind::DeltaPoll | TransportKind::LongPoll => {
+            poll::run(&ctx, i, schedule).await
+        }
+        TransportKind::Sse => sse::run(&ctx, i).await,
+        TransportKind::Ws => ws::run(&ctx, i).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_names_round_trip() {
+        for t in TransportKind::ALL {
+            assert_eq!(t.name().parse::<TransportKind>(), Ok(t));
+        }
+        assert!("carrier-pigeon".parse::<TransportKind>().unwrap_err().contains("unknown transport"));
+    }
+}

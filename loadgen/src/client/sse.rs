@@ -1,0 +1,109 @@
+//! The SSE client: one `GET /sse` stream, parsed as it arrives; after a drop it reconnects
+//! with backoff and resumes with `Last-Event-ID`, as a browser's `EventSource` does.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use tokio::time::Instant;
+
+use super::http::{get, Conn};
+use super::{backoff, StepCtx};
+use crate::recorder::{ClientRecord, ErrorKind};
+use server::wire::{self, PushMessage};
+
+/// A single SSE event larger than this is a protocol error (the feed's are a few KB).
+const MAX_EVENT_BYTES: usize = 4 << 20;
+
+pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
+    let mut rec = ClientRecord::default();
+    let mut last_seq: Option<u64> = None;
+    let mut attempt = 0;
+    let mut connected_once = false;
+    while !ctx.done() {
+        let t = Instant::now();
+        let opened = async {
+            let mut conn = Conn::open(ctx.target, ctx.source(i)).await?;
+            let mut req = get(&ctx.host, "/sse");
+            if let Some(s) = last_seq {
+                req.headers_mut().insert("last-event-id", s.to_string().parse().expect("digits"));
+            }
+            let resp = conn.send(req, Duration::from_secs(10)).await?;
+            if let Some(e) = ErrorKind::of_status(resp.status().as_u16()) {
+                return Err(e);
+            }
+            Ok((conn, resp))
+        };
+        let (conn, resp) = tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(ctx.stop_at) => break,
+            r = opened => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    ctx.record_error(&mut rec, e);
+                    if !backoff(ctx, &mut attempt).await {
+                        break;
+                    }
+                    continue;
+                }
+            },
+        };
+        rec.connects_us.push(t.elapsed().as_micros() as u32);
+        if !connected_once {
+            connected_once = true;
+            ctx.live.connected.fetch_add(1, Relaxed);
+        }
+        attempt = 0;
+        let mut body = resp.into_body();
+        let mut buf: Vec<u8> = Vec::new();
+        let ended = loop {
+            let frame = tokio::select! {
+                _ = ctx.cancel.cancelled() => return rec,
+                _ = tokio::time::sleep_until(ctx.stop_at) => return rec,
+                f = body.frame() => f,
+            };
+            let Some(Ok(frame)) = frame else { break ErrorKind::Reset };
+            let Some(data) = frame.data_ref() else { continue };
+            buf.extend_from_slice(data);
+            if let Err(e) = drain_events(ctx, &mut rec, &mut buf, &mut last_seq) {
+                break e;
+            }
+            if buf.len() > MAX_EVENT_BYTES {
+                break ErrorKind::Protocol;
+            }
+        };
+        drop(conn);
+        ctx.record_error(&mut rec, ended);
+        if !backoff(ctx, &mut attempt).await {
+            break;
+        }
+    }
+    rec
+}
+
+/// Takes every complete event out of `buf`.
+fn drain_events(
+    ctx: &StepCtx,
+    rec: &mut ClientRecord,
+    buf: &mut Vec<u8>,
+    last_seq: &mut Option<u64>,
+) -> Result<(), ErrorKind> {
+    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+        let block: Vec<u8> = buf.drain(..end + 2).collect();
+        for line in block.split(|b| *b == b'\n') {
+            let Some(data) = line.strip_prefix(b"data: ") else { continue };
+            match wire::parse_push(data).map_err(|_| ErrorKind::Protocol)? {
+                PushMessage::Snapshot(s) => {
+                    rec.check_epoch(s.epoch);
+                    *last_seq = Some(s.seq);
+                }
+                PushMessage::Event(e) => {
+                    rec.check_epoch(e.epoch);
+                    ctx.record_delivery(rec, e.seq, e.ts_us);
+                    *last_seq = Some(e.seq);
+                }
+            }
+        }
+    }
+    Ok(())
+}

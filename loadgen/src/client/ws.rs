@@ -1,0 +1,112 @@
+//! The WebSocket client: one `/ws` socket (tokio-tungstenite over our own TCP connection, so
+//! the source address and the connect time are ours); after a drop it reconnects with backoff
+//! and resumes with `?since=`.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::http::connect_tcp;
+use super::{backoff, StepCtx};
+use crate::recorder::{ClientRecord, ErrorKind};
+use server::wire::{self, PushMessage};
+
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Small buffers: thousands of these run in one process.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
+}
+
+pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
+    let mut rec = ClientRecord::default();
+    let mut last_seq: Option<u64> = None;
+    let mut attempt = 0;
+    let mut connected_once = false;
+    while !ctx.done() {
+        let t = Instant::now();
+        let url = match last_seq {
+            Some(s) => format!("ws://{}/ws?since={s}", ctx.host),
+            None => format!("ws://{}/ws", ctx.host),
+        };
+        let opened = async {
+            let tcp = connect_tcp(ctx.target, ctx.source(i)).await?;
+            let hs = tokio_tungstenite::client_async_with_config(url.as_str(), tcp, Some(config()));
+            match tokio::time::timeout(HANDSHAKE_LIMIT, hs).await {
+                Err(_) => Err(ErrorKind::Timeout),
+                Ok(Err(WsError::Http(resp))) => Err(ErrorKind::of_status(resp.status().as_u16()).unwrap_or(ErrorKind::Protocol)),
+                Ok(Err(e)) => Err(error_kind(&e)),
+                Ok(Ok((ws, _))) => Ok(ws),
+            }
+        };
+        let mut ws = tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(ctx.stop_at) => break,
+            r = opened => match r {
+                Ok(ws) => ws,
+                Err(e) => {
+                    ctx.record_error(&mut rec, e);
+                    if !backoff(ctx, &mut attempt).await {
+                        break;
+                    }
+                    continue;
+                }
+            },
+        };
+        rec.connects_us.push(t.elapsed().as_micros() as u32);
+        if !connected_once {
+            connected_once = true;
+            ctx.live.connected.fetch_add(1, Relaxed);
+        }
+        attempt = 0;
+        let ended = loop {
+            let msg = tokio::select! {
+                _ = ctx.cancel.cancelled() => None,
+                _ = tokio::time::sleep_until(ctx.stop_at) => None,
+                m = ws.next() => Some(m),
+            };
+            let Some(msg) = msg else {
+                // The step is over: say goodbye properly, but never wait long for it.
+                let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
+                return rec;
+            };
+            match msg {
+                Some(Ok(Message::Text(t))) => match wire::parse_push(t.as_bytes()) {
+                    Ok(PushMessage::Snapshot(s)) => {
+                        rec.check_epoch(s.epoch);
+                        last_seq = Some(s.seq);
+                    }
+                    Ok(PushMessage::Event(e)) => {
+                        rec.check_epoch(e.epoch);
+                        ctx.record_delivery(&mut rec, e.seq, e.ts_us);
+                        last_seq = Some(e.seq);
+                    }
+                    Err(_) => break ErrorKind::Protocol,
+                },
+                Some(Ok(Message::Close(_))) | None => break ErrorKind::Reset,
+                // Pings are answered by tungstenite as it reads.
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break error_kind(&e),
+            }
+        };
+        let _ = ws.flush().await;
+        drop(ws);
+        ctx.record_error(&mut rec, ended);
+        if !backoff(ctx, &mut attempt).await {
+            break;
+        }
+    }
+    rec
+}
+
+fn error_kind(e: &WsError) -> ErrorKind {
+    match e {
+        WsError::Io(io) => ErrorKind::of_io(io),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Reset,
+        _ => ErrorKind::Protocol,
+    }
+}

@@ -1,0 +1,160 @@
+//! The command line of `loadgen run`: one typed struct, taken by the runner as it is.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::client::TransportKind;
+
+/// Drives simulated clients through each transport and measures them.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Server to measure, `http://HOST:PORT`; without it an embedded server is started in a
+    /// separate process.
+    #[arg(long)]
+    pub target: Option<String>,
+
+    /// Transports to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "short-poll,delta-poll,long-poll,sse,ws")]
+    pub transports: Vec<TransportKind>,
+
+    /// Client counts to step through, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub clients: Vec<u32>,
+
+    /// Measured time of each step (after the warm-up).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+
+    /// Warm-up before each step's measurement (after every client has connected).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+
+    /// Interval between a short or delta poller's requests (0: back-to-back).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Events per second the embedded server publishes (ignored with --target).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// Pad each event to at least this many bytes (embedded server only).
+    #[arg(long, default_value_t = 0)]
+    pub payload_bytes: u64,
+
+    /// New connections per second while a step ramps up.
+    #[arg(long, default_value_t = 2000.0)]
+    pub connect_rate: f64,
+
+    /// Seed of the feed and of the clients' poll phases.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Where to write the results (default `reports/<UTC time>/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// No progress bars or table; only the report's path.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Allow a target outside 127.0.0.0/8 and ::1 (only servers you run yourself).
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+}
+
+/// A checked target: where to connect, and the `Host` header to send.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub host: String,
+}
+
+impl RunArgs {
+    /// Refuses what cannot give a meaningful run, with the reason.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.transports.is_empty() || self.clients.is_empty() {
+            return Err("give at least one transport and one client count".into());
+        }
+        if self.duration.is_zero() {
+            return Err("--duration must be longer than 0".into());
+        }
+        if !(self.connect_rate.is_finite() && self.connect_rate > 0.0) {
+            return Err("--connect-rate must be a positive number of connections per second".into());
+        }
+        if !(self.rate.is_finite() && (0.0..=1_000_000.0).contains(&self.rate)) {
+            return Err("--rate must be between 0 and 1000000 events per second".into());
+        }
+        if let Some(t) = &self.target {
+            let target = parse_target(t)?;
+            if !self.allow_non_loopback && !is_loopback(target.addr.ip()) {
+                return Err(format!(
+                    "{t} is not a loopback address; load tests target only servers you run \
+                     (pass --allow-non-loopback if that is one)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `http://HOST:PORT` → address and Host header.
+pub fn parse_target(url: &str) -> Result<Target, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| format!("--target must start with http:// (got {url})"))?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains('/') {
+        return Err(format!("--target must be http://HOST:PORT with no path (got {url})"));
+    }
+    let with_port = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
+    let addr = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} resolves to no address"))?;
+    Ok(Target { addr, host: host.to_string() })
+}
+
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn defaults_are_the_documented_sweep() {
+        let a = Cli::parse_from(["loadgen"]).run;
+        assert_eq!(a.transports, TransportKind::ALL.to_vec());
+        assert_eq!(a.clients, vec![10, 100, 1000]);
+        assert_eq!((a.duration, a.warmup, a.poll_interval), (Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(1)));
+        assert_eq!((a.rate, a.payload_bytes, a.connect_rate, a.seed), (10.0, 0, 2000.0, 1));
+        assert!(a.validate().is_ok());
+    }
+
+    #[test]
+    fn targets_are_checked() {
+        let t = parse_target("http://127.0.0.1:8080").expect("valid");
+        assert_eq!((t.addr.port(), t.host.as_str()), (8080, "127.0.0.1:8080"));
+        assert!(parse_target("https://127.0.0.1:1").is_err());
+        assert!(parse_target("http://127.0.0.1:1/api").is_err());
+        let remote = Cli::parse_from(["loadgen", "--target", "http://10.1.2.3:80"]).run;
+        assert!(remote.validate().unwrap_err().contains("not a loopback"));
+        let bad = Cli::try_parse_from(["loadgen", "--transports", "ws,smoke-signals"]);
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The embedded server: the load generator starts the pushpull server as a **separate
+//! process** (itself, re-executed in a hidden `serve-embedded` mode), so that the server's CPU
+//! and memory are measured apart from the load generator's own.
+//!
+//! The child gets its own process group (a Ctrl-C in the terminal reaches the load generator,
+//! which then writes its report, not the server mid-step) and dies with its parent
+//! (`PR_SET_PDEATHSIG`), so no server is ever left behind.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The running child.
+pub struct Embedded {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+/// Starts `loadgen serve-embedded` with these server flags and waits for its address.
+pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
+    let exe = std::env::current_exe().context("while finding the loadgen executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("serve-embedded")
+        .args(["--addr", "127.0.0.1:0"])
+        .args(server_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .process_group(0);
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "warn");
+    }
+    // SAFETY: prctl is async-signal-safe; it only marks this child to get SIGTERM when the
+    // parent dies.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("while starting the embedded server")?;
+    let stdout = child.stdout.take().context("the embedded server's stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .context("the embedded server did not report its address within 20 s")?
+        .context("while reading the embedded server's address")?;
+    let Some(line) = line else { bail!("the embedded server exited before it was ready") };
+    let url = line.rsplit(' ').next().unwrap_or("");
+    let addr: SocketAddr = url
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Embedded { child, addr })
+}
+
+impl Embedded {
+    /// Whether the child is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The child's process id (for tests that kill it).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// SIGTERM, then up to 5 s for a graceful exit, then SIGKILL.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: signalling our own child by pid.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! What one simulated client measured, kept raw until the step knows its exact window.
+//!
+//! The measured window is a range of seqs (read from the server's `pushpull_feed_seq` at its
+//! start and end) for deliveries, and a range of time for requests. A client cannot know the
+//! window's seq bounds while it runs, so it keeps compact raw samples (12 bytes a delivery,
+//! 8 a request) and the step turns them into merged HdrHistograms afterwards: per task, never
+//! behind a shared lock while the clients run.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use crate::seqcheck::SeqTracker;
+
+/// Why a client's request or connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// The TCP connection could not be made (refused, unreachable, out of ports).
+    Connect,
+    /// The server reset or closed a connection that should have stayed open.
+    Reset,
+    /// A request, connect or handshake took longer than its bound.
+    Timeout,
+    /// 4xx answers other than 410.
+    Http4xx,
+    /// 410: the client's cursor had left the server's ring.
+    Gone,
+    /// 5xx answers (503 at the connection limit among them).
+    Http5xx,
+    /// An answer that does not parse, or a WebSocket protocol error.
+    Protocol,
+    /// The feed's epoch changed: the server restarted.
+    Restart,
+}
+
+impl ErrorKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Gone => "http_410_gone",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Restart => "server_restart",
+        }
+    }
+
+    /// The kind of an I/O error on an established connection.
+    pub fn of_io(e: &io::Error) -> ErrorKind {
+        match e.kind() {
+            io::ErrorKind::TimedOut => ErrorKind::Timeout,
+            io::ErrorKind::InvalidData => ErrorKind::Protocol,
+            _ => ErrorKind::Reset,
+        }
+    }
+
+    /// The kind of an HTTP status that is an error, if it is one.
+    pub fn of_status(status: u16) -> Option<ErrorKind> {
+        match status {
+            410 => Some(ErrorKind::Gone),
+            400..=499 => Some(ErrorKind::Http4xx),
+            500..=599 => Some(ErrorKind::Http5xx),
+            _ => None,
+        }
+    }
+}
+
+/// One received event: its seq, its delivery latency, and when it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub seq: u64,
+    pub latency_us: u32,
+    /// Milliseconds since the step began.
+    pub at_ms: u32,
+}
+
+/// One poll: when it was scheduled and how long it took from then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Scheduled send time, milliseconds since the step began.
+    pub at_ms: u32,
+    pub latency_us: u32,
+    /// Answered with nothing new (304, or no events).
+    pub empty: bool,
+}
+
+/// Everything one client measured in a step.
+#[derive(Debug, Default)]
+pub struct ClientRecord {
+    pub seqs: SeqTracker,
+    pub deliveries: Vec<Delivery>,
+    pub requests: Vec<Request>,
+    /// Connect + handshake times, µs.
+    pub connects_us: Vec<u32>,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// The feed's epoch as first seen.
+    pub epoch: Option<u64>,
+}
+
+impl ClientRecord {
+    pub fn error(&mut self, kind: ErrorKind) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// Records an event unless it is a duplicate (counted by the tracker either way).
+    pub fn deliver(&mut self, seq: u64, latency_us: u64, at_ms: u64) {
+        if self.seqs.record(seq) {
+            self.deliveries.push(Delivery {
+                seq,
+                latency_us: u32::try_from(latency_us).unwrap_or(u32::MAX),
+                at_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
+            });
+        }
+    }
+
+    /// Checks the feed's epoch; a change means the server restarted (counted).
+    pub fn check_epoch(&mut self, epoch: u64) -> bool {
+        match self.epoch {
+            None => {
+                self.epoch = Some(epoch);
+                true
+            }
+            Some(e) if e == epoch => true,
+            Some(_) => {
+                self.error(ErrorKind::Restart);
+                self.epoch = Some(epoch);
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_io_errors_have_kinds() {
+        assert_eq!(ErrorKind::of_status(200), None);
+        assert_eq!(ErrorKind::of_status(304), None);
+        assert_eq!(ErrorKind::of_status(410), Some(ErrorKind::Gone));
+        assert_eq!(ErrorKind::of_status(404), Some(ErrorKind::Http4xx));
+        assert_eq!(ErrorKind::of_status(503), Some(ErrorKind::Http5xx));
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "x");
+        assert_eq!(ErrorKind::of_io(&reset), ErrorKind::Reset);
+    }
+
+    #[test]
+    fn duplicates_are_not_delivered_twice_and_restarts_are_counted() {
+        let mut r = ClientRecord::default();
+        r.deliver(5, 100, 1);
+        r.deliver(5, 100, 2);
+        assert_eq!(r.deliveries.len(), 1);
+        assert_eq!(r.seqs.window(4, 5).duplicates, 1);
+        assert!(r.check_epoch(7) && r.check_epoch(7));
+        assert!(!r.check_epoch(8));
+        assert_eq!(r.errors.get(&ErrorKind::Restart), Some(&1));
+    }
+}

@@ -1,0 +1,35 @@
+//! The table printed in the terminal at the end of a run.
+
+use std::fmt::Write as _;
+
+use crate::results::Results;
+
+/// One row per step: latency, completeness, cost and errors.
+pub fn table(r: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{:<11} {:>7} {:>10} {:>10} {:>8} {:>11} {:>9} {:>9} {:>7}",
+        "transport", "clients", "p50 ms", "p99 ms", "missed", "bytes/evt", "req/s", "srv CPU", "errors"
+    );
+    for s in &r.steps {
+        let rps = if s.measured_s > 0.0 { s.requests as f64 / s.measured_s } else { 0.0 };
+        let _ = writeln!(
+            out,
+            "{:<11} {:>7} {:>10.2} {:>10.2} {:>7.1}% {:>11.0} {:>9.0} {:>8.2}s {:>7}",
+            s.transport,
+            s.clients,
+            s.delivery_latency_us.p50 as f64 / 1000.0,
+            s.delivery_latency_us.p99 as f64 / 1000.0,
+            s.missed_ratio() * 100.0,
+            s.wire_bytes_per_delivery,
+            rps,
+            s.server.cpu_s,
+            s.errors_total()
+        );
+    }
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(out, "run cut short: {why}");
+    }
+    out
+}
