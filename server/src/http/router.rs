@@ -44,11 +44,14 @@ pub async fn handle(
     let path = req.uri().path().to_string();
     let transport = transport_of(&path, req.uri().query());
     let query = FeedQuery::parse(req.uri().query());
-    let tally =
-        query.as_ref().ok().and_then(|q| q.page.as_deref()).and_then(|p| app.pages.tally(p, transport));
+    let page = query.as_ref().ok().and_then(|q| q.page.as_deref());
+    let tally = page.and_then(|p| app.pages.tally(p, transport));
     let in_flight = meter.begin_request(transport, tally);
+    // Demo page (issue 6): a tagged short poll or WebSocket handshake is kept, with the
+    // response below, for the page's "How it works". Untagged requests copy nothing.
+    let capture = crate::pages::Capture::request(page, transport, &req);
 
-    let known = matches!(path.as_str(), "/" | "/healthz" | "/metrics")
+    let known = matches!(path.as_str(), "/" | "/healthz" | "/metrics" | crate::demo::STATS_PATH)
         || transport != Transport::Other
         || crate::demo::is_asset(&path);
     if !known {
@@ -76,6 +79,9 @@ pub async fn handle(
             _ => crate::demo::handle(&app, &path, &query),
         },
     };
+    if let Some(c) = capture {
+        app.pages.record(c, &resp);
+    }
     Ok(resp)
 }
 
