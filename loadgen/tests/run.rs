@@ -1,0 +1,127 @@
+//! `loadgen run` end to end, as a user runs it: the real binary, an embedded server process,
+//! real sockets, and the results it writes.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use loadgen::results::{Results, Step};
+
+fn loadgen() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loadgen"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pushpull-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn read_results(dir: &Path) -> Results {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
+    serde_json::from_str(&text).expect("results.json parses as the documented schema")
+}
+
+fn step<'a>(r: &'a Results, transport: &str) -> &'a Step {
+    r.steps.iter().find(|s| s.transport == transport).unwrap_or_else(|| panic!("no {transport} step"))
+}
+
+#[test]
+fn a_small_sweep_measures_every_transport_honestly() {
+    let dir = temp_dir("sweep");
+    let out = loadgen()
+        .args(["run", "--clients", "20", "--duration", "2s", "--warmup", "1s", "--rate", "20"])
+        .args(["--poll-interval", "500ms", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("loadgen runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let last = stdout.lines().last().expect("prints the report path");
+    assert!(Path::new(last).ends_with("index.html"), "last line is the report: {last}");
+    assert!(Path::new(last).exists());
+
+    let r = read_results(&dir);
+    assert_eq!(r.schema, 1);
+    assert_eq!(r.steps.len(), 5);
+    assert!(r.interrupted.is_none());
+    for s in &r.steps {
+        assert!(s.errors.is_empty(), "{}: errors {:?}", s.transport, s.errors);
+        assert!(s.events_published > 0, "{}: the feed published", s.transport);
+        assert!(s.delivery_latency_us.count > 0, "{}: delivery histogram empty", s.transport);
+        assert!(s.connect_latency_us.count > 0, "{}: connect histogram empty", s.transport);
+        assert!(s.wire_bytes.to_client > 0, "{}", s.transport);
+        assert_eq!(s.deliveries_expected, s.events_published * 20);
+        for f in [&s.files.delivery_hgrm, &s.files.connect_hgrm, &s.files.delivery_hlog] {
+            let f = f.as_ref().expect("histogram file named");
+            assert!(dir.join(f).metadata().expect("file exists").len() > 0);
+        }
+    }
+    for t in ["ws", "sse", "delta-poll", "long-poll"] {
+        let s = step(&r, t);
+        assert_eq!((s.missed, s.duplicates), (0, 0), "{t} must deliver every event once");
+        assert_eq!(s.deliveries, s.deliveries_expected, "{t}");
+    }
+    for t in ["short-poll", "delta-poll"] {
+        let q = step(&r, t).request_latency_us.as_ref().expect("polls have a request latency");
+        assert!(q.count > 0, "{t}: request histogram empty");
+    }
+    assert!(step(&r, "ws").request_latency_us.is_none());
+    let short = step(&r, "short-poll");
+    let ws = step(&r, "ws");
+    assert!(short.missed > 0, "20 events/s polled twice a second must miss events");
+    assert_eq!(short.deliveries + short.missed, short.deliveries_expected);
+    assert!(short.empty_polls < short.requests);
+    assert!(ws.delivery_latency_us.p50 < short.delivery_latency_us.p50, "ws p50 {} vs short-poll p50 {}", ws.delivery_latency_us.p50, short.delivery_latency_us.p50);
+    assert!(short.wire_bytes_per_delivery > ws.wire_bytes_per_delivery);
+    assert_eq!(ws.messages, ws.deliveries, "one frame per event, counted by the server too");
+}
+
+#[test]
+fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
+    // An external server: the same binary's server mode, which this test then kills.
+    let mut server = loadgen()
+        .args(["serve-embedded", "--addr", "127.0.0.1:0", "--rate", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("address line");
+    let url = line.trim().rsplit(' ').next().expect("url").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+
+    let dir = temp_dir("killed");
+    let mut run = loadgen()
+        .args(["run", "--target", &url, "--transports", "ws,short-poll", "--clients", "5"])
+        .args(["--duration", "8s", "--warmup", "500ms", "--quiet", "--out"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loadgen runs");
+    std::thread::sleep(Duration::from_secs(3));
+    server.kill().expect("kill the server");
+    let _ = server.wait();
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = run.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the run must end by itself");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    assert!(!status.success(), "a dead server means a non-zero exit");
+    assert!(stderr.contains("stopped answering"), "a one-line reason: {stderr}");
+    let r = read_results(&dir);
+    assert!(r.interrupted.is_some());
+    assert_eq!(r.steps.len(), 1, "the run stops at the step that lost the server");
+    let s = &r.steps[0];
+    assert!(s.errors.get("server_gone").is_some_and(|n| *n > 0), "{:?}", s.errors);
+    assert!(s.errors_total() > 1, "client errors are counted too: {:?}", s.errors);
+    assert!(dir.join("index.html").exists(), "the report of what ran is drawn");
+}
