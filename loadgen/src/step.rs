@@ -53,7 +53,7 @@ impl StepPlan {
     /// After the window: time for answers to events published just before its end.
     fn drain(&self) -> Duration {
         let extra = if self.transport.is_scheduled_poll() { self.poll_interval.min(Duration::from_secs(5)) } else { Duration::ZERO };
-        extra + Duration::from_secs(1)
+        extra + Duration::from_millis(500)
     }
 
     /// The step's whole length, for progress and planning.
