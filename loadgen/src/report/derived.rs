@@ -1,0 +1,244 @@
+//! Numbers the report derives from a step (rates, costs per 1,000 deliveries, bytes per
+//! message, "kept up?"), in one place so that a chart and the table beside it can never
+//! disagree.
+//!
+//! Every function answers `None` rather than dividing by zero: a step with no deliveries has
+//! no cost per delivery, and the report says so instead of drawing infinity.
+
+use crate::results::{Results, RunConfig, Step};
+
+use super::format;
+
+/// Polling transports (a request per answer).
+pub fn is_polling(transport: &str) -> bool {
+    transport.ends_with("-poll")
+}
+
+/// Polls sent on a clock (`start + phase + k × interval`), which can fall behind it.
+pub fn is_scheduled_poll(transport: &str) -> bool {
+    matches!(transport, "short-poll" | "delta-poll")
+}
+
+/// Transports that show only the latest state, so they miss events by design.
+pub fn is_snapshot(transport: &str) -> bool {
+    transport == "short-poll"
+}
+
+/// The transports of the run in the order they were asked for (then any others that ran).
+pub fn transports(results: &Results) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let ran = |t: &str| results.steps.iter().any(|s| s.transport == t);
+    for t in results
+        .config
+        .transports
+        .iter()
+        .map(String::as_str)
+        .chain(results.steps.iter().map(|s| s.transport.as_str()))
+    {
+        if ran(t) && !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// The client counts that ran, ascending.
+pub fn client_counts(results: &Results) -> Vec<u32> {
+    let mut counts: Vec<u32> = results.steps.iter().map(|s| s.clients).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+}
+
+/// The step of a transport at a client count (the first, if a run repeated one).
+pub fn step<'a>(results: &'a Results, transport: &str, clients: u32) -> Option<&'a Step> {
+    results.steps.iter().find(|s| s.transport == transport && s.clients == clients)
+}
+
+fn per(x: f64, by: f64) -> Option<f64> {
+    (by > 0.0 && x.is_finite()).then(|| x / by)
+}
+
+/// Requests the clients sent per second.
+pub fn requests_per_s(step: &Step) -> Option<f64> {
+    per(step.requests as f64, step.measured_s)
+}
+
+/// Polls answered with nothing new, per second.
+pub fn empty_polls_per_s(step: &Step) -> Option<f64> {
+    per(step.empty_polls as f64, step.measured_s)
+}
+
+/// Polls per second the schedule asked for (`clients / interval`), scheduled polls only.
+pub fn scheduled_per_s(step: &Step, config: &RunConfig) -> Option<f64> {
+    if !is_scheduled_poll(&step.transport) {
+        return None;
+    }
+    per(step.clients as f64 * 1000.0, config.poll_interval_ms)
+}
+
+/// Deliveries per second over the whole window.
+pub fn deliveries_per_s(step: &Step) -> Option<f64> {
+    per(step.deliveries as f64, step.measured_s)
+}
+
+/// Server CPU seconds per 1,000 deliveries.
+pub fn server_cpu_per_1000(step: &Step) -> Option<f64> {
+    per(step.server.cpu_s * 1000.0, step.deliveries as f64)
+}
+
+/// Wire bytes per delivered event, `(to_server, to_client)`.
+pub fn bytes_per_delivery(step: &Step) -> Option<(f64, f64)> {
+    let d = step.deliveries as f64;
+    Some((per(step.wire_bytes.to_server as f64, d)?, per(step.wire_bytes.to_client as f64, d)?))
+}
+
+/// What one message costs on the wire, both directions: per request for polling, per
+/// frame/event sent for push transports (handshakes and keepalives included).
+pub fn bytes_per_message(step: &Step) -> Option<f64> {
+    let total = (step.wire_bytes.to_server + step.wire_bytes.to_client) as f64;
+    if is_polling(&step.transport) {
+        per(total, step.requests as f64)
+    } else {
+        per(total, step.messages as f64)
+    }
+}
+
+/// Why a step did not keep up; empty when it did. The rules (also written in the report's
+/// "How to read" section): no errors; something delivered; no missed events except for
+/// snapshot polling; scheduled polls answered within one poll interval at p99 and at least
+/// 90 % of them sent; other transports deliver within one poll interval at p99 (otherwise
+/// plain polling would have done as well).
+pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
+    let mut why = Vec::new();
+    let errors = step.errors_total();
+    if errors > 0 {
+        let kinds: Vec<String> =
+            step.errors.iter().map(|(k, n)| format!("{k}: {}", format::int(*n))).collect();
+        why.push(format!("{} errors ({})", format::int(errors), kinds.join(", ")));
+    }
+    if step.deliveries == 0 && step.deliveries_expected > 0 {
+        why.push("delivered nothing".to_string());
+    } else if step.missed > 0 && !is_snapshot(&step.transport) {
+        why.push(format!("missed {} events", format::int(step.missed)));
+    }
+    let interval_us = config.poll_interval_ms * 1000.0;
+    if is_scheduled_poll(&step.transport) {
+        if let Some(req) = &step.request_latency_us {
+            if interval_us > 0.0 && req.count > 0 && req.p99 as f64 > interval_us {
+                why.push(format!(
+                    "p99 request latency {} is over the {} poll interval",
+                    format::latency_us(req.p99 as f64),
+                    format::duration_ms(config.poll_interval_ms)
+                ));
+            }
+        }
+        if let Some(scheduled) = scheduled_per_s(step, config) {
+            let wanted = scheduled * step.measured_s;
+            if (step.requests as f64) < 0.9 * wanted {
+                why.push(format!(
+                    "sent {} of {} scheduled polls",
+                    format::int(step.requests),
+                    format::round(wanted)
+                ));
+            }
+        }
+    } else if interval_us > 0.0
+        && step.delivery_latency_us.count > 0
+        && step.delivery_latency_us.p99 as f64 > interval_us
+    {
+        why.push(format!(
+            "p99 delivery {} is over the {} poll interval",
+            format::latency_us(step.delivery_latency_us.p99 as f64),
+            format::duration_ms(config.poll_interval_ms)
+        ));
+    }
+    why
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Latency, ProcessCost, StepFiles, WireBytes};
+
+    pub(crate) fn config() -> RunConfig {
+        RunConfig {
+            target: None,
+            transports: vec!["short-poll".into(), "ws".into()],
+            clients: vec![10],
+            duration_s: 10.0,
+            warmup_s: 2.0,
+            poll_interval_ms: 1000.0,
+            rate: 10.0,
+            payload_bytes: 0,
+            connect_rate: 2000.0,
+            seed: 1,
+        }
+    }
+
+    fn step(transport: &str) -> Step {
+        Step {
+            transport: transport.into(),
+            clients: 10,
+            measured_s: 10.0,
+            events_published: 100,
+            deliveries_expected: 1000,
+            deliveries: 1000,
+            missed: 0,
+            duplicates: 0,
+            requests: 100,
+            empty_polls: 0,
+            messages: 0,
+            connections_opened: 10,
+            delivery_latency_us: Latency { count: 1000, p99: 900, ..Latency::default() },
+            request_latency_us: Some(Latency { count: 100, p99: 2000, ..Latency::default() }),
+            connect_latency_us: Latency::default(),
+            wire_bytes: WireBytes { to_server: 1000, to_client: 9000 },
+            wire_bytes_per_delivery: 10.0,
+            server: ProcessCost { cpu_s: 0.5, ..ProcessCost::default() },
+            loadgen: ProcessCost::default(),
+            errors: Default::default(),
+            deliveries_per_s: vec![],
+            files: StepFiles::default(),
+        }
+    }
+
+    #[test]
+    fn zero_deliveries_have_no_cost_per_delivery() {
+        let mut s = step("ws");
+        s.deliveries = 0;
+        assert_eq!(server_cpu_per_1000(&s), None);
+        assert_eq!(bytes_per_delivery(&s), None);
+        assert_eq!(shortfalls(&s, &config()), vec!["delivered nothing".to_string()]);
+        s.measured_s = 0.0;
+        assert_eq!(requests_per_s(&s), None);
+    }
+
+    #[test]
+    fn derived_numbers() {
+        let s = step("short-poll");
+        assert_eq!(requests_per_s(&s), Some(10.0));
+        assert_eq!(scheduled_per_s(&s, &config()), Some(10.0));
+        assert_eq!(server_cpu_per_1000(&s), Some(0.5));
+        assert_eq!(bytes_per_delivery(&s), Some((1.0, 9.0)));
+        assert_eq!(bytes_per_message(&s), Some(100.0));
+        assert!(shortfalls(&s, &config()).is_empty());
+    }
+
+    #[test]
+    fn late_or_missing_polls_do_not_keep_up() {
+        let mut s = step("short-poll");
+        s.request_latency_us.as_mut().unwrap().p99 = 1_500_000;
+        s.requests = 50;
+        s.errors.insert("timeout".into(), 3);
+        let why = shortfalls(&s, &config());
+        assert_eq!(why.len(), 3, "{why:?}");
+        assert!(why[0].contains("3 errors (timeout: 3)"));
+        assert!(why[1].contains("1,500\u{a0}ms"), "{why:?}");
+        assert!(why[2].contains("sent 50 of 100"), "{why:?}");
+        let mut w = step("ws");
+        w.missed = 5;
+        w.delivery_latency_us.p99 = 2_000_000;
+        assert_eq!(shortfalls(&w, &config()).len(), 2);
+    }
+}

@@ -1,0 +1,456 @@
+//! The tables: every number the charts show, per step, plus the run's configuration, the
+//! machine, versions and errors by kind.
+//!
+//! Tables are plain data here (`Table` of `Cell`s); `html.rs` writes them. Steps are listed
+//! by client count, then in the run's transport order, the same in every table.
+
+use crate::results::{Latency, Results, Step};
+
+use super::derived;
+use super::format;
+use super::palette;
+
+/// One table cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    pub text: String,
+    /// Right-aligned figure.
+    pub num: bool,
+    /// Shown in red (errors, missed events, a step that did not keep up).
+    pub bad: bool,
+    /// A transport name cell: drawn with its colour swatch.
+    pub transport: Option<String>,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Self {
+        Cell { text: text.into(), ..Cell::default() }
+    }
+    pub fn num(text: impl Into<String>) -> Self {
+        Cell { text: text.into(), num: true, ..Cell::default() }
+    }
+    fn bad(mut self, bad: bool) -> Self {
+        self.bad = bad;
+        self
+    }
+    fn transport(t: &str) -> Self {
+        Cell { text: palette::name(t), transport: Some(t.to_string()), ..Cell::default() }
+    }
+}
+
+/// A table with its caption.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub id: &'static str,
+    pub caption: String,
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Steps in report order.
+pub fn ordered_steps(results: &Results) -> Vec<&Step> {
+    let transports = derived::transports(results);
+    let mut steps: Vec<&Step> = results.steps.iter().collect();
+    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
+    steps
+}
+
+fn key(s: &Step) -> [Cell; 2] {
+    [Cell::transport(&s.transport), Cell::num(format::int(s.clients as u64))]
+}
+
+fn head(cols: &[&str]) -> Vec<String> {
+    cols.iter().map(|c| c.to_string()).collect()
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> Cell {
+    Cell::num(v.map(f).unwrap_or_else(|| "—".to_string()))
+}
+
+fn ms(us: u64) -> Cell {
+    Cell::num(format::latency_us(us as f64))
+}
+
+fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
+    match l {
+        Some(l) if l.count > 0 => {
+            let mut cells = vec![ms(l.p50), ms(l.p90), ms(l.p99)];
+            if with_max {
+                cells.push(ms(l.p999));
+                cells.push(ms(l.max));
+            }
+            cells
+        }
+        _ => vec![Cell::num("—"); if with_max { 5 } else { 3 }],
+    }
+}
+
+/// The transports at the headline client count, side by side.
+pub fn glance(results: &Results) -> Option<Table> {
+    let clients = super::summary::headline_clients(results)?;
+    let rows = derived::transports(results)
+        .iter()
+        .filter_map(|t| derived::step(results, t, clients))
+        .map(|s| {
+            vec![
+                Cell::transport(&s.transport),
+                ms(s.delivery_latency_us.p50),
+                ms(s.delivery_latency_us.p99),
+                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
+                opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
+                opt(derived::server_cpu_per_1000(s), format::real),
+                kept_up(s, results),
+            ]
+        })
+        .collect();
+    Some(Table {
+        id: "glance",
+        caption: format!("At a glance, at {} clients", format::int(clients as u64)),
+        head: head(&[
+            "Transport",
+            "Median delay",
+            "p99 delay",
+            "Events missed",
+            "Bytes per event",
+            "Server CPU s per 1,000 deliveries",
+            "Kept up?",
+        ]),
+        rows,
+    })
+}
+
+fn kept_up(s: &Step, results: &Results) -> Cell {
+    let why = derived::shortfalls(s, &results.config);
+    Cell::text(if why.is_empty() { "yes".to_string() } else { format!("no: {}", why.join("; ")) })
+        .bad(!why.is_empty())
+}
+
+/// Delivery: events and completeness (chart 7's totals), and whether the step kept up.
+pub fn delivery(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.extend([
+                Cell::num(format::seconds(s.measured_s)),
+                Cell::num(format::int(s.events_published)),
+                Cell::num(format::int(s.deliveries_expected)),
+                Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
+                Cell::num(format::int(s.missed)).bad(s.missed > 0),
+                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
+                Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
+                opt(derived::deliveries_per_s(s), format::real),
+                kept_up(s, results),
+            ]);
+            row
+        })
+        .collect();
+    Table {
+        id: "delivery",
+        caption: "Delivery: events published, delivered and missed".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Measured",
+            "Events published",
+            "Deliveries expected",
+            "Delivered",
+            "Missed",
+            "Missed %",
+            "Duplicates",
+            "Deliveries/s",
+            "Kept up?",
+        ]),
+        rows,
+    }
+}
+
+/// Delays: delivery (charts 1 and 2) and request delay of polls.
+pub fn delay(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.extend(latency_cells(Some(&s.delivery_latency_us), true));
+            row.extend(latency_cells(s.request_latency_us.as_ref(), false));
+            row
+        })
+        .collect();
+    Table {
+        id: "delay",
+        caption:
+            "Delays: delivery (publication to client) and, for polls, request (scheduled send to answer)"
+                .into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Delivery p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+            "Request p50",
+            "p90",
+            "p99",
+        ]),
+        rows,
+    }
+}
+
+/// Requests and messages (chart 5).
+pub fn requests(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.extend([
+                Cell::num(format::int(s.requests)),
+                opt(derived::requests_per_s(s), format::real),
+                opt(derived::scheduled_per_s(s, &results.config), format::real),
+                Cell::num(format::int(s.empty_polls)),
+                opt(derived::empty_polls_per_s(s), format::real),
+                Cell::num(format::int(s.messages)),
+            ]);
+            row
+        })
+        .collect();
+    Table {
+        id: "requests",
+        caption: "Requests and messages (push transports: requests are the connections they opened)".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Requests",
+            "Requests/s",
+            "Scheduled/s",
+            "Empty polls",
+            "Empty polls/s",
+            "Messages sent",
+        ]),
+        rows,
+    }
+}
+
+/// Connections and their setup time (chart 6).
+pub fn connect(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.push(Cell::num(format::int(s.connections_opened)));
+            let c = &s.connect_latency_us;
+            if c.count > 0 {
+                row.extend([ms(c.min), ms(c.p50), ms(c.p90), ms(c.p99), ms(c.max)]);
+            } else {
+                row.extend(vec![Cell::num("—"); 5]);
+            }
+            row
+        })
+        .collect();
+    Table {
+        id: "connect",
+        caption: "Connections: connect + handshake time (polls: until the first response byte)".into(),
+        head: head(&["Transport", "Clients", "Connections", "min", "p50", "p90", "p99", "max"]),
+        rows,
+    }
+}
+
+/// Wire bytes (chart 3).
+pub fn bytes(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let per = derived::bytes_per_delivery(s);
+            let mut row = key(s).to_vec();
+            row.extend([
+                Cell::num(format::int(s.wire_bytes.to_server)),
+                Cell::num(format::int(s.wire_bytes.to_client)),
+                opt(per.map(|p| p.0), format::bytes),
+                opt(per.map(|p| p.1), format::bytes),
+                opt(per.map(|p| p.0 + p.1), format::bytes),
+                opt(derived::bytes_per_message(s), format::bytes),
+            ]);
+            row
+        })
+        .collect();
+    Table {
+        id: "bytes",
+        caption: "Wire bytes, counted at the server's sockets (headers, handshakes and framing included)"
+            .into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Client → server",
+            "Server → client",
+            "Per event, client → server",
+            "Per event, server → client",
+            "Per event, total",
+            "Per request (polls) or per message (push)",
+        ]),
+        rows,
+    }
+}
+
+/// Server and load-generator cost (chart 4).
+pub fn cost(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.extend([
+                Cell::num(format::real(s.server.cpu_s)),
+                opt(derived::server_cpu_per_1000(s), format::real),
+                Cell::num(format::mib(s.server.rss_start_bytes)),
+                Cell::num(format::mib(s.server.rss_peak_bytes)),
+                Cell::num(format::real(s.loadgen.cpu_s)),
+                Cell::num(format::mib(s.loadgen.rss_peak_bytes)),
+            ]);
+            row
+        })
+        .collect();
+    Table {
+        id: "cost",
+        caption: "Cost: CPU seconds and resident memory of the server and of the load generator".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Server CPU s",
+            "Server CPU s per 1,000 deliveries",
+            "Server memory at start",
+            "Server peak memory",
+            "Load generator CPU s",
+            "Load generator peak memory",
+        ]),
+        rows,
+    }
+}
+
+/// Deliveries in each second (chart 7).
+pub fn timeline(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            let per_s: Vec<String> = s.deliveries_per_s.iter().map(|v| format::int(*v)).collect();
+            row.push(Cell::text(if per_s.is_empty() { "—".to_string() } else { per_s.join(" · ") }));
+            row
+        })
+        .collect();
+    Table {
+        id: "timeline",
+        caption: "Deliveries in each second of the measured window, first second first".into(),
+        head: head(&["Transport", "Clients", "Deliveries per second"]),
+        rows,
+    }
+}
+
+/// The points of each delivery-delay spectrum (chart 1).
+pub fn spectrum(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            let points: Vec<String> = s
+                .delivery_latency_us
+                .spectrum
+                .iter()
+                .map(|(p, v)| {
+                    format!(
+                        "{}: {}",
+                        spectrum_percent(*p, &s.delivery_latency_us),
+                        format::latency_us(*v as f64)
+                    )
+                })
+                .collect();
+            row.push(Cell::text(if points.is_empty() {
+                "— (the chart uses the percentiles of the delivery table)".to_string()
+            } else {
+                points.join(" · ")
+            }));
+            row
+        })
+        .collect();
+    Table {
+        id: "spectrum",
+        caption: "Delivery delay spectrum: percentile → delay, the points of chart 1".into(),
+        head: head(&["Transport", "Clients", "Percentile: delay"]),
+        rows,
+    }
+}
+
+fn spectrum_percent(p: f64, l: &Latency) -> String {
+    let scale = if l.spectrum.iter().all(|(q, _)| *q <= 1.0) { 100.0 } else { 1.0 };
+    let text = format!("{:.4}", p * scale);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// Errors by kind, one row per step and kind.
+pub fn errors(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .flat_map(|s| {
+            s.errors.iter().map(move |(kind, n)| {
+                let mut row = key(s).to_vec();
+                row.extend([Cell::text(kind.clone()).bad(true), Cell::num(format::int(*n)).bad(true)]);
+                row
+            })
+        })
+        .collect();
+    Table {
+        id: "errors",
+        caption: "Errors by kind".into(),
+        head: head(&["Transport", "Clients", "Kind", "Count"]),
+        rows,
+    }
+}
+
+fn pairs(id: &'static str, caption: &str, pairs: Vec<(&str, String)>) -> Table {
+    Table {
+        id,
+        caption: caption.to_string(),
+        head: head(&["", ""]),
+        rows: pairs.into_iter().map(|(k, v)| vec![Cell::text(k), Cell::text(v)]).collect(),
+    }
+}
+
+/// The run's parameters.
+pub fn config(results: &Results) -> Table {
+    let c = &results.config;
+    let clients: Vec<String> = c.clients.iter().map(|n| format::int(*n as u64)).collect();
+    pairs(
+        "config",
+        "Run configuration",
+        vec![
+            ("Started (UTC)", results.started.clone()),
+            ("Server", c.target.clone().unwrap_or_else(|| "embedded, started by the load generator".into())),
+            ("Transports", c.transports.join(", ")),
+            ("Clients per step", clients.join(", ")),
+            ("Measured per step", format::seconds(c.duration_s)),
+            ("Warm-up per step", format::seconds(c.warmup_s)),
+            ("Poll interval", format::duration_ms(c.poll_interval_ms)),
+            ("Feed rate", format!("{} events/s", format::plain(c.rate))),
+            ("Payload padding", format!("{} B", format::int(c.payload_bytes))),
+            ("Connect rate", format!("{} connections/s", format::real(c.connect_rate))),
+            ("Seed", c.seed.to_string()),
+            ("Interrupted", results.interrupted.clone().unwrap_or_else(|| "no".into())),
+        ],
+    )
+}
+
+/// The machine and versions.
+pub fn machine(results: &Results) -> Table {
+    let m = &results.machine;
+    pairs(
+        "machine",
+        "Machine and versions",
+        vec![
+            ("CPU", m.cpu_model.clone()),
+            ("Cores", m.cpus.to_string()),
+            ("Memory", format::mib(m.memory_bytes)),
+            ("Operating system", m.os.clone()),
+            ("Kernel", m.kernel.clone()),
+            ("pushpull", results.versions.pushpull.clone()),
+            ("Rust compiler", results.versions.rustc.clone()),
+        ],
+    )
+}

@@ -1,0 +1,520 @@
+//! The HTML report, rendered from the checked-in fixture `fixtures/results.json` (5
+//! transports × 10 and 100 clients, one step with errors) and read back with real parsers:
+//! html5ever (through scraper) for the page, roxmltree for the standalone SVG files.
+//!
+//! Expected figures are computed here from the fixture's JSON (not through the report's own
+//! types) and written with the report's stated rules, so a wrong number fails the test.
+
+use std::path::{Path, PathBuf};
+
+use loadgen::report;
+use loadgen::results::Results;
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+
+const CHARTS: [(&str, &str); 7] = [
+    ("spectrum", "Delivery delay by percentile"),
+    ("latency", "Delivery delay against number of clients"),
+    ("bytes", "Wire bytes per delivered event"),
+    ("server-cost", "Server cost against number of clients"),
+    ("polling", "Polling: requests and empty polls per second"),
+    ("connect", "Connect + handshake time"),
+    ("timeline", "Deliveries per second during each step"),
+];
+
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results.json")
+}
+
+fn fixture() -> Results {
+    serde_json::from_str(&std::fs::read_to_string(fixture_path()).expect("fixture")).expect("fixture parses")
+}
+
+fn fixture_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture_path()).expect("fixture")).expect("fixture is JSON")
+}
+
+/// Renders into a fresh temporary folder; returns it (kept alive) and the page.
+fn render(results: &Results) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = report::render(results, dir.path()).expect("report renders");
+    assert_eq!(index, dir.path().join("index.html"));
+    let html = std::fs::read_to_string(&index).expect("index.html");
+    (dir, html)
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).expect("selector")
+}
+
+fn text(e: ElementRef<'_>) -> String {
+    e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn name(transport: &str) -> &'static str {
+    match transport {
+        "short-poll" => "short polling",
+        "delta-poll" => "delta polling",
+        "long-poll" => "long polling",
+        "sse" => "Server-Sent Events",
+        "ws" => "WebSocket",
+        other => panic!("unknown transport {other}"),
+    }
+}
+
+/// Thousands separators, as the report writes integers.
+fn int(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Microseconds as the report writes delays.
+fn ms(us: u64) -> String {
+    let ms = us as f64 / 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{} ms", int(ms.round() as u64))
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+fn ratio(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.1}×")
+    } else {
+        format!("{}×", int(r.round() as u64))
+    }
+}
+
+fn u(v: &Value, path: &str) -> u64 {
+    v.pointer(path).and_then(Value::as_u64).unwrap_or_else(|| panic!("{path} in {v}"))
+}
+
+/// The cells of the row of `transport` at `clients` in table `id`.
+fn row(doc: &Html, id: &str, transport: &str, clients: u64) -> Vec<String> {
+    let rows: Vec<Vec<String>> = doc
+        .select(&sel(&format!("table#table-{id} tbody tr")))
+        .map(|tr| tr.select(&sel("td")).map(text).collect())
+        .filter(|cells: &Vec<String>| {
+            cells.len() > 1 && cells[0] == name(transport) && cells[1] == int(clients)
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "one row for {transport} at {clients} in table {id}");
+    rows.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn every_chart_is_an_svg_with_its_title_inline_and_beside_the_page() {
+    let (dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("figure svg")).count(), CHARTS.len());
+    for (id, title) in CHARTS {
+        let figure = doc.select(&sel(&format!("figure#chart-{id}"))).next().unwrap_or_else(|| panic!("{id}"));
+        let svg = figure.select(&sel("svg")).next().unwrap_or_else(|| panic!("{id} has an <svg>"));
+        let svg_title = svg.select(&sel("title")).next().map(text);
+        assert_eq!(svg_title.as_deref(), Some(title), "{id}'s <title>");
+        let drawn: Vec<String> = svg.select(&sel("text")).map(text).collect();
+        assert!(drawn.iter().any(|t| t == title), "{id} draws its title as SVG text: {drawn:?}");
+        for transport in ["short-poll", "delta-poll", "long-poll", "sse", "ws"] {
+            if id == "polling" && !transport.ends_with("-poll") {
+                continue;
+            }
+            assert!(drawn.iter().any(|t| t == name(transport)), "{id}'s legend names {transport}");
+        }
+        // The standalone file is an SVG document a browser opens on its own: well-formed XML
+        // in the SVG namespace.
+        let file = std::fs::read_to_string(dir.path().join(format!("{id}.svg"))).expect("chart file");
+        let xml = roxmltree::Document::parse(&file).unwrap_or_else(|e| panic!("{id}.svg is XML: {e}"));
+        assert_eq!(xml.root_element().tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+        let t = xml.descendants().find(|n| n.has_tag_name("title")).and_then(|n| n.text());
+        assert_eq!(t, Some(title));
+    }
+}
+
+#[test]
+fn axes_have_units_and_each_transport_keeps_its_colour() {
+    let (_dir, html) = render(&fixture());
+    for label in [
+        "delay (ms, log scale)",
+        "percentile (nines scale)",
+        "clients (log scale)",
+        "bytes per delivered event",
+        "server CPU seconds",
+        "server resident memory (MiB)",
+        "requests/s (log scale)",
+        "connect + handshake time (ms, log scale)",
+        "deliveries per second",
+    ] {
+        assert!(html.contains(&format!("{label}\n</text>")), "axis label {label:?}");
+    }
+    // WebSocket's blue and short polling's vermillion, in every chart that shows them.
+    let doc = Html::parse_document(&html);
+    for (id, _) in CHARTS {
+        let svg =
+            doc.select(&sel(&format!("figure#chart-{id} svg"))).next().map(|e| e.html()).unwrap_or_default();
+        assert!(svg.contains("#D55E00"), "{id} uses short polling's colour");
+        if id != "polling" {
+            assert!(svg.contains("#0072B2"), "{id} uses WebSocket's colour");
+        }
+    }
+}
+
+#[test]
+fn every_step_is_in_the_tables_with_the_fixture_numbers() {
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    let json = fixture_json();
+    let steps = json["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 10);
+    for s in steps {
+        let t = s["transport"].as_str().expect("transport");
+        let c = u(s, "/clients");
+        let delivery = row(&doc, "delivery", t, c);
+        for (i, path) in
+            [(3, "/events_published"), (4, "/deliveries_expected"), (5, "/deliveries"), (6, "/missed")]
+        {
+            assert_eq!(delivery[i], int(u(s, path)), "{t} {c} {path}");
+        }
+        let kept_up = if t == "short-poll" && c == 100 { "no: 3 errors (timeout: 3)" } else { "yes" };
+        assert_eq!(delivery[10], kept_up, "{t} {c}");
+        let delay = row(&doc, "delay", t, c);
+        for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999"), (6, "max")] {
+            assert_eq!(delay[i], ms(u(s, &format!("/delivery_latency_us/{p}"))), "{t} {c} {p}");
+        }
+        match s["request_latency_us"].as_object() {
+            Some(_) => assert_eq!(delay[9], ms(u(s, "/request_latency_us/p99")), "{t} {c}"),
+            None => assert_eq!(delay[9], "—", "{t} {c} has no request latency"),
+        }
+        let requests = row(&doc, "requests", t, c);
+        assert_eq!(requests[2], int(u(s, "/requests")));
+        assert_eq!(requests[5], int(u(s, "/empty_polls")));
+        assert_eq!(requests[7], int(u(s, "/messages")));
+        let connect = row(&doc, "connect", t, c);
+        assert_eq!(connect[2], int(u(s, "/connections_opened")));
+        assert_eq!(connect[4], ms(u(s, "/connect_latency_us/p50")));
+        assert_eq!(connect[6], ms(u(s, "/connect_latency_us/p99")));
+        let bytes = row(&doc, "bytes", t, c);
+        assert_eq!(bytes[2], int(u(s, "/wire_bytes/to_server")));
+        assert_eq!(bytes[3], int(u(s, "/wire_bytes/to_client")));
+        let per = s["wire_bytes_per_delivery"].as_f64().expect("per delivery");
+        assert_eq!(bytes[6], format!("{} B", int(per.round() as u64)), "{t} {c}");
+        let cost = row(&doc, "cost", t, c);
+        let cpu = s["server"]["cpu_s"].as_f64().expect("cpu");
+        assert_eq!(cost[2], format!("{cpu:.3}"));
+        let timeline = row(&doc, "timeline", t, c);
+        let per_s: Vec<String> = s["deliveries_per_s"]
+            .as_array()
+            .expect("per s")
+            .iter()
+            .map(|v| int(v.as_u64().unwrap_or(0)))
+            .collect();
+        assert_eq!(timeline[2], per_s.join(" · "));
+    }
+    // The step with errors, in the errors table and in red.
+    let errors: Vec<Vec<String>> = doc
+        .select(&sel("table#table-errors tbody tr"))
+        .map(|tr| tr.select(&sel("td")).map(text).collect())
+        .collect();
+    assert_eq!(errors, vec![vec!["short polling".to_string(), "100".into(), "timeout".into(), "3".into()]]);
+}
+
+#[test]
+fn the_summary_figures_come_from_the_fixture() {
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    let summary = doc.select(&sel("section#summary")).next().map(text).expect("summary section");
+    let json = fixture_json();
+    let steps = json["steps"].as_array().expect("steps");
+    let at = steps.iter().map(|s| u(s, "/clients")).max().expect("a step");
+    assert_eq!(at, 100);
+    let mut here: Vec<&Value> = steps.iter().filter(|s| u(s, "/clients") == at).collect();
+    here.sort_by_key(|s| u(s, "/delivery_latency_us/p50"));
+    let (fast, slow) = (here[0], here[here.len() - 1]);
+    let expected = format!(
+        "At 100 clients, {} was fastest: events reached the clients after {} at the median and {} at p99",
+        name(fast["transport"].as_str().unwrap_or("")),
+        ms(u(fast, "/delivery_latency_us/p50")),
+        ms(u(fast, "/delivery_latency_us/p99")),
+    );
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    let expected = format!(
+        "The slowest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        name(slow["transport"].as_str().unwrap_or("")),
+        ms(u(slow, "/delivery_latency_us/p50")),
+        ms(u(slow, "/delivery_latency_us/p99")),
+        ratio(u(slow, "/delivery_latency_us/p50") as f64 / u(fast, "/delivery_latency_us/p50") as f64),
+    );
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    // Short polling's missed share.
+    let sp = here.iter().find(|s| s["transport"] == "short-poll").expect("short poll");
+    let share = u(sp, "/missed") as f64 / u(sp, "/deliveries_expected") as f64;
+    let expected = format!(
+        "short polling missed {:.1}% of the events at 100 clients ({} of {})",
+        share * 100.0,
+        int(u(sp, "/missed")),
+        int(u(sp, "/deliveries_expected"))
+    );
+    assert!(summary.to_lowercase().contains(&expected.to_lowercase()), "{expected}\nnot in\n{summary}");
+    // Bytes: the heaviest and the lightest transport per delivered event.
+    let per = |s: &Value| {
+        (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
+    };
+    let mut by_bytes = here.clone();
+    by_bytes.sort_by(|a, b| per(a).total_cmp(&per(b)));
+    let (light, heavy) = (by_bytes[0], by_bytes[by_bytes.len() - 1]);
+    let expected = format!(
+        "{} moved {} B on the wire (both directions, headers included) and {} only {} B: {} more.",
+        name(heavy["transport"].as_str().unwrap_or("")),
+        int(per(heavy).round() as u64),
+        name(light["transport"].as_str().unwrap_or("")),
+        int(per(light).round() as u64),
+        ratio(per(heavy) / per(light)),
+    );
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    // Where polling stopped keeping up: the fixture's only errors are short polling's 3
+    // timeouts at 100 clients.
+    assert!(
+        summary.contains("Short polling stopped keeping up at 100 clients: 3 errors (timeout: 3)."),
+        "{summary}"
+    );
+    assert!(summary.contains("kept up at every client count measured (up to 100)."), "{summary}");
+    // The errors, in red at the top.
+    let alert = doc.select(&sel("p.alert")).next().map(text).expect("an alert");
+    assert!(alert.contains("This run had 3 errors: short polling at 100 clients (timeout: 3)"), "{alert}");
+    assert!(html.contains(".alert { background: #fdecec; color: #a00000;"), "alerts are red");
+}
+
+#[test]
+fn the_2010_table_is_beside_this_runs_figures() {
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    let rows: Vec<Vec<String>> = doc
+        .select(&sel("table#table-lubbers tbody tr"))
+        .map(|tr| tr.select(&sel("td")).map(text).collect())
+        .collect();
+    assert_eq!(rows[0][2..], ["6.6", "66", "665"]);
+    assert_eq!(rows[1][2..], ["0.015", "0.153", "1.526"]);
+    // WebSocket, this run: all wire bytes over all messages of the fixture's ws steps.
+    let json = fixture_json();
+    let ws: Vec<&Value> =
+        json["steps"].as_array().expect("steps").iter().filter(|s| s["transport"] == "ws").collect();
+    let bytes: u64 = ws.iter().map(|s| u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")).sum();
+    let messages: u64 = ws.iter().map(|s| u(s, "/messages")).sum();
+    let per = bytes as f64 / messages as f64;
+    let row = rows.iter().find(|r| r[0] == "WebSocket, this run").expect("a measured WebSocket row");
+    assert_eq!(row[1], format!("{} B per message, all bytes", int(per.round() as u64)));
+    let mbit = per * 1000.0 * 8.0 / 1_048_576.0;
+    let decimals = (2 - mbit.log10().floor() as i32).max(0) as usize;
+    assert_eq!(row[2], format!("{mbit:.decimals$}"), "three significant digits");
+    let section = doc.select(&sel("section#lubbers")).next().map(text).unwrap_or_default();
+    assert!(section.contains("The 2010 figures count headers only"), "{section}");
+}
+
+#[test]
+fn nothing_outside_the_file_is_referenced() {
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    for tag in ["script", "link", "img", "iframe", "object", "embed", "base"] {
+        assert_eq!(doc.select(&sel(tag)).count(), 0, "no <{tag}>");
+    }
+    for e in doc.select(&sel("*")) {
+        for (attr, value) in e.value().attrs() {
+            assert!(!value.contains("://"), "<{} {attr}={value:?}> points outside", e.value().name());
+            if attr == "href" {
+                assert!(value.starts_with('#'), "only in-page links: {value}");
+            }
+        }
+    }
+    let style: String = doc.select(&sel("style")).map(|s| s.text().collect::<String>()).collect();
+    assert!(!style.contains("url(") && !style.contains("@import"), "CSS loads nothing");
+    // Web addresses only as plain text inside the citations.
+    let cited: String = doc.select(&sel("cite")).map(|c| c.text().collect::<String>()).collect();
+    for scheme in ["http://", "https://"] {
+        let in_page = html.matches(scheme).count();
+        assert!(in_page > 0 || scheme == "https://", "the references cite their sources");
+        assert_eq!(in_page, cited.matches(scheme).count(), "every {scheme} is inside a <cite>");
+    }
+}
+
+/// Parse errors html5ever reports for a document (empty: well-formed).
+fn parse_errors(html: &str) -> Vec<String> {
+    Html::parse_document(html).errors.iter().map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn the_page_is_well_formed_html() {
+    let (_dir, html) = render(&fixture());
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+}
+
+#[test]
+fn the_parser_used_above_does_reject_malformed_markup() {
+    let good = "<!DOCTYPE html><html lang=\"en\"><head><title>t</title></head><body><p>ok</p></body></html>";
+    assert_eq!(parse_errors(good), Vec::<String>::new());
+    for bad in [
+        // mis-nested end tags
+        "<!DOCTYPE html><html><head><title>t</title></head><body><div><span></div></span></body></html>",
+        // an element left open at the end
+        "<!DOCTYPE html><html><head><title>t</title></head><body><div><table><tr><td>x</body></html>",
+        // no doctype
+        "<html><head><title>t</title></head><body></body></html>",
+        // a stray end tag
+        "<!DOCTYPE html><html><head><title>t</title></head><body></td></body></html>",
+        // a bare ampersand-hash
+        "<!DOCTYPE html><html><head><title>t</title></head><body>&#;</body></html>",
+    ] {
+        assert!(!parse_errors(bad).is_empty(), "html5ever accepted {bad}");
+    }
+}
+
+#[test]
+fn render_dir_writes_the_report_beside_the_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("results.json");
+    std::fs::copy(fixture_path(), &json).expect("copy fixture");
+    let index = report::render_dir(&json).expect("renders");
+    assert_eq!(index, dir.path().join("index.html"));
+    for (id, _) in CHARTS {
+        assert!(dir.path().join(format!("{id}.svg")).is_file(), "{id}.svg");
+    }
+    let missing = report::render_dir(&dir.path().join("nope.json")).expect_err("no such file");
+    assert!(format!("{missing:#}").contains("nope.json"), "{missing:#}");
+}
+
+/// Renders `results` and checks what every report must hold.
+fn renders_honestly(results: &Results) -> String {
+    let (_dir, html) = render(results);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("figure svg title")).count(), CHARTS.len());
+    assert!(!html.contains("NaN") && !html.contains("inf"), "no NaN or infinity drawn or written");
+    doc.select(&sel("section#summary")).next().map(text).unwrap_or_default()
+}
+
+#[test]
+fn edge_cases_render_honestly() {
+    // One client count: single points.
+    let mut one = fixture();
+    one.steps.retain(|s| s.clients == 10);
+    one.config.clients = vec![10];
+    let summary = renders_honestly(&one);
+    assert!(summary.contains("At 10 clients"), "{summary}");
+
+    // A step that delivered nothing, a push transport without spectrum, an interrupted run.
+    let mut odd = fixture();
+    odd.interrupted = Some("Ctrl-C".into());
+    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == "sse" && s.clients == 100) {
+        s.deliveries = 0;
+        s.missed = s.deliveries_expected;
+        s.delivery_latency_us = Default::default();
+        s.deliveries_per_s = vec![0; 10];
+        s.wire_bytes_per_delivery = 0.0;
+    }
+    for s in odd.steps.iter_mut() {
+        s.delivery_latency_us.spectrum.clear();
+    }
+    let (_dir, html) = render(&odd);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    assert!(html.contains("This run was cut short (Ctrl-C)"));
+    assert!(html.contains("no deliveries: Server-Sent Events"), "the spectrum says what it could not draw");
+    assert!(html.contains("Server-Sent Events stopped keeping up at 100 clients: delivered nothing"));
+
+    // Push transports only: no request latency anywhere, no polling chart data.
+    let mut push = fixture();
+    push.steps.retain(|s| !s.transport.ends_with("-poll"));
+    push.config.transports = vec!["sse".into(), "ws".into()];
+    push.steps.iter_mut().for_each(|s| s.errors.clear());
+    let summary = renders_honestly(&push);
+    assert!(summary.contains("Server-Sent Events and WebSocket kept up"), "{summary}");
+
+    // Nothing ran at all.
+    let mut none = fixture();
+    none.steps.clear();
+    none.interrupted = Some("server_gone".into());
+    let summary = renders_honestly(&none);
+    assert!(summary.contains("No step ran"), "{summary}");
+}
+
+/// Headless Chromium opens the report and takes a full-page screenshot, kept under
+/// `reports/ci/`; the browser's log must show no console error. Run it with
+/// `cargo test -p loadgen --test report -- --ignored`.
+#[test]
+#[ignore = "needs chromium"]
+fn chromium_shows_the_report_without_console_errors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join("reports/ci/report-fixture");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("reports/ci");
+    let index = report::render(&fixture(), &out).expect("renders").canonicalize().expect("path");
+    let url = format!("file://{}", index.display());
+
+    // First pass: the page's height, measured by a tiny page of our own (the report itself
+    // has no script) that loads it in a frame.
+    let probe = out.join("height-probe.html");
+    std::fs::write(
+        &probe,
+        "<!DOCTYPE html><html><body><iframe id=f src=\"index.html\" style=\"width:1400px;height:100px\"></iframe>\
+         <script>f.onload=()=>{document.title='H'+f.contentDocument.documentElement.scrollHeight;}</script></body></html>",
+    )
+    .expect("probe");
+    let dom =
+        chromium(&["--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom"], &probe);
+    let height: u32 = dom
+        .0
+        .split("<title>H")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(12_000);
+    let _ = std::fs::remove_file(&probe);
+
+    let shot = out.join("screenshot.png");
+    let size = format!("--window-size=1400,{}", height.clamp(800, 30_000));
+    let shot_arg = format!("--screenshot={}", shot.display());
+    let (_, log) =
+        chromium(&[&shot_arg, &size, "--hide-scrollbars", "--enable-logging=stderr", "--v=0"], &index);
+    assert!(shot.is_file(), "screenshot written; chromium said:\n{log}");
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load"))
+        .collect();
+    assert!(console.is_empty(), "console errors opening {url}:\n{}", console.join("\n"));
+    eprintln!("screenshot ({height} px high): {}", shot.display());
+}
+
+/// Runs headless Chromium on a file; returns its stdout and stderr.
+fn chromium(args: &[&str], page: &Path) -> (String, String) {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let output =
+        std::process::Command::new(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("chromium runs (apt-get install chromium)");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
