@@ -13,10 +13,15 @@ pub fn table(r: &Results) -> String {
         "transport", "clients", "p50 ms", "p99 ms", "missed", "bytes/evt", "req/s", "srv CPU", "errors"
     );
     for s in &r.steps {
-        let rps = if s.measured_s > 0.0 { s.requests as f64 / s.measured_s } else { 0.0 };
+        // Push transports send no requests: their `requests` are connections opened.
+        let polls = matches!(s.transport.as_str(), "short-poll" | "delta-poll" | "long-poll");
+        let rps = match (polls, s.measured_s > 0.0) {
+            (true, true) => format!("{:.0}", s.requests as f64 / s.measured_s),
+            _ => "-".to_string(),
+        };
         let _ = writeln!(
             out,
-            "{:<11} {:>7} {:>10.2} {:>10.2} {:>7.1}% {:>11.0} {:>9.0} {:>8.2}s {:>7}",
+            "{:<11} {:>7} {:>10.2} {:>10.2} {:>7.1}% {:>11.0} {:>9} {:>8.2}s {:>7}",
             s.transport,
             s.clients,
             s.delivery_latency_us.p50 as f64 / 1000.0,
