@@ -21,27 +21,31 @@ const NO_CURSOR = Number.MAX_SAFE_INTEGER;
 const PANELS = {
   'short-poll': {
     title: 'AJAX polling',
-    how: (ms) => `fetch('/api/scores') every ${ms} ms with If-None-Match: “anything new?”`,
+    short: 'AJAX',
+    how: (ms) => `fetch('/api/scores') every ${ms} ms: “anything new?”`,
     requests: 'Requests',
     notModified: '304 Not Modified',
   },
   ws: {
     title: 'WebSocket',
-    how: () => "new WebSocket('/ws'): one connection; the server sends each change as it happens.",
-    requests: 'Connections opened',
-    notModified: 'Nothing-new messages',
+    short: 'WebSocket',
+    how: () => "new WebSocket('/ws'): the server pushes each change.",
+    requests: 'Connections',
+    notModified: 'Nothing new',
   },
   'long-poll': {
     title: 'Long polling',
-    how: () => "fetch('/api/events?since=S&wait=30'): the server holds each request until there is news.",
+    short: 'Long poll',
+    how: () => "fetch('/api/events?since=S&wait=30'): held till there is news.",
     requests: 'Requests',
-    notModified: 'Empty answers (timed out)',
+    notModified: 'Empty answers',
   },
   sse: {
     title: 'Server-Sent Events',
-    how: () => "new EventSource('/sse'): one response that never ends; the server writes each change into it.",
-    requests: 'Connections opened',
-    notModified: 'Nothing-new messages',
+    short: 'SSE',
+    how: () => "new EventSource('/sse'): the server pushes each change.",
+    requests: 'Connections',
+    notModified: 'Nothing new',
   },
 };
 
@@ -117,8 +121,8 @@ function goalSeen(panel, key, text) {
 }
 
 function renderRace() {
-  const parts = [`GOAL ${race.text}: ${race.winner.spec.title} showed it first`];
-  for (const [p, lag] of race.lags) parts.push(`${p.spec.title} +${Math.round(lag)} ms`);
+  const parts = [`Goal! ${race.text}. First: ${race.winner.spec.short}`];
+  for (const [p, lag] of race.lags) parts.push(`${p.spec.short} +${Math.round(lag)} ms`);
   document.getElementById('race').textContent = parts.join(' · ');
 }
 
@@ -191,7 +195,7 @@ class Panel {
 
   setPaused(p) {
     this.paused = p;
-    this.pauseButton.setAttribute('aria-pressed', String(p));
+    // The label says what the button will do (no aria-pressed: the label changes instead).
     this.pauseButton.textContent = p ? 'Resume' : 'Pause';
     this.el.classList.toggle('paused', p);
     if (p) {
@@ -286,7 +290,7 @@ class Panel {
     if (detect && samePair && m.home_goals + m.away_goals > prev.home_goals + prev.away_goals) {
       row.tr.classList.add('scored');
       clearTimeout(row.timer);
-      row.timer = setTimeout(() => row.tr.classList.remove('scored'), 1500);
+      row.timer = setTimeout(() => row.tr.classList.remove('scored'), 800);
       const key = `${this.epoch}|${m.id}|${m.home}|${m.away}|${m.home_goals}-${m.away_goals}`;
       goalSeen(this, key, `${m.home} ${m.home_goals}–${m.away_goals} ${m.away}`);
     }
@@ -382,13 +386,13 @@ class ShortPollPanel extends Panel {
       if (!this.live(gen)) return;
       if (r.status === 304) {
         this.notModified += 1;
-        this.setState('polling: last answer 304 Not Modified');
+        this.setState('last answer: 304 Not Modified (nothing new)');
         render();
         return;
       }
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       this.etag = r.headers.get('ETag');
-      this.setState('polling: last answer 200 OK with the scoreboard');
+      this.setState('last answer: 200 OK with the whole scoreboard');
       this.snapshot(JSON.parse(body), at);
     } catch (e) {
       if (this.live(gen)) this.setState(`poll failed (${e.message}); trying again`);
@@ -411,7 +415,7 @@ class WsPanel extends Panel {
       if (!this.live(gen)) return;
       this.requests += 1;
       this.isOpen = true;
-      this.setState('connected: the server pushes each change');
+      this.setState('connected: one connection, kept open');
       render();
     };
     ws.onmessage = (m) => {
@@ -447,7 +451,7 @@ class SsePanel extends Panel {
       if (!this.live(gen)) return;
       this.requests += 1;
       this.isOpen = true;
-      this.setState('connected: the server pushes each change');
+      this.setState('connected: one connection, kept open');
       render();
     };
     es.addEventListener('snapshot', (m) => {

@@ -1,0 +1,310 @@
+//! The classroom demo in a real browser: Debian's Chromium, headless, driven over WebDriver
+//! (chromedriver) with fantoccini. Ignored by default; CI runs it after
+//! `scripts/install-chromium.sh`:
+//!
+//! ```text
+//! cargo test -p server --test demo_browser -- --ignored --nocapture
+//! ```
+//!
+//! It reads the page's numbers through its `data-transport` / `data-metric` hooks, checks
+//! what the class should see (the WebSocket panel wins on delay and on bytes per event), and
+//! saves screenshots under `reports/ci/` for a human to look at. `PUSHPULL_CHROMIUM` and
+//! `PUSHPULL_CHROMEDRIVER` override the binaries' paths.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use server::{Config, Running};
+use tokio::time::{sleep, timeout};
+
+/// Longest any one browser command may take.
+const LIMIT: Duration = Duration::from_secs(30);
+/// The poll interval the page starts with (its slider's default), in ms.
+const POLL_INTERVAL_MS: u64 = 1000;
+
+/// chromedriver, killed when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("address").port()
+}
+
+async fn start_chromedriver() -> (Driver, String) {
+    let bin = std::env::var("PUSHPULL_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = free_port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}): run scripts/install-chromium.sh first"));
+    let driver = Driver(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + LIMIT;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen on {addr} within {LIMIT:?}");
+        sleep(Duration::from_millis(50)).await;
+    }
+    (driver, format!("http://{addr}"))
+}
+
+fn capabilities(profile: &std::path::Path) -> Capabilities {
+    let binary = std::env::var("PUSHPULL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": binary,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--window-size=1440,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    match caps {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object"),
+    }
+}
+
+async fn within<T, E: std::fmt::Debug>(what: &str, f: impl std::future::Future<Output = Result<T, E>>) -> T {
+    match timeout(LIMIT, f).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => panic!("{what}: {e:?}"),
+        Err(_) => panic!("{what}: no answer within {LIMIT:?}"),
+    }
+}
+
+/// Every panel's metrics as the page shows them, plus the "How it works" text.
+#[derive(Debug)]
+struct PageView {
+    panels: BTreeMap<String, BTreeMap<String, String>>,
+    how: String,
+}
+
+impl PageView {
+    fn text(&self, panel: &str, metric: &str) -> &str {
+        self.panels.get(panel).and_then(|p| p.get(metric)).map_or("<missing>", |s| s.as_str())
+    }
+
+    /// A metric that must be plain digits.
+    fn num(&self, panel: &str, metric: &str) -> u64 {
+        let t = self.text(panel, metric);
+        assert!(
+            !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()),
+            "{panel} {metric} = {t:?}, not plain digits"
+        );
+        t.parse().expect("digits")
+    }
+
+    fn bytes_per_event(&self, panel: &str) -> f64 {
+        let events = self.num(panel, "events");
+        assert!(events > 0, "{panel} received no event");
+        (self.num(panel, "bytes-in") + self.num(panel, "bytes-out")) as f64 / events as f64
+    }
+}
+
+const READ_PAGE: &str = r#"
+const panels = {};
+for (const p of document.querySelectorAll('[data-transport]')) {
+  const m = {};
+  for (const e of p.querySelectorAll('[data-metric]')) m[e.dataset.metric] = e.textContent.trim();
+  panels[p.dataset.transport] = m;
+}
+return { panels, how: document.getElementById('how').innerText };
+"#;
+
+async fn read_page(c: &Client) -> PageView {
+    let v = within("reading the page", c.execute(READ_PAGE, vec![])).await;
+    let panels = v["panels"]
+        .as_object()
+        .expect("panels")
+        .iter()
+        .map(|(t, m)| {
+            let m = m
+                .as_object()
+                .expect("metrics")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            (t.clone(), m)
+        })
+        .collect();
+    PageView { panels, how: v["how"].as_str().unwrap_or_default().to_string() }
+}
+
+/// Sizes the window to the whole page and saves a screenshot as `reports/ci/NAME`.
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let h = within("page height", c.execute("return document.documentElement.scrollHeight", vec![])).await;
+    let height = h.as_u64().unwrap_or(1000).clamp(600, 4000) as u32;
+    within("resizing", c.set_window_size(1440, height + 120)).await;
+    sleep(Duration::from_millis(400)).await;
+    let png = within("screenshot", c.screenshot()).await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/ci");
+    std::fs::create_dir_all(&dir).expect("create reports/ci");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
+    path
+}
+
+async fn check_the_page(c: &Client, r: &Running) {
+    within("opening the page", c.goto(&format!("{}/", r.url()))).await;
+    // About five seconds of a 20 events/s feed.
+    sleep(Duration::from_millis(5500)).await;
+    let view = read_page(c).await;
+    println!("after 5.5 s: {view:#?}");
+
+    // Both panels show the same latest seq within one poll interval: the polling panel
+    // catches up with what the WebSocket panel showed, within an interval (plus slack for a
+    // loaded machine).
+    let ws_seq = view.num("ws", "seq");
+    assert!(ws_seq > 0, "the WebSocket panel shows no seq");
+    let deadline = Instant::now() + Duration::from_millis(POLL_INTERVAL_MS + 3000);
+    loop {
+        let poll_seq = read_page(c).await.num("short-poll", "seq");
+        if poll_seq >= ws_seq {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the polling panel stayed at seq {poll_seq}, WebSocket showed {ws_seq}"
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+
+    assert_eq!(view.num("ws", "requests"), 1, "the WebSocket panel opened exactly one connection");
+    assert!(view.num("short-poll", "requests") >= 4, "the polling panel made at least 4 requests");
+    let (ws_median, poll_median) = (view.num("ws", "delay-median"), view.num("short-poll", "delay-median"));
+    assert!(ws_median < poll_median, "median delay: WebSocket {ws_median} ms, polling {poll_median} ms");
+    for panel in ["short-poll", "ws"] {
+        for metric in ["bytes-in", "bytes-out"] {
+            assert!(view.num(panel, metric) > 0, "{panel} {metric} is zero");
+        }
+        view.num(panel, "missed");
+        view.num(panel, "not-modified");
+        view.num(panel, "delay-last");
+        view.num(panel, "delay-worst");
+    }
+    let (poll_bpe, ws_bpe) = (view.bytes_per_event("short-poll"), view.bytes_per_event("ws"));
+    assert!(poll_bpe > ws_bpe, "bytes per event: polling {poll_bpe:.0}, WebSocket {ws_bpe:.0}");
+    println!("bytes per event: polling {poll_bpe:.0}, WebSocket {ws_bpe:.0}");
+
+    let how = read_page(c).await.how;
+    assert!(how.contains("101 Switching Protocols"), "no 101 in How it works:\n{how}");
+    assert!(how.to_ascii_lowercase().contains("sec-websocket-accept: "), "no Sec-WebSocket-Accept:\n{how}");
+    assert!(how.contains("GET /api/scores?page="), "no poll request in How it works:\n{how}");
+    screenshot(c, "demo-browser.png").await;
+
+    // The switch, by keyboard: long polling and SSE join as a second row.
+    within("resizing back", c.set_window_size(1440, 1000)).await;
+    let switch = within("finding the switch", c.find(Locator::Css("#more"))).await;
+    within("pressing the switch", switch.send_keys(" ")).await;
+    let on = within("switch state", switch.attr("aria-checked")).await;
+    assert_eq!(on.as_deref(), Some("true"), "Space on the switch turns it on");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let view = loop {
+        let v = read_page(c).await;
+        let has = |p: &str| v.text(p, "events").parse::<u64>().is_ok_and(|n| n >= 3);
+        if has("long-poll") && has("sse") {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "long polling and SSE did not show events: {v:#?}");
+        sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(view.num("sse", "requests"), 1, "SSE opened exactly one connection");
+    assert!(view.num("long-poll", "requests") >= 2, "long polling asked more than once");
+    for panel in ["long-poll", "sse"] {
+        assert!(view.num(panel, "bytes-in") > 0 || view.num(panel, "events") > 0);
+        view.num(panel, "delay-median");
+    }
+    // Let the byte counters catch up (they refresh every second) before the picture.
+    sleep(Duration::from_millis(2500)).await;
+    println!("with all four: {:#?}", read_page(c).await.panels);
+    screenshot(c, "demo-browser-all.png").await;
+
+    // Pause and resume by keyboard: a paused poller stops asking; resumed, it asks again.
+    let pause =
+        within("the pause button", c.find(Locator::Css("[data-transport='short-poll'] .pause"))).await;
+    within("pressing pause", pause.send_keys(" ")).await;
+    assert_eq!(within("pause label", pause.text()).await, "Resume");
+    sleep(Duration::from_millis(300)).await;
+    let paused_at = read_page(c).await.num("short-poll", "requests");
+    sleep(Duration::from_millis(2 * POLL_INTERVAL_MS + 500)).await;
+    assert_eq!(read_page(c).await.num("short-poll", "requests"), paused_at, "a paused panel made requests");
+    within("pressing resume", pause.send_keys(" ")).await;
+    assert_eq!(within("pause label", pause.text()).await, "Pause");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read_page(c).await.num("short-poll", "requests") <= paused_at {
+        assert!(Instant::now() < deadline, "the resumed panel made no request");
+        sleep(Duration::from_millis(100)).await;
+    }
+
+    // The poll interval by keyboard: one step right on the slider is 250 ms more.
+    let slider = within("the slider", c.find(Locator::Css("#interval"))).await;
+    within("moving the slider", slider.send_keys(&Key::Right.to_string())).await;
+    let shown = within("the interval shown", c.find(Locator::Css("[data-setting='interval']"))).await;
+    assert_eq!(within("its text", shown.text()).await, (POLL_INTERVAL_MS + 250).to_string());
+
+    // What a class sees on a 1280×720 projector, without scrolling.
+    let frame =
+        within("window frame", c.execute("return window.outerHeight - window.innerHeight", vec![])).await;
+    let frame = frame.as_u64().unwrap_or(0).min(400) as u32;
+    within("projector size", c.set_window_size(1280, 720 + frame)).await;
+    within("scrolling to the top", c.execute("window.scrollTo(0, 0)", vec![])).await;
+    sleep(Duration::from_millis(1500)).await;
+    let png = within("screenshot", c.screenshot()).await;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/ci/demo-browser-1280x720.png");
+    std::fs::write(&path, png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium"]
+async fn the_demo_shows_the_websocket_winning_in_chromium() {
+    let r = server::start(Config { rate: 20.0, ..Config::ephemeral() }).await.expect("server starts");
+    let (_driver, webdriver) = start_chromedriver().await;
+    let stamp =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let profile = std::env::temp_dir().join(format!("pushpull-chromium-{}-{stamp}", std::process::id()));
+    let client = within(
+        "starting a Chromium session",
+        ClientBuilder::new(HttpConnector::new()).capabilities(capabilities(&profile)).connect(&webdriver),
+    )
+    .await;
+
+    let outcome = AssertUnwindSafe(check_the_page(&client, &r)).catch_unwind().await;
+    let _ = timeout(LIMIT, client.close()).await;
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(r.shutdown().await, "the server shut down in time");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
