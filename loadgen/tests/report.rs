@@ -479,18 +479,30 @@ fn chromium_shows_the_report_without_console_errors() {
         .unwrap_or(12_000);
     let _ = std::fs::remove_file(&probe);
 
+    // The check below can see console errors: a page that makes one is caught.
+    let canary = out.join("console-canary.html");
+    std::fs::write(&canary, "<!DOCTYPE html><title>c</title><script>console.error('canary')</script>")
+        .expect("canary");
+    let (_, canary_log) = chromium(&["--enable-logging=stderr", "--v=0", "--dump-dom"], &canary);
+    assert!(!console_lines(&canary_log).is_empty(), "chromium's log shows console errors:\n{canary_log}");
+    let _ = std::fs::remove_file(&canary);
+
     let shot = out.join("screenshot.png");
     let size = format!("--window-size=1400,{}", height.clamp(800, 30_000));
     let shot_arg = format!("--screenshot={}", shot.display());
     let (_, log) =
         chromium(&[&shot_arg, &size, "--hide-scrollbars", "--enable-logging=stderr", "--v=0"], &index);
     assert!(shot.is_file(), "screenshot written; chromium said:\n{log}");
-    let console: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load"))
-        .collect();
+    let console = console_lines(&log);
     assert!(console.is_empty(), "console errors opening {url}:\n{}", console.join("\n"));
     eprintln!("screenshot ({height} px high): {}", shot.display());
+}
+
+/// Lines of Chromium's log that report the page's console messages or script errors.
+fn console_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load"))
+        .collect()
 }
 
 /// Runs headless Chromium on a file; returns its stdout and stderr.

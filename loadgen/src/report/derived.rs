@@ -82,6 +82,22 @@ pub fn deliveries_per_s(step: &Step) -> Option<f64> {
     per(step.deliveries as f64, step.measured_s)
 }
 
+/// `(end of second, deliveries per second)` over the measured window, for the timeline.
+/// The last bucket is usually a partial second (a 3.003 s window has a 3 ms fourth one):
+/// it is scaled to a full second, or left out when shorter than half a second, so the end
+/// of a window never looks like a stall.
+pub fn delivery_rate_points(step: &Step) -> Vec<(f64, f64)> {
+    step.deliveries_per_s
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let covered =
+                if step.measured_s > 0.0 { (step.measured_s - i as f64).clamp(0.0, 1.0) } else { 1.0 };
+            (covered >= 0.5).then(|| (i as f64 + covered, *v as f64 / covered))
+        })
+        .collect()
+}
+
 /// Server CPU seconds per 1,000 deliveries.
 pub fn server_cpu_per_1000(step: &Step) -> Option<f64> {
     per(step.server.cpu_s * 1000.0, step.deliveries as f64)
@@ -212,6 +228,17 @@ mod tests {
         assert_eq!(shortfalls(&s, &config()), vec!["delivered nothing".to_string()]);
         s.measured_s = 0.0;
         assert_eq!(requests_per_s(&s), None);
+    }
+
+    #[test]
+    fn a_partial_last_second_is_scaled_or_left_out() {
+        let mut s = step("ws");
+        s.measured_s = 3.003;
+        s.deliveries_per_s = vec![100, 100, 100, 1];
+        assert_eq!(delivery_rate_points(&s), vec![(1.0, 100.0), (2.0, 100.0), (3.0, 100.0)]);
+        s.measured_s = 2.5;
+        s.deliveries_per_s = vec![100, 100, 50];
+        assert_eq!(delivery_rate_points(&s), vec![(1.0, 100.0), (2.0, 100.0), (2.5, 100.0)]);
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     for t in derived::transports(results) {
         let first_short = counts.iter().filter_map(|c| derived::step(results, &t, *c)).find_map(|s| {
             let why = derived::shortfalls(s, &results.config);
-            (!why.is_empty()).then(|| (s.clients, why))
+            (!why.is_empty()).then_some((s.clients, why))
         });
         match first_short {
             Some((c, why)) => out.lines.push(format!(

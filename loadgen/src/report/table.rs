@@ -338,7 +338,10 @@ pub fn timeline(results: &Results) -> Table {
         .collect();
     Table {
         id: "timeline",
-        caption: "Deliveries in each second of the measured window, first second first".into(),
+        caption: "Deliveries in each second of the measured window, first second first (the last \
+                  is often a partial second: chart 7 scales it to a full second, or leaves it out \
+                  when shorter than half a second)"
+            .into(),
         head: head(&["Transport", "Clients", "Deliveries per second"]),
         rows,
     }

@@ -1,0 +1,115 @@
+//! Chart 3: wire bytes per delivered event, both directions stacked, grouped by client
+//! count, with Lubbers & Greco's 871-byte poll and WebSocket's 2-byte frame as references.
+//!
+//! A linear scale, on purpose: stacked parts only add up on a linear axis.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use crate::results::Results;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::super::{derived, format, palette};
+use super::axis::{fixed, zero_range};
+use super::frame::{frame, transport_keys, Key};
+use super::{DESC_SIZE, FONT, LABEL_SIZE, W};
+
+pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
+    const LUBBERS_POLL: f64 = 871.0;
+    const WS_FRAME: f64 = 2.0;
+    let counts = derived::client_counts(results);
+    let transports = derived::transports(results);
+    let mut keys = transport_keys(results, |_| true);
+    keys.push(Key::Swatch { label: "client → server (lighter)".into(), colour: RGBColor(200, 200, 200) });
+    keys.push(Key::Swatch { label: "server → client (darker)".into(), colour: RGBColor(110, 110, 110) });
+    keys.push(Key::Line {
+        label: "871 B: HTTP headers per poll (2010)".into(),
+        colour: palette::REFERENCE,
+        dash: Some((12, 6)),
+    });
+    keys.push(Key::Line {
+        label: "2 B: WebSocket frame header".into(),
+        colour: palette::INK,
+        dash: Some((3, 4)),
+    });
+    let totals = results.steps.iter().filter_map(derived::bytes_per_delivery).map(|(a, b)| a + b);
+    let y = zero_range(totals.chain([LUBBERS_POLL]));
+    let groups = counts.len().max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, 640)).into_drawing_area();
+        let body = frame(&root, title, &keys)?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(14)
+            .margin_right(40)
+            .x_label_area_size(62)
+            .y_label_area_size(100)
+            .build_cartesian_2d(
+                fixed(-0.5..groups - 0.5, (0..counts.len()).map(|i| i as f64).collect()),
+                y.clone(),
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("clients")
+            .y_desc("bytes per delivered event")
+            .x_label_formatter(&|v| {
+                let i = v.round() as usize;
+                counts.get(i).map(|c| format!("{} clients", format::int(*c as u64))).unwrap_or_default()
+            })
+            .y_label_formatter(&|v| format::round(*v))
+            .y_labels(8)
+            .label_style((FONT, LABEL_SIZE))
+            .axis_desc_style((FONT, DESC_SIZE))
+            .bold_line_style(palette::GRID)
+            .light_line_style(TRANSPARENT)
+            .draw()?;
+        let slots = transports.len().max(1) as f64;
+        let slot = 0.84 / slots;
+        let value_style = (FONT, LABEL_SIZE - 2.0)
+            .into_font()
+            .color(&palette::INK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        for (g, clients) in counts.iter().enumerate() {
+            for (i, t) in transports.iter().enumerate() {
+                let Some(step) = derived::step(results, t, *clients) else { continue };
+                let x0 = g as f64 - 0.42 + i as f64 * slot + slot * 0.08;
+                let x1 = x0 + slot * 0.84;
+                let xc = (x0 + x1) / 2.0;
+                let look = palette::look(t);
+                match derived::bytes_per_delivery(step) {
+                    Some((up, down)) => {
+                        chart.draw_series([
+                            Rectangle::new(
+                                [(x0, 0.0), (x1, up)],
+                                palette::lighter(look.colour, 0.55).filled(),
+                            ),
+                            Rectangle::new([(x0, up), (x1, up + down)], look.colour.filled()),
+                        ])?;
+                        chart.draw_series([Text::new(
+                            format::round(up + down),
+                            (xc, up + down),
+                            value_style.clone(),
+                        )])?;
+                    }
+                    None => {
+                        chart.draw_series([Text::new("none".to_string(), (xc, 0.0), value_style.clone())])?;
+                    }
+                }
+            }
+        }
+        chart.draw_series(DashedLineSeries::new(
+            [(-0.5, LUBBERS_POLL), (groups - 0.5, LUBBERS_POLL)],
+            12,
+            6,
+            palette::REFERENCE.stroke_width(2),
+        ))?;
+        chart.draw_series(DashedLineSeries::new(
+            [(-0.5, WS_FRAME), (groups - 0.5, WS_FRAME)],
+            3,
+            4,
+            palette::INK.stroke_width(2),
+        ))?;
+        root.present()?;
+    }
+    Ok(svg)
+}

@@ -1,0 +1,186 @@
+//! What every chart shares: the title and legend strip, the transports' markers, notes.
+//!
+//! The legend is drawn by hand above the plots (plotters' own legend box sits on the data);
+//! its rows wrap by an estimate of text width, generous so that labels never touch.
+
+use plotters::element::{ComposedElement, DashedPathElement};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use anyhow::Result;
+
+use crate::results::Results;
+
+use super::super::palette::{Look, Marker};
+use super::super::{derived, palette};
+use super::{Area, FONT, LEGEND_SIZE, NOTE_SIZE, TITLE_SIZE};
+
+type BackendCoord = (i32, i32);
+
+/// One legend entry.
+pub(super) enum Key {
+    Transport(String),
+    /// A reference line: dashed when `dash` is set.
+    Line {
+        label: String,
+        colour: RGBColor,
+        dash: Option<(i32, i32)>,
+    },
+    Swatch {
+        label: String,
+        colour: RGBColor,
+    },
+    Note(String),
+}
+
+pub(super) fn legend_width(key: &Key) -> i32 {
+    let text = match key {
+        Key::Transport(t) => palette::name(t),
+        Key::Line { label, .. } | Key::Swatch { label, .. } => label.clone(),
+        Key::Note(note) => note.clone(),
+    };
+    let mark = if matches!(key, Key::Note(_)) { 0 } else { 44 };
+    // A generous estimate of a sans-serif line's width: 0.6 em a character.
+    mark + (text.chars().count() as f64 * LEGEND_SIZE / 1.24 * 0.6) as i32 + 34
+}
+
+/// Paints the background, the title and the legend rows; returns the area left for the
+/// plot(s).
+pub(super) fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
+    root.fill(&WHITE)?;
+    let (width, _) = root.dim_in_pixel();
+    let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
+    let mut x = 20;
+    for key in keys {
+        let w = legend_width(key);
+        if x + w > width as i32 - 10 && x > 20 {
+            rows.push(Vec::new());
+            x = 20;
+        }
+        x += w;
+        if let Some(row) = rows.last_mut() {
+            row.push(key);
+        }
+    }
+    let top = 58;
+    let row_h = 32;
+    let head = top + row_h * rows.len() as i32 + 6;
+    let (header, body) = root.split_vertically(head);
+    header.draw(&Text::new(
+        title.to_string(),
+        (20, 12),
+        (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold).color(&palette::INK),
+    ))?;
+    let text_style =
+        (FONT, LEGEND_SIZE).into_font().color(&palette::INK).pos(Pos::new(HPos::Left, VPos::Center));
+    for (r, row) in rows.iter().enumerate() {
+        let y = top + row_h * r as i32 + row_h / 2;
+        let mut x = 20;
+        for key in row {
+            let (label, mark_w) = match key {
+                Key::Transport(t) => {
+                    let look = palette::look(t);
+                    header.draw(&PathElement::new(vec![(x, y), (x + 36, y)], look.colour.stroke_width(3)))?;
+                    header.draw(&marker((x + 18, y), &look))?;
+                    (palette::name(t), 44)
+                }
+                Key::Line { label, colour, dash } => {
+                    let style = colour.stroke_width(2);
+                    match dash {
+                        Some((on, off)) => header.draw(&DashedPathElement::new(
+                            vec![(x, y), (x + 36, y)],
+                            *on,
+                            *off,
+                            style,
+                        ))?,
+                        None => header.draw(&PathElement::new(vec![(x, y), (x + 36, y)], style))?,
+                    }
+                    (label.clone(), 44)
+                }
+                Key::Swatch { label, colour } => {
+                    header.draw(&Rectangle::new([(x + 4, y - 10), (x + 32, y + 10)], colour.filled()))?;
+                    (label.clone(), 44)
+                }
+                Key::Note(note) => (note.clone(), 0),
+            };
+            let style = if matches!(key, Key::Note(_)) {
+                (FONT, LEGEND_SIZE)
+                    .into_font()
+                    .style(FontStyle::Italic)
+                    .color(&palette::REFERENCE)
+                    .pos(Pos::new(HPos::Left, VPos::Center))
+            } else {
+                text_style.clone()
+            };
+            header.draw(&Text::new(label, (x + mark_w, y), style))?;
+            x += legend_width(key);
+        }
+    }
+    Ok(body)
+}
+
+pub(super) fn transport_keys(results: &Results, only: impl Fn(&str) -> bool) -> Vec<Key> {
+    derived::transports(results).into_iter().filter(|t| only(t)).map(Key::Transport).collect()
+}
+
+/// A marker: a filled shape and its outline, in pixels around the point. One element type
+/// for every shape, so any chart can draw any transport's markers.
+pub(super) type MarkerElement<C, DB> =
+    ComposedElement<C, DB, Polygon<BackendCoord>, PathElement<BackendCoord>>;
+
+/// The marker of a transport at a point.
+pub(super) fn marker<C, DB: DrawingBackend>(at: C, look: &Look) -> MarkerElement<C, DB> {
+    let c = look.colour;
+    let circle: Vec<BackendCoord> = (0..16)
+        .map(|i| {
+            let a = i as f64 * std::f64::consts::PI / 8.0;
+            ((6.5 * a.cos()).round() as i32, (6.5 * a.sin()).round() as i32)
+        })
+        .collect();
+    let (shape, fill): (Vec<BackendCoord>, RGBColor) = match look.marker {
+        Marker::Square => (vec![(-6, -6), (6, -6), (6, 6), (-6, 6)], c),
+        Marker::Triangle => (vec![(0, -8), (8, 6), (-8, 6)], c),
+        Marker::Cross => (
+            // A plus sign turned by 45°: arms 2 px wide each side, 7 px long.
+            [
+                (-2, -7),
+                (2, -7),
+                (2, -2),
+                (7, -2),
+                (7, 2),
+                (2, 2),
+                (2, 7),
+                (-2, 7),
+                (-2, 2),
+                (-7, 2),
+                (-7, -2),
+                (-2, -2),
+            ]
+            .iter()
+            .map(|(x, y)| {
+                let r = std::f64::consts::FRAC_1_SQRT_2;
+                (((x - y) as f64 * r).round() as i32, ((x + y) as f64 * r).round() as i32)
+            })
+            .collect(),
+            c,
+        ),
+        Marker::Ring => (circle, WHITE),
+        Marker::Dot => (circle, c),
+    };
+    let mut outline = shape.clone();
+    outline.push(shape[0]);
+    let width = if look.marker == Marker::Ring { 3 } else { 1 };
+    EmptyElement::at(at)
+        + Polygon::new(shape, fill.filled())
+        + PathElement::new(outline, c.stroke_width(width))
+}
+
+/// A note in the corner of a plot area (no data, points left out).
+pub(super) fn note(area: &Area<'_>, at: (i32, i32), text: &str) -> Result<()> {
+    area.draw(&Text::new(
+        text.to_string(),
+        at,
+        (FONT, NOTE_SIZE).into_font().style(FontStyle::Italic).color(&palette::REFERENCE),
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The seven charts, drawn with plotters' SVG backend into strings.
+//!
+//! No font feature: plotters then estimates text widths itself and writes `<text>` elements
+//! that the browser sets in its own sans-serif, so the SVG needs no font file. Every chart
+//! draws its own title and legend (the same colour and marker per transport everywhere,
+//! from [`palette`]), and draws a marker at every data point, so a run with one client count
+//! still shows its single points.
+//!
+//! One file per chart; `frame.rs` draws the title, legend and markers they share, `axis.rs`
+//! the ticks and ranges, `lines.rs` the "one line per transport against clients" panels.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::results::Results;
+
+use super::format;
+
+mod axis;
+mod bytes;
+mod connect;
+mod cost;
+mod frame;
+mod latency;
+mod lines;
+mod polling;
+mod spectrum;
+mod timeline;
+
+/// One chart: its SVG (standalone, with `xmlns` and a `<title>`) and what it shows.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// Stable name: the HTML anchor and the file name without `.svg`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub svg: String,
+    /// Plain text: what the chart shows and how to read it.
+    pub caption: String,
+}
+
+/// The titles of the seven charts, in page order (the tests look for each).
+pub const TITLES: [(&str, &str); 7] = [
+    ("spectrum", "Delivery delay by percentile"),
+    ("latency", "Delivery delay against number of clients"),
+    ("bytes", "Wire bytes per delivered event"),
+    ("server-cost", "Server cost against number of clients"),
+    ("polling", "Polling: requests and empty polls per second"),
+    ("connect", "Connect + handshake time"),
+    ("timeline", "Deliveries per second during each step"),
+];
+
+pub(super) const W: u32 = 1200;
+pub(super) const FONT: &str = "sans-serif";
+// plotters writes `font-size = size / 1.24` into the SVG: 30 → 24 px.
+pub(super) const TITLE_SIZE: f64 = 30.0;
+pub(super) const LEGEND_SIZE: f64 = 21.0;
+pub(super) const PANEL_SIZE: f64 = 23.0;
+pub(super) const LABEL_SIZE: f64 = 19.0;
+pub(super) const DESC_SIZE: f64 = 21.0;
+pub(super) const NOTE_SIZE: f64 = 19.0;
+
+pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Draws all seven charts.
+pub fn draw_all(results: &Results) -> Result<Vec<Chart>> {
+    let captions = captions(results);
+    let drawers: [fn(&Results, &str) -> Result<String>; 7] = [
+        spectrum::draw,
+        latency::draw,
+        bytes::draw,
+        cost::draw,
+        polling::draw,
+        connect::draw,
+        timeline::draw,
+    ];
+    let mut charts = Vec::new();
+    for (((id, title), draw), caption) in TITLES.iter().zip(drawers).zip(captions) {
+        let svg = with_title(&draw(results, title)?, title);
+        charts.push(Chart { id, title, svg, caption });
+    }
+    Ok(charts)
+}
+
+pub(super) fn captions(results: &Results) -> [String; 7] {
+    let interval = format::duration_ms(results.config.poll_interval_ms);
+    [
+        "How long events took from publication to the client, at every percentile: the left \
+         edge is the fastest event, 90% means nine in ten events arrived at least that fast, \
+         99.9% one in a thousand was slower. Lower is better; the vertical axis is \
+         logarithmic (each grid line is 10× the one below). One panel per number of clients."
+            .to_string(),
+        format!(
+            "The typical delay (median, p50: half the events arrived faster) and the slow \
+             tail (p99: one event in a hundred was slower) as clients are added. Both axes \
+             are logarithmic. A line that climbs steeply means that transport slows down \
+             under load. Polling every {interval} cannot beat about half its interval on \
+             events it has to wait for."
+        ),
+        "All bytes on the wire, both directions, headers, handshakes and framing included, \
+         divided by the events delivered. The lighter part of each bar is what the clients \
+         sent (requests), the darker part what the server sent. The dashed line is the 871 \
+         bytes of HTTP headers per poll measured by Lubbers & Greco in 2010; the dotted line \
+         near zero is WebSocket's 2-byte frame header."
+            .to_string(),
+        "Left: server CPU time spent per 1,000 events delivered (lower is cheaper). Right: \
+         the server's peak resident memory during the step. Only the server process is \
+         counted, not the load generator."
+            .to_string(),
+        "Polling transports only. Left: requests per second sent (both axes logarithmic); \
+         the grey dashed line is what the schedule asked for, one poll per client per \
+         interval: a transport below it fell behind. Right: polls answered with nothing new, \
+         which cost bytes and CPU for nothing."
+            .to_string(),
+        "Time to open a connection and complete its handshake (for polling: until the first \
+         response byte). The thin line runs from the fastest to the slowest connection, the \
+         box from the median to p99, the black tick marks the median. Horizontal axis \
+         logarithmic."
+            .to_string(),
+        "Events delivered in each second of the measured window. A flat line is healthy; a \
+         dip to zero is a stall. The grey dashed line is the feed's rate times the number of \
+         clients, what a transport delivering every event would reach. Short polling stays \
+         far below it because it only sees the newest state at each poll."
+            .to_string(),
+    ]
+}
+
+/// Adds a `<title>` (the accessible name, and what a viewer shows on hover) to plotters'
+/// SVG.
+pub(super) fn with_title(svg: &str, title: &str) -> String {
+    match svg.find('>') {
+        Some(end) => {
+            let mut out = String::with_capacity(svg.len() + title.len() + 64);
+            out.push_str(&svg[..end]);
+            out.push_str(" role=\"img\">\n<title>");
+            out.push_str(&super::html::escape(title));
+            out.push_str("</title>");
+            out.push_str(&svg[end + 1..]);
+            out
+        }
+        None => svg.to_string(),
+    }
+}

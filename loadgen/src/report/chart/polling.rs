@@ -1,0 +1,77 @@
+//! Chart 5: requests and empty polls per second for the polling transports, with the
+//! schedule's own rate as the line a transport that keeps up sits on.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use crate::results::Results;
+
+use super::super::{derived, format, palette};
+use super::axis::{log_range, zero_range};
+use super::frame::{frame, note, transport_keys, Key};
+use super::lines::Lines;
+use super::W;
+
+pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
+    let lines = Lines { results, only: derived::is_polling };
+    let req = lines.series(|s| derived::requests_per_s(s).filter(|v| *v > 0.0));
+    let empty = lines.series(derived::empty_polls_per_s);
+    let scheduled: Vec<(f64, f64)> = derived::client_counts(results)
+        .into_iter()
+        .filter(|c| results.steps.iter().any(|s| s.clients == *c && derived::is_scheduled_poll(&s.transport)))
+        .filter(|_| results.config.poll_interval_ms > 0.0)
+        .map(|c| (c as f64, c as f64 * 1000.0 / results.config.poll_interval_ms))
+        .collect();
+    let mut keys = transport_keys(results, derived::is_polling);
+    if !scheduled.is_empty() {
+        keys.push(Key::Line {
+            label: format!(
+                "scheduled: one poll per client every {}",
+                format::duration_ms(results.config.poll_interval_ms)
+            ),
+            colour: palette::REFERENCE,
+            dash: Some((10, 6)),
+        });
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, 600)).into_drawing_area();
+        let body = frame(&root, title, &keys)?;
+        if req.is_empty() {
+            note(&body, (40, 40), "No polling transport ran in this run.")?;
+        } else {
+            let halves = body.split_evenly((1, 2));
+            let y_req = log_range(
+                req.iter()
+                    .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
+                    .chain(scheduled.iter().map(|(_, v)| *v)),
+                (0.1, 100.0),
+            );
+            let y_empty = zero_range(empty.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));
+            let reference = (!scheduled.is_empty()).then_some(scheduled.as_slice());
+            lines.panel(
+                &halves[0],
+                "requests per second",
+                "requests/s (log scale)",
+                &req,
+                y_req,
+                true,
+                reference,
+            )?;
+            lines.panel(
+                &halves[1],
+                "empty polls per second",
+                "empty polls/s",
+                &empty,
+                y_empty,
+                false,
+                None,
+            )?;
+            if empty.iter().all(|(_, p)| p.iter().all(|(_, v)| *v == 0.0)) {
+                note(&halves[1], (120, 60), "No poll came back empty in this run.")?;
+            }
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}

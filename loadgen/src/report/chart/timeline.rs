@@ -1,0 +1,82 @@
+//! Chart 7: deliveries per second over each step's measured window, one panel per client
+//! count, against the feed's rate × clients, so a stall shows as a dip.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use crate::results::Results;
+
+use super::super::{derived, format, palette};
+use super::axis::{fixed, tick, zero_range};
+use super::frame::{frame, marker, note, transport_keys, Key};
+use super::{DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE, W};
+
+pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
+    let counts = derived::client_counts(results);
+    let transports = derived::transports(results);
+    let cols = counts.len().clamp(1, 2);
+    let rows = counts.len().div_ceil(cols).max(1);
+    let mut keys = transport_keys(results, |_| true);
+    keys.push(Key::Line {
+        label: format!("feed rate ({}/s) × clients", tick(results.config.rate)),
+        colour: palette::REFERENCE,
+        dash: Some((10, 6)),
+    });
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, 150 + 430 * rows as u32)).into_drawing_area();
+        let body = frame(&root, title, &keys)?;
+        if counts.is_empty() {
+            note(&body, (40, 40), "No step ran: nothing to draw.")?;
+        }
+        for (panel, clients) in body.split_evenly((rows, cols)).iter().zip(&counts) {
+            let steps: Vec<_> =
+                transports.iter().filter_map(|t| derived::step(results, t, *clients)).collect();
+            let curves: Vec<_> = steps.iter().map(|s| (s, derived::delivery_rate_points(s))).collect();
+            let seconds = curves
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+                .fold(0f64, f64::max)
+                .ceil()
+                .max(1.0);
+            let every = (seconds / 10.0).ceil().max(1.0);
+            let ticks: Vec<f64> = (0..=(seconds / every) as u32).map(|k| k as f64 * every).collect();
+            let expected = results.config.rate * *clients as f64;
+            let y = zero_range(curves.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain([expected]));
+            let mut chart = ChartBuilder::on(panel)
+                .caption(format!("{} clients", format::int(*clients as u64)), (FONT, PANEL_SIZE))
+                .margin(14)
+                .margin_right(40)
+                .x_label_area_size(62)
+                .y_label_area_size(92)
+                .build_cartesian_2d(fixed(0.0..seconds, ticks), y)?;
+            chart
+                .configure_mesh()
+                .x_desc("second of the measured window")
+                .y_desc("deliveries per second")
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| format::round(*v))
+                .y_labels(6)
+                .label_style((FONT, LABEL_SIZE))
+                .axis_desc_style((FONT, DESC_SIZE))
+                .bold_line_style(palette::GRID)
+                .light_line_style(TRANSPARENT)
+                .draw()?;
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, expected), (seconds, expected)],
+                10,
+                6,
+                palette::REFERENCE.stroke_width(2),
+            ))?;
+            for (step, points) in &curves {
+                let look = palette::look(&step.transport);
+                chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
+                if points.len() <= 30 {
+                    chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
+                }
+            }
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
