@@ -256,8 +256,24 @@ fn the_summary_figures_come_from_the_fixture() {
         ratio(u(slow, "/delivery_latency_us/p50") as f64 / u(fast, "/delivery_latency_us/p50") as f64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
-    // Short polling's missed share.
+    // WebSocket against the classic short poll.
+    let ws = here.iter().find(|s| s["transport"] == "ws").expect("ws");
     let sp = here.iter().find(|s| s["transport"] == "short-poll").expect("short poll");
+    let bytes = |s: &Value| {
+        (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
+    };
+    let expected = format!(
+        "Against short polling every 1 s (the classic AJAX poll), WebSocket delivered events {} sooner at the \
+         median ({} against {}) and moved {} fewer bytes per delivered event ({} B against {} B).",
+        ratio(u(sp, "/delivery_latency_us/p50") as f64 / u(ws, "/delivery_latency_us/p50") as f64),
+        ms(u(ws, "/delivery_latency_us/p50")),
+        ms(u(sp, "/delivery_latency_us/p50")),
+        ratio(bytes(sp) / bytes(ws)),
+        int(bytes(ws).round() as u64),
+        int(bytes(sp).round() as u64),
+    );
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    // Short polling's missed share.
     let share = u(sp, "/missed") as f64 / u(sp, "/deliveries_expected") as f64;
     let expected = format!(
         "short polling missed {:.1}% of the events at 100 clients ({} of {})",

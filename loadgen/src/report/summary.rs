@@ -29,10 +29,15 @@ pub fn headline_clients(results: &Results) -> Option<u32> {
 pub fn summarise(results: &Results) -> Summary {
     let mut out = Summary::default();
     if let Some(why) = &results.interrupted {
-        out.alerts.push(format!(
-            "This run was cut short ({why}). Everything below covers only the {} steps that ran.",
-            results.steps.len()
-        ));
+        out.alerts.push(match results.steps.len() {
+            0 => format!("This run was cut short ({why}) before any step completed."),
+            1 => {
+                format!("This run was cut short ({why}). Everything below covers only the one step that ran.")
+            }
+            n => format!(
+                "This run was cut short ({why}). Everything below covers only the {n} steps that ran."
+            ),
+        });
     }
     let errors = results.errors_total();
     if errors > 0 {
@@ -69,6 +74,7 @@ pub fn summarise(results: &Results) -> Summary {
     let at: Vec<&Step> =
         derived::transports(results).iter().filter_map(|t| derived::step(results, t, clients)).collect();
     speed(&mut out, clients, &at);
+    classic(&mut out, results, &at);
     missed(&mut out, clients, &at);
     bytes(&mut out, clients, &at);
     keeping_up(&mut out, results);
@@ -115,6 +121,41 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
         })
         .collect();
     out.lines.push(format!("Median delay at {n} clients, fastest first: {}.", order.join(", ")));
+}
+
+/// The question the project is named for: WebSocket against the classic AJAX short poll.
+fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
+    let find = |t: &str| at.iter().copied().find(|s| s.transport == t && s.delivery_latency_us.count > 0);
+    let (Some(ws), Some(poll)) = (find("ws"), find("short-poll")) else { return };
+    let (w, p) = (ws.delivery_latency_us.p50.max(1) as f64, poll.delivery_latency_us.p50.max(1) as f64);
+    let speed = if p >= w {
+        format!("{} sooner", format::ratio(p / w))
+    } else {
+        format!("{} later", format::ratio(w / p))
+    };
+    let mut text = format!(
+        "Against short polling every {} (the classic AJAX poll), WebSocket delivered events {speed} at \
+         the median ({} against {})",
+        format::duration_ms(results.config.poll_interval_ms),
+        format::latency_us(w),
+        format::latency_us(p),
+    );
+    if let (Some((a, b)), Some((c, d))) = (derived::bytes_per_delivery(ws), derived::bytes_per_delivery(poll))
+    {
+        let (wb, pb) = (a + b, c + d);
+        let bytes = if pb >= wb {
+            format!("{} fewer", format::ratio(pb / wb.max(f64::MIN_POSITIVE)))
+        } else {
+            format!("{} more", format::ratio(wb / pb.max(f64::MIN_POSITIVE)))
+        };
+        text.push_str(&format!(
+            " and moved {bytes} bytes per delivered event ({} against {})",
+            format::bytes(wb),
+            format::bytes(pb)
+        ));
+    }
+    text.push('.');
+    out.lines.push(text);
 }
 
 fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {

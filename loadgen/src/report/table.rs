@@ -94,8 +94,8 @@ pub fn glance(results: &Results) -> Option<Table> {
         .map(|s| {
             vec![
                 Cell::transport(&s.transport),
-                ms(s.delivery_latency_us.p50),
-                ms(s.delivery_latency_us.p99),
+                latency_cells(Some(&s.delivery_latency_us), false)[0].clone(),
+                latency_cells(Some(&s.delivery_latency_us), false)[2].clone(),
                 Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
                 opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
                 opt(derived::server_cpu_per_1000(s), format::real),

@@ -7,7 +7,7 @@ use crate::results::Results;
 
 use super::super::derived;
 use super::axis::zero_range;
-use super::frame::{frame, transport_keys};
+use super::frame::{frame, skipped_key, transport_keys};
 use super::lines::Lines;
 use super::W;
 
@@ -19,7 +19,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, 600)).into_drawing_area();
-        let body = frame(&root, title, &transport_keys(results, |_| true))?;
+        let mut keys = transport_keys(results, |_| true);
+        keys.extend(skipped_key(
+            "no deliveries to divide CPU by",
+            &lines.skipped(derived::server_cpu_per_1000),
+        ));
+        let body = frame(&root, title, &keys)?;
         let halves = body.split_evenly((1, 2));
         let y_cpu = zero_range(cpu.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));
         let y_mem = zero_range(mem.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));

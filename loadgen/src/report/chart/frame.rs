@@ -119,6 +119,11 @@ pub(super) fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Ar
     Ok(body)
 }
 
+/// A legend note listing what a chart could not draw, if anything.
+pub(super) fn skipped_key(what: &str, skipped: &[String]) -> Option<Key> {
+    (!skipped.is_empty()).then(|| Key::Note(format!("Not drawn, {what}: {}.", skipped.join(", "))))
+}
+
 pub(super) fn transport_keys(results: &Results, only: impl Fn(&str) -> bool) -> Vec<Key> {
     derived::transports(results).into_iter().filter(|t| only(t)).map(Key::Transport).collect()
 }

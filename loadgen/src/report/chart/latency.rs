@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use crate::results::Results;
 
 use super::axis::{log_range, us_to_ms};
-use super::frame::{frame, transport_keys};
+use super::frame::{frame, skipped_key, transport_keys};
 use super::lines::Lines;
 use super::W;
 
@@ -19,7 +19,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, 600)).into_drawing_area();
-        let body = frame(&root, title, &transport_keys(results, |_| true))?;
+        let mut keys = transport_keys(results, |_| true);
+        keys.extend(skipped_key(
+            "no deliveries",
+            &lines.skipped(|s| (s.delivery_latency_us.count > 0).then_some(0.0)),
+        ));
+        let body = frame(&root, title, &keys)?;
         let halves = body.split_evenly((1, 2));
         lines.panel(&halves[0], "median (p50)", "delay (ms, log scale)", &p50, y.clone(), true, None)?;
         lines.panel(

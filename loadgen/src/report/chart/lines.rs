@@ -10,7 +10,7 @@ use crate::results::{Results, Step};
 
 use super::super::{derived, format, palette};
 use super::axis::{clients_axis, log_ticks, tick};
-use super::frame::{marker, note};
+use super::frame::marker;
 use super::{Area, DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE};
 
 /// Draws one line per transport against client count, on logarithmic or linear y.
@@ -36,6 +36,17 @@ impl Lines<'_> {
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 (t, points)
             })
+            .collect()
+    }
+
+    /// "WebSocket at 100" for each step of the kept transports that has no value: written in
+    /// the legend, so a point left out is said, not silently missing.
+    pub(super) fn skipped(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<String> {
+        self.results
+            .steps
+            .iter()
+            .filter(|s| (self.only)(&s.transport) && value(s).is_none())
+            .map(|s| format!("{} at {}", palette::name(&s.transport), format::int(s.clients as u64)))
             .collect()
     }
 
@@ -112,11 +123,6 @@ impl Lines<'_> {
                 chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
                 chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
             }
-        }
-        let missing: Vec<String> =
-            series.iter().filter(|(_, p)| p.is_empty()).map(|(t, _)| palette::name(t)).collect();
-        if !missing.is_empty() {
-            note(panel, (110, 50), &format!("not drawn: {}", missing.join(", ")))?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use crate::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{log_range, zero_range};
-use super::frame::{frame, note, transport_keys, Key};
+use super::frame::{frame, note, skipped_key, transport_keys, Key};
 use super::lines::Lines;
 use super::W;
 
@@ -23,6 +23,10 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         .map(|c| (c as f64, c as f64 * 1000.0 / results.config.poll_interval_ms))
         .collect();
     let mut keys = transport_keys(results, derived::is_polling);
+    keys.extend(skipped_key(
+        "no requests (zero has no place on a log scale)",
+        &lines.skipped(|s| derived::requests_per_s(s).filter(|v| *v > 0.0)),
+    ));
     if !scheduled.is_empty() {
         keys.push(Key::Line {
             label: format!(

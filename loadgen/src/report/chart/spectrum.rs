@@ -10,7 +10,7 @@ use crate::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
-use super::frame::{frame, marker, note, transport_keys, Key};
+use super::frame::{frame, marker, note, skipped_key, transport_keys, Key};
 use super::{DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE, W};
 
 /// `(nines, ms)` points of a latency's percentile spectrum; `nines` = −log10(1 − p), so
@@ -53,6 +53,24 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
+    let name = |s: &crate::results::Step| {
+        format!("{} at {}", palette::name(&s.transport), format::int(s.clients as u64))
+    };
+    let empty: Vec<String> =
+        results.steps.iter().filter(|s| s.delivery_latency_us.count == 0).map(name).collect();
+    keys.extend(skipped_key("no deliveries", &empty));
+    let coarse: Vec<String> = results
+        .steps
+        .iter()
+        .filter(|s| s.delivery_latency_us.count > 0 && s.delivery_latency_us.spectrum.is_empty())
+        .map(name)
+        .collect();
+    if !coarse.is_empty() {
+        keys.push(Key::Note(format!(
+            "Drawn from p50/p90/p99/p99.9 only (no spectrum saved): {}.",
+            coarse.join(", ")
+        )));
+    }
     let height = 150 + 430 * rows as u32;
     let mut svg = String::new();
     {
@@ -93,21 +111,16 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 .bold_line_style(palette::GRID)
                 .light_line_style(TRANSPARENT)
                 .draw()?;
-            let mut empty = Vec::new();
             for t in &transports {
                 let Some((_, _, points)) = all.iter().find(|(tt, c, _)| tt == t && c == clients) else {
                     continue;
                 };
                 let look = palette::look(t);
                 if points.is_empty() {
-                    empty.push(palette::name(t));
                     continue;
                 }
                 chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
                 chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
-            }
-            if !empty.is_empty() {
-                note(panel, (110, 50), &format!("no deliveries: {}", empty.join(", ")))?;
             }
         }
         root.present()?;
