@@ -66,9 +66,10 @@ impl ErrorKind {
     }
 }
 
-/// One received event: its seq, its delivery latency, and when it arrived.
+/// One received event: its feed epoch and seq, its delivery latency, and when it arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
+    pub epoch: u64,
     pub seq: u64,
     pub latency_us: u32,
     /// Milliseconds since the step began.
@@ -88,14 +89,13 @@ pub struct Request {
 /// Everything one client measured in a step.
 #[derive(Debug, Default)]
 pub struct ClientRecord {
-    pub seqs: SeqTracker,
+    /// Seqs received, one tracker per feed epoch (a restarted server starts again at 1).
+    pub epochs: Vec<(u64, SeqTracker)>,
     pub deliveries: Vec<Delivery>,
     pub requests: Vec<Request>,
     /// Connect + handshake times, µs.
     pub connects_us: Vec<u32>,
     pub errors: BTreeMap<ErrorKind, u64>,
-    /// The feed's epoch as first seen.
-    pub epoch: Option<u64>,
 }
 
 impl ClientRecord {
@@ -105,8 +105,14 @@ impl ClientRecord {
 
     /// Records an event unless it is a duplicate (counted by the tracker either way).
     pub fn deliver(&mut self, seq: u64, latency_us: u64, at_ms: u64) {
-        if self.seqs.record(seq) {
+        if self.epochs.is_empty() {
+            self.epochs.push((0, SeqTracker::default()));
+        }
+        let (epoch, seqs) = self.epochs.last_mut().expect("one epoch at least");
+        let epoch = *epoch;
+        if seqs.record(seq) {
             self.deliveries.push(Delivery {
+                epoch,
                 seq,
                 latency_us: u32::try_from(latency_us).unwrap_or(u32::MAX),
                 at_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
@@ -114,20 +120,30 @@ impl ClientRecord {
         }
     }
 
-    /// Checks the feed's epoch; a change means the server restarted (counted).
+    /// Checks the feed's epoch; a change means the server restarted (counted), and later
+    /// seqs are tracked apart.
     pub fn check_epoch(&mut self, epoch: u64) -> bool {
-        match self.epoch {
-            None => {
-                self.epoch = Some(epoch);
-                true
-            }
-            Some(e) if e == epoch => true,
-            Some(_) => {
-                self.error(ErrorKind::Restart);
-                self.epoch = Some(epoch);
-                false
+        match self.epochs.last() {
+            Some((e, _)) if *e == epoch => true,
+            last => {
+                let restarted = last.is_some();
+                if restarted {
+                    self.error(ErrorKind::Restart);
+                }
+                self.epochs.push((epoch, SeqTracker::default()));
+                !restarted
             }
         }
+    }
+
+    /// The seqs received in `epoch`, if any.
+    pub fn seqs(&self, epoch: u64) -> Option<&SeqTracker> {
+        self.epochs.iter().rev().find(|(e, _)| *e == epoch).map(|(_, t)| t)
+    }
+
+    /// The highest seq received in `epoch`.
+    pub fn max_seq(&self, epoch: u64) -> Option<u64> {
+        self.deliveries.iter().filter(|d| d.epoch == epoch).map(|d| d.seq).max()
     }
 }
 
@@ -149,12 +165,18 @@ mod tests {
     #[test]
     fn duplicates_are_not_delivered_twice_and_restarts_are_counted() {
         let mut r = ClientRecord::default();
+        assert!(r.check_epoch(7));
         r.deliver(5, 100, 1);
         r.deliver(5, 100, 2);
         assert_eq!(r.deliveries.len(), 1);
-        assert_eq!(r.seqs.window(4, 5).duplicates, 1);
-        assert!(r.check_epoch(7) && r.check_epoch(7));
-        assert!(!r.check_epoch(8));
+        assert_eq!(r.seqs(7).expect("epoch 7").window(4, 5).duplicates, 1);
+        assert!(r.check_epoch(7));
+        assert!(!r.check_epoch(8), "a new epoch is a restart");
         assert_eq!(r.errors.get(&ErrorKind::Restart), Some(&1));
+        // The restarted server's seq 2 is not a duplicate of anything before.
+        r.deliver(2, 100, 3);
+        assert_eq!(r.seqs(8).expect("epoch 8").window(0, 2).delivered, 1);
+        assert_eq!(r.seqs(7).expect("epoch 7").window(0, 5).delivered, 1);
+        assert_eq!((r.max_seq(7), r.max_seq(8)), (Some(5), Some(2)));
     }
 }

@@ -5,8 +5,10 @@
 //! `pushpull_feed_seq` there gives the window's seqs `(from, to]`, and the differences of its
 //! byte, request and CPU counters give the wire and server cost of exactly that window. The
 //! server's memory is sampled every half second over the whole step (connections cost memory
-//! before the window opens). If the server stops answering, the step ends early with
-//! `server_gone` counted.
+//! before the window opens). If the server restarts inside the window (its epoch changes),
+//! the window becomes one segment per epoch, each with its own seqs and counters, so events
+//! the restarted server published before a client came back count as missed. If the server
+//! stops answering, the step ends early with `server_gone` counted.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,6 +92,30 @@ struct Reading {
     at: Instant,
 }
 
+/// The part of the window served by one server process (one feed epoch).
+struct Segment {
+    epoch: u64,
+    /// The window's events of this epoch are `(from, to]`.
+    from: u64,
+    to: u64,
+    /// The reading the counters start from; `None` for a restarted server, whose counters
+    /// started at zero inside the window.
+    first: Option<Reading>,
+    last: Reading,
+}
+
+impl Segment {
+    /// How much `value` grew over this segment.
+    fn grew(&self, value: impl Fn(&Sample) -> f64) -> f64 {
+        let start = self.first.as_ref().map_or(0.0, |r| value(&r.server));
+        (value(&self.last.server) - start).max(0.0)
+    }
+}
+
+fn epoch(s: &Sample) -> u64 {
+    s.get("pushpull_feed_epoch").unwrap_or(0.0) as u64
+}
+
 async fn read(scraper: &mut Scraper) -> Option<Reading> {
     let server = scraper.sample().await.ok()?;
     Some(Reading { server, own_cpu: process::cpu_seconds(), at: Instant::now() })
@@ -141,8 +167,8 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     }
 
     let bar = progress_bar(plan, quiet);
-    let mut s0: Option<Reading> = None;
-    let mut s1: Option<Reading> = None;
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut window_closed = false;
     let mut last_ok = pre.clone();
     let mut server_rss_peak = rss(&pre.server);
     let mut own_rss_peak = own_rss_start;
@@ -152,8 +178,8 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = tokio::time::sleep_until(window_start), if s0.is_none() => {}
-            _ = tokio::time::sleep_until(window_end), if s0.is_some() && s1.is_none() => {}
+            _ = tokio::time::sleep_until(window_start), if segments.is_empty() => {}
+            _ = tokio::time::sleep_until(window_end), if !segments.is_empty() && !window_closed => {}
             _ = step_cancel.cancelled() => {}
         }
         let now = Instant::now();
@@ -163,16 +189,27 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
             Some(r) => {
                 failures = 0;
                 server_rss_peak = server_rss_peak.max(rss(&r.server));
-                if s0.is_none() && now >= window_start {
-                    s0 = Some(r.clone());
-                } else if s0.is_some() && s1.is_none() && now >= window_end {
-                    s1 = Some(r.clone());
+                if segments.is_empty() && now >= window_start {
+                    let (e, s) = (epoch(&r.server), seq(&r.server));
+                    segments.push(Segment { epoch: e, from: s, to: s, first: Some(r.clone()), last: r.clone() });
+                } else if !window_closed {
+                    if let Some(cur) = segments.last_mut() {
+                        let (e, s) = (epoch(&r.server), seq(&r.server));
+                        if e == cur.epoch {
+                            cur.to = cur.to.max(s);
+                            cur.last = r.clone();
+                        } else {
+                            segments.push(Segment { epoch: e, from: 0, to: s, first: None, last: r.clone() });
+                        }
+                        window_closed = now >= window_end;
+                    }
                 }
                 last_ok = r;
             }
             None => {
                 failures += 1;
-                if dead_child || failures >= 3 {
+                // About three seconds of silence: a restart is back long before that.
+                if dead_child || failures >= 6 {
                     server_gone = true;
                     step_cancel.cancel();
                 }
@@ -204,10 +241,19 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         *errors.entry("server_gone".into()).or_default() += 1;
     }
 
-    // A window cut short ends at the last good reading.
-    let s0 = s0.unwrap_or_else(|| last_ok.clone());
-    let s1 = s1.unwrap_or(last_ok);
-    let step = assemble(plan, &ctx, &records, &pre, &s0, &s1, errors, (server_rss_peak, own_rss_peak, own_rss_start), window_start, out);
+    // A window that never opened (the step was cut short) is empty at the last good reading.
+    if segments.is_empty() {
+        let (e, s) = (epoch(&last_ok.server), seq(&last_ok.server));
+        segments.push(Segment { epoch: e, from: s, to: s, first: Some(last_ok.clone()), last: last_ok });
+    }
+    // A server that went away published events its last reading did not see: what clients
+    // received of that epoch counts too.
+    let n = segments.len();
+    for seg in &mut segments[..n - 1] {
+        let seen = records.iter().filter_map(|r| r.max_seq(seg.epoch)).max().unwrap_or(0);
+        seg.to = seg.to.max(seen);
+    }
+    let step = assemble(plan, &ctx, &records, &pre, &segments, errors, (server_rss_peak, own_rss_peak, own_rss_start), window_start, out);
     Outcome { step, server_gone }
 }
 
@@ -283,22 +329,28 @@ fn assemble(
     ctx: &StepCtx,
     records: &[ClientRecord],
     pre: &Reading,
-    s0: &Reading,
-    s1: &Reading,
+    segments: &[Segment],
     mut errors: BTreeMap<String, u64>,
     (server_rss_peak, own_rss_peak, own_rss_start): (u64, u64, u64),
     window_start: Instant,
     out: &Path,
 ) -> Step {
-    let (from, to) = (seq(&s0.server), seq(&s1.server).max(seq(&s0.server)));
-    let measured = s1.at.saturating_duration_since(s0.at);
+    let first = segments.first().expect("one segment at least");
+    let last = segments.last().expect("one segment at least");
+    let opened = first.first.as_ref().unwrap_or(&first.last);
+    let measured = last.last.at.saturating_duration_since(opened.at);
+    let published: u64 = segments.iter().map(|g| g.to - g.from).sum();
+    let in_window = |d: &crate::recorder::Delivery| segments.iter().any(|g| g.epoch == d.epoch && d.seq > g.from && d.seq <= g.to);
+    if segments.len() > 1 {
+        *errors.entry("server_restart_seen".into()).or_default() += (segments.len() - 1) as u64;
+    }
     let ws_ms = ctx.ms_since_start(window_start);
     let we_ms = ws_ms + measured.as_millis() as u64;
     // One bucket per second from the window's start to the last in-window delivery (late
     // answers in the drain included: they arrived then).
     let last_at = records
         .iter()
-        .flat_map(|r| r.deliveries.iter().filter(|d| d.seq > from && d.seq <= to).map(|d| u64::from(d.at_ms)))
+        .flat_map(|r| r.deliveries.iter().filter(|d| in_window(d)).map(|d| u64::from(d.at_ms)))
         .max()
         .unwrap_or(ws_ms);
     let seconds = ((last_at.saturating_sub(ws_ms) / 1000) as usize + 1).max(measured.as_secs_f64().round() as usize);
@@ -310,11 +362,18 @@ fn assemble(
     let mut connect = hgrm::new_histogram();
     let (mut delivered, mut missed, mut duplicates, mut requests, mut empty, mut connections) = (0, 0, 0, 0, 0, 0);
     for r in records {
-        let c = r.seqs.window(from, to);
-        delivered += c.delivered;
-        missed += c.missed;
-        duplicates += c.duplicates;
-        for d in r.deliveries.iter().filter(|d| d.seq > from && d.seq <= to) {
+        for g in segments {
+            match r.seqs(g.epoch) {
+                Some(t) => {
+                    let c = t.window(g.from, g.to);
+                    delivered += c.delivered;
+                    missed += c.missed;
+                    duplicates += c.duplicates;
+                }
+                None => missed += g.to - g.from,
+            }
+        }
+        for d in r.deliveries.iter().filter(|d| in_window(d)) {
             let v = u64::from(d.latency_us).max(1);
             delivery.saturating_record(v);
             let i = ((u64::from(d.at_ms).saturating_sub(ws_ms)) / 1000).min(seconds as u64 - 1) as usize;
@@ -340,15 +399,12 @@ fn assemble(
 
     let t = plan.transport.server_transport();
     let counter = |name: &str| -> u64 {
-        let a = s0.server.transport(name, t).unwrap_or(0.0);
-        let b = s1.server.transport(name, t).unwrap_or(0.0);
-        (b - a).max(0.0) as u64
+        segments.iter().map(|g| g.grew(|s| s.transport(name, t).unwrap_or(0.0))).sum::<f64>() as u64
     };
     let wire = WireBytes {
         to_server: counter("pushpull_bytes_received_total"),
         to_client: counter("pushpull_bytes_sent_total"),
     };
-    let cpu = |s: &Sample| s.get("process_cpu_seconds_total").unwrap_or(0.0);
 
     let base = format!("{}-{}", plan.transport.name(), plan.clients);
     let mut files = StepFiles::default();
@@ -373,8 +429,8 @@ fn assemble(
         transport: plan.transport.name().into(),
         clients: plan.clients,
         measured_s: measured.as_secs_f64(),
-        events_published: to - from,
-        deliveries_expected: (to - from) * u64::from(plan.clients),
+        events_published: published,
+        deliveries_expected: published * u64::from(plan.clients),
         deliveries: delivered,
         missed,
         duplicates,
@@ -388,12 +444,12 @@ fn assemble(
         wire_bytes: wire,
         wire_bytes_per_delivery: if delivered > 0 { total_bytes / delivered as f64 } else { 0.0 },
         server: ProcessCost {
-            cpu_s: (cpu(&s1.server) - cpu(&s0.server)).max(0.0),
+            cpu_s: segments.iter().map(|g| g.grew(|s| s.get("process_cpu_seconds_total").unwrap_or(0.0))).sum(),
             rss_peak_bytes: server_rss_peak,
             rss_start_bytes: rss(&pre.server),
         },
         loadgen: ProcessCost {
-            cpu_s: (s1.own_cpu - s0.own_cpu).max(0.0),
+            cpu_s: (last.last.own_cpu - opened.own_cpu).max(0.0),
             rss_peak_bytes: own_rss_peak,
             rss_start_bytes: own_rss_start,
         },
