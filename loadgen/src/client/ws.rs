@@ -107,6 +107,10 @@ fn error_kind(e: &WsError) -> ErrorKind {
     match e {
         WsError::Io(io) => ErrorKind::of_io(io),
         WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Reset,
+        // The TCP connection ended without a close frame: the server went away.
+        WsError::Protocol(tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
+            ErrorKind::Reset
+        }
         _ => ErrorKind::Protocol,
     }
 }
