@@ -422,6 +422,7 @@ async fn ten_thousand_parked_long_polls_are_all_answered() {
     // releases the polls): every poll costs two descriptors here.
     let fds = server::process::raise_fd_limit() as usize;
     let n = LONG_POLLS.min(fds.saturating_sub(500) / 2);
+    assert!(n >= 1_000, "the open-files limit ({fds}) leaves room for only {n} long polls");
     let r =
         common::start(Config { rate: 0.0, long_poll_max: Duration::from_secs(120), ..Config::ephemeral() })
             .await;
