@@ -437,6 +437,16 @@ fn edge_cases_render_honestly() {
         s.deliveries_per_s = vec![0; 10];
         s.wire_bytes_per_delivery = 0.0;
     }
+    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == "ws" && s.clients == 100) {
+        // A window in which the feed published nothing: nothing to judge the transport by.
+        s.events_published = 0;
+        s.deliveries_expected = 0;
+        s.deliveries = 0;
+        s.messages = 0;
+        s.delivery_latency_us = Default::default();
+        s.deliveries_per_s = vec![0];
+        s.measured_s = 0.004;
+    }
     for s in odd.steps.iter_mut() {
         s.delivery_latency_us.spectrum.clear();
     }
@@ -445,6 +455,14 @@ fn edge_cases_render_honestly() {
     assert!(html.contains("This run was cut short (Ctrl-C)"));
     assert!(html.contains("no deliveries: Server-Sent Events"), "the spectrum says what it could not draw");
     assert!(html.contains("Server-Sent Events stopped keeping up at 100 clients: delivered nothing"));
+    assert!(html.contains("WebSocket kept up at every client count measured (up to 10)."));
+    assert!(html.contains(
+        "Not measured, because the feed published no event during the step&#39;s window: WebSocket at 100 clients."
+    ));
+    assert!(
+        html.contains("At 10 clients, WebSocket was fastest"),
+        "the headline compares where all five delivered"
+    );
 
     // Push transports only: no request latency anywhere, no polling chart data.
     let mut push = fixture();

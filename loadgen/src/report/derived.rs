@@ -85,17 +85,25 @@ pub fn deliveries_per_s(step: &Step) -> Option<f64> {
 /// `(end of second, deliveries per second)` over the measured window, for the timeline.
 /// The last bucket is usually a partial second (a 3.003 s window has a 3 ms fourth one):
 /// it is scaled to a full second, or left out when shorter than half a second, so the end
-/// of a window never looks like a stall.
+/// of a window never looks like a stall. When the buckets do not match the window's length
+/// (a runner that counted from elsewhere), every bucket is drawn as it is.
 pub fn delivery_rate_points(step: &Step) -> Vec<(f64, f64)> {
+    let n = step.deliveries_per_s.len();
+    let last_partial = step.measured_s > 0.0 && n > 0 && n == step.measured_s.ceil() as usize;
     step.deliveries_per_s
         .iter()
         .enumerate()
         .filter_map(|(i, v)| {
-            let covered =
-                if step.measured_s > 0.0 { (step.measured_s - i as f64).clamp(0.0, 1.0) } else { 1.0 };
+            let covered = if last_partial && i + 1 == n { step.measured_s - i as f64 } else { 1.0 };
             (covered >= 0.5).then(|| (i as f64 + covered, *v as f64 / covered))
         })
         .collect()
+}
+
+/// A step in whose window the feed published nothing: there was nothing to deliver, so it
+/// says nothing about its transport.
+pub fn measured_nothing(step: &Step) -> bool {
+    step.deliveries_expected == 0
 }
 
 /// Server CPU seconds per 1,000 deliveries.
@@ -239,6 +247,9 @@ mod tests {
         s.measured_s = 2.5;
         s.deliveries_per_s = vec![100, 100, 50];
         assert_eq!(delivery_rate_points(&s), vec![(1.0, 100.0), (2.0, 100.0), (2.5, 100.0)]);
+        s.measured_s = 1.4;
+        s.deliveries_per_s = vec![0, 0, 3];
+        assert_eq!(delivery_rate_points(&s), vec![(1.0, 0.0), (2.0, 0.0), (3.0, 3.0)], "buckets as they are");
     }
 
     #[test]

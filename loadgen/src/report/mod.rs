@@ -3,8 +3,8 @@
 //!
 //! - `derived.rs` computes rates, costs and "kept up?" from a step; `format.rs` writes numbers;
 //!   `palette.rs` gives each transport its colour, marker and plain name.
-//! - `chart.rs` draws the seven charts, `table.rs` the tables of every number they show,
-//!   `summary.rs` the plain-words summary, `lubbers.rs` "the 2010 table, measured".
+//! - `chart/` draws the seven charts (one file each), `table.rs` the tables of every number
+//!   they show, `summary.rs` the plain-words summary, `lubbers.rs` "the 2010 table, measured".
 //! - `html.rs` assembles the page. Everything comes from `results.json` alone.
 
 use std::path::{Path, PathBuf};

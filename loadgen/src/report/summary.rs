@@ -20,9 +20,13 @@ pub struct Summary {
     pub lines: Vec<String>,
 }
 
-/// The client count the headline compares at: the largest with a delivering step.
+/// The client count the headline compares at: the largest at which the most transports
+/// delivered something (all of them, in a healthy run).
 pub fn headline_clients(results: &Results) -> Option<u32> {
-    results.steps.iter().filter(|s| s.delivery_latency_us.count > 0).map(|s| s.clients).max()
+    let delivering =
+        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.delivery_latency_us.count > 0).count();
+    let most = derived::client_counts(results).into_iter().map(delivering).max().filter(|n| *n > 0)?;
+    derived::client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
 }
 
 /// Computes the summary.
@@ -207,10 +211,11 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
 
 fn keeping_up(out: &mut Summary, results: &Results) {
     let counts = derived::client_counts(results);
-    let largest = counts.last().copied().unwrap_or(0);
-    let mut fine = Vec::new();
+    // Transports that kept up, by the largest client count they were measured at.
+    let mut fine: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
     for t in derived::transports(results) {
-        let first_short = counts.iter().filter_map(|c| derived::step(results, &t, *c)).find_map(|s| {
+        let steps: Vec<&Step> = counts.iter().filter_map(|c| derived::step(results, &t, *c)).collect();
+        let first_short = steps.iter().filter(|s| !derived::measured_nothing(s)).find_map(|s| {
             let why = derived::shortfalls(s, &results.config);
             (!why.is_empty()).then_some((s.clients, why))
         });
@@ -221,14 +226,31 @@ fn keeping_up(out: &mut Summary, results: &Results) {
                 format::int(c as u64),
                 why.join("; ")
             )),
-            None => fine.push(palette::name(&t)),
+            None => {
+                if let Some(top) =
+                    steps.iter().filter(|s| !derived::measured_nothing(s)).map(|s| s.clients).max()
+                {
+                    fine.entry(top).or_default().push(palette::name(&t));
+                }
+            }
         }
     }
-    if !fine.is_empty() {
+    for (top, names) in fine {
         out.lines.push(format!(
             "{} kept up at every client count measured (up to {}).",
-            join_names(&fine),
-            format::int(largest as u64)
+            join_names(&names),
+            format::int(top as u64)
+        ));
+    }
+    let nothing: Vec<String> = super::table::ordered_steps(results)
+        .into_iter()
+        .filter(|s| derived::measured_nothing(s))
+        .map(|s| format!("{} at {} clients", palette::name(&s.transport), format::int(s.clients as u64)))
+        .collect();
+    if !nothing.is_empty() {
+        out.lines.push(format!(
+            "Not measured, because the feed published no event during the step's window: {}.",
+            nothing.join(", ")
         ));
     }
 }

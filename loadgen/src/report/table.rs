@@ -120,6 +120,9 @@ pub fn glance(results: &Results) -> Option<Table> {
 }
 
 fn kept_up(s: &Step, results: &Results) -> Cell {
+    if derived::measured_nothing(s) {
+        return Cell::text("not measured: no event was published in its window").bad(true);
+    }
     let why = derived::shortfalls(s, &results.config);
     Cell::text(if why.is_empty() { "yes".to_string() } else { format!("no: {}", why.join("; ")) })
         .bad(!why.is_empty())

@@ -3,7 +3,7 @@
 //! No font feature: plotters then estimates text widths itself and writes `<text>` elements
 //! that the browser sets in its own sans-serif, so the SVG needs no font file. Every chart
 //! draws its own title and legend (the same colour and marker per transport everywhere,
-//! from [`palette`]), and draws a marker at every data point, so a run with one client count
+//! from `palette.rs`), and draws a marker at every data point, so a run with one client count
 //! still shows its single points.
 //!
 //! One file per chart; `frame.rs` draws the title, legend and markers they share, `axis.rs`
