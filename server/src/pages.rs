@@ -1,7 +1,9 @@
 //! Per-page byte tallies for the classroom demo: the page tags its requests with
 //! `?page=ID`, and the bytes of those requests are counted for that page and transport too,
 //! so the page can show true wire bytes rather than estimates. For the page's "How it
-//! works", each page also keeps its latest WebSocket handshake and poll exchanges ([`Capture`]).
+//! works", each page also keeps its latest WebSocket handshake and poll exchanges ([`Capture`]),
+//! rebuilt from the head hyper parsed and the head hyper will write (header names in lower
+//! case, as hyper keeps them; `tests/demo_page.rs` checks them byte for byte against the wire).
 //!
 //! Bounded: at most [`MAX_PAGES`] pages are tracked; a new page evicts the one seen least
 //! recently, so a script inventing page ids cannot grow the server's memory; a page keeps
