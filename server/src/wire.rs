@@ -127,6 +127,30 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// The four fields every client needs of an event or a snapshot, parsed without building the
+/// rest (the match, the padding): what a load generator with thousands of clients reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Head {
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    pub seq: u64,
+    pub ts_us: u64,
+    pub epoch: u64,
+}
+
+/// An [`EventsPage`] with only each event's [`Head`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EventsPageHead {
+    pub epoch: u64,
+    pub events: Vec<Head>,
+    pub next: u64,
+}
+
+/// Parses the [`Head`] of an event, a snapshot, or a push message.
+pub fn parse_head(text: &[u8]) -> Result<Head, serde_json::Error> {
+    serde_json::from_slice(text)
+}
+
 /// Parses the message of a push transport (a WebSocket text frame or an SSE `data:` field).
 pub fn parse_push(text: &[u8]) -> Result<PushMessage, serde_json::Error> {
     serde_json::from_slice(text)
@@ -155,6 +179,17 @@ mod tests {
         assert_eq!(parse_etag(&t), Some(42));
         assert_eq!(parse_etag("W/\"42\""), Some(42));
         assert_eq!(parse_etag("42"), None);
+    }
+
+    #[test]
+    fn heads_carry_the_fields_clients_need() {
+        let ev = br#"{"type":"event","seq":3,"ts_us":5,"epoch":1,"match_id":0,"kind":"goal","team":"home",
+            "match":{"id":0,"home":"A","away":"B","home_goals":1,"away_goals":0,"minute":3,"status":"live"},"pad":"xx"}"#;
+        let h = parse_head(ev).expect("head");
+        assert_eq!(h, Head { kind: MessageType::Event, seq: 3, ts_us: 5, epoch: 1 });
+        let snap = br#"{"type":"snapshot","epoch":1,"seq":9,"ts_us":7,"matches":[]}"#;
+        assert_eq!(parse_head(snap).expect("head").kind, MessageType::Snapshot);
+        assert!(parse_head(br#"{"type":"event","seq":"x"}"#).is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::http::{get, Answer, Conn};
 use super::{backoff, StepCtx, TransportKind};
 use crate::recorder::{ClientRecord, ErrorKind, Request};
 use crate::schedule::Schedule;
-use server::wire::{self, EventsPage, Gone, Snapshot};
+use server::wire::{self, EventsPageHead, Gone, Head};
 
 /// Longest a long poll asks to be held, seconds (the design's `wait=30`).
 pub const LONG_POLL_WAIT_S: u64 = 30;
@@ -144,7 +144,7 @@ fn handle(
         return Err(e);
     }
     if kind == TransportKind::ShortPoll || cursor.is_none() {
-        let snap: Snapshot = serde_json::from_slice(&a.body).map_err(|_| ErrorKind::Protocol)?;
+        let snap: Head = wire::parse_head(&a.body).map_err(|_| ErrorKind::Protocol)?;
         let restarted = !rec.check_epoch(snap.epoch);
         let new = restarted || cursor.is_none_or(|c| snap.seq > c);
         // A short poller receives the latest event with each changed snapshot; the initial
@@ -155,7 +155,7 @@ fn handle(
         *cursor = Some(snap.seq);
         return Ok(!new);
     }
-    let page: EventsPage = serde_json::from_slice(&a.body).map_err(|_| ErrorKind::Protocol)?;
+    let page: EventsPageHead = serde_json::from_slice(&a.body).map_err(|_| ErrorKind::Protocol)?;
     rec.check_epoch(page.epoch);
     for e in &page.events {
         ctx.record_delivery(rec, e.seq, e.ts_us);

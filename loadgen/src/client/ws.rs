@@ -75,15 +75,13 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 return rec;
             };
             match msg {
-                Some(Ok(Message::Text(t))) => match wire::parse_push(t.as_bytes()) {
-                    Ok(PushMessage::Snapshot(s)) => {
-                        rec.check_epoch(s.epoch);
-                        last_seq = Some(s.seq);
-                    }
-                    Ok(PushMessage::Event(e)) => {
-                        rec.check_epoch(e.epoch);
-                        ctx.record_delivery(&mut rec, e.seq, e.ts_us);
-                        last_seq = Some(e.seq);
+                Some(Ok(Message::Text(t))) => match wire::parse_head(t.as_bytes()) {
+                    Ok(h) => {
+                        rec.check_epoch(h.epoch);
+                        if h.kind == MessageType::Event {
+                            ctx.record_delivery(&mut rec, h.seq, h.ts_us);
+                        }
+                        last_seq = Some(h.seq);
                     }
                     Err(_) => break ErrorKind::Protocol,
                 },
