@@ -13,12 +13,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::http::connect_tcp;
 use super::{backoff, StepCtx};
 use crate::recorder::{ClientRecord, ErrorKind};
-use server::wire::{self, PushMessage};
+use server::wire::{self, MessageType};
 
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
-/// Small buffers: thousands of these run in one process.
-fn config() -> WebSocketConfig {
+/// The WebSocket client's settings. Small buffers: thousands of these run in one process.
+/// Public so the benches open their sockets with the same settings.
+pub fn config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
 }
 
