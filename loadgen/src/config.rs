@@ -125,9 +125,9 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.is_loopback()
 }
 
+/// `RunArgs` from a command line (tests of this crate use it).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) fn parse_args(args: &[&str]) -> Result<RunArgs, clap::Error> {
     use clap::Parser;
 
     #[derive(Parser)]
@@ -135,10 +135,16 @@ mod tests {
         #[command(flatten)]
         run: RunArgs,
     }
+    Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied())).map(|c| c.run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn defaults_are_the_documented_sweep() {
-        let a = Cli::parse_from(["loadgen"]).run;
+        let a = parse_args(&[]).expect("defaults parse");
         assert_eq!(a.transports, TransportKind::ALL.to_vec());
         assert_eq!(a.clients, vec![10, 100, 1000]);
         assert_eq!((a.duration, a.warmup, a.poll_interval), (Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(1)));
@@ -152,9 +158,9 @@ mod tests {
         assert_eq!((t.addr.port(), t.host.as_str()), (8080, "127.0.0.1:8080"));
         assert!(parse_target("https://127.0.0.1:1").is_err());
         assert!(parse_target("http://127.0.0.1:1/api").is_err());
-        let remote = Cli::parse_from(["loadgen", "--target", "http://10.1.2.3:80"]).run;
+        let remote = parse_args(&["--target", "http://10.1.2.3:80"]).expect("parses");
         assert!(remote.validate().unwrap_err().contains("not a loopback"));
-        let bad = Cli::try_parse_from(["loadgen", "--transports", "ws,smoke-signals"]);
+        let bad = parse_args(&["--transports", "ws,smoke-signals"]);
         assert!(bad.is_err());
     }
 }

@@ -175,17 +175,10 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        run: RunArgs,
-    }
 
     #[test]
     fn the_default_sweep_takes_about_three_minutes() {
-        let args = Cli::parse_from(["loadgen"]).run;
+        let args = crate::config::parse_args(&[]).expect("defaults parse");
         let plans = plan(&args);
         assert_eq!(plans.len(), 15);
         assert_eq!(plans[0].label(), "short-poll × 10");
