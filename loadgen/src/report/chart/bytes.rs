@@ -14,6 +14,17 @@ use super::axis::{fixed, zero_range};
 use super::frame::{frame, transport_keys, Key};
 use super::{DESC_SIZE, FONT, LABEL_SIZE, W};
 
+/// Where to cut the scale when one bar would flatten all the others: an outlier more than
+/// five times the typical bar (the median, or the 871-byte reference if larger) is cut at
+/// 2.5 times it, and its value is printed.
+fn cut_at(totals: &[f64], reference: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = totals.iter().copied().filter(|t| t.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let typical = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0).max(reference);
+    let largest = sorted.last().copied().unwrap_or(0.0);
+    (largest > 5.0 * typical).then_some(2.5 * typical)
+}
+
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     const LUBBERS_POLL: f64 = 871.0;
     const WS_FRAME: f64 = 2.0;
@@ -32,8 +43,13 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         colour: palette::INK,
         dash: Some((3, 4)),
     });
-    let totals = results.steps.iter().filter_map(derived::bytes_per_delivery).map(|(a, b)| a + b);
-    let y = zero_range(totals.chain([LUBBERS_POLL]));
+    let totals: Vec<f64> =
+        results.steps.iter().filter_map(derived::bytes_per_delivery).map(|(a, b)| a + b).collect();
+    let cap = cut_at(&totals, LUBBERS_POLL);
+    if cap.is_some() {
+        keys.push(Key::Note("A bar with a white gap is cut short: its value is printed above it.".into()));
+    }
+    let y = zero_range(totals.iter().map(|t| cap.map_or(*t, |c| t.min(c))).chain([LUBBERS_POLL]));
     let groups = counts.len().max(1) as f64;
     let mut svg = String::new();
     {
@@ -65,10 +81,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             .draw()?;
         let slots = transports.len().max(1) as f64;
         let slot = 0.84 / slots;
-        let value_style = (FONT, LABEL_SIZE - 2.0)
-            .into_font()
-            .color(&palette::INK)
-            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        // Value labels shrink to fit their bar when many bars share the width.
+        let slot_px = (W as f64 - 170.0) / groups * slot;
+        let widest = totals.iter().map(|t| format::round(*t).len()).max().unwrap_or(4).max(4) as f64;
+        let label_size = (slot_px / (0.6 * widest) * 1.24).clamp(12.0, LABEL_SIZE - 2.0);
+        let value_style =
+            (FONT, label_size).into_font().color(&palette::INK).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (g, clients) in counts.iter().enumerate() {
             for (i, t) in transports.iter().enumerate() {
                 let Some(step) = derived::step(results, t, *clients) else { continue };
@@ -78,16 +96,22 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 let look = palette::look(t);
                 match derived::bytes_per_delivery(step) {
                     Some((up, down)) => {
+                        let top = cap.map_or(up + down, |c| (up + down).min(c));
                         chart.draw_series([
                             Rectangle::new(
-                                [(x0, 0.0), (x1, up)],
+                                [(x0, 0.0), (x1, up.min(top))],
                                 palette::lighter(look.colour, 0.55).filled(),
                             ),
-                            Rectangle::new([(x0, up), (x1, up + down)], look.colour.filled()),
+                            Rectangle::new([(x0, up.min(top)), (x1, top)], look.colour.filled()),
                         ])?;
+                        if top < up + down {
+                            // The break: a white band just below the cut top.
+                            let (b0, b1) = (top * 0.90, top * 0.93);
+                            chart.draw_series([Rectangle::new([(x0, b0), (x1, b1)], WHITE.filled())])?;
+                        }
                         chart.draw_series([Text::new(
                             format::round(up + down),
-                            (xc, up + down),
+                            (xc, top),
                             value_style.clone(),
                         )])?;
                     }
@@ -112,4 +136,16 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         root.present()?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_outlier_cuts_the_scale() {
+        assert_eq!(cut_at(&[250.0, 264.0, 1313.0, 544.0, 276.0], 871.0), None);
+        assert_eq!(cut_at(&[250.0, 264.0, 359_805.0, 544.0, 276.0], 871.0), Some(2177.5));
+        assert_eq!(cut_at(&[], 871.0), None);
+    }
 }
