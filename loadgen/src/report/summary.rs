@@ -194,7 +194,8 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
         at.iter().filter_map(|s| derived::bytes_per_delivery(s).map(|(a, b)| (*s, a + b))).collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (Some((light, l)), Some((heavy, h))) = (ranked.first(), ranked.last()) else { return };
-    if ranked.len() < 2 {
+    if ranked.len() < 2 || (heavy.transport == "short-poll" && light.transport == "ws") {
+        // Fewer than two to compare, or already said by the WebSocket-against-short-poll line.
         return;
     }
     out.lines.push(format!(
