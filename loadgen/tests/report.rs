@@ -488,16 +488,24 @@ fn edge_cases_render_honestly() {
 }
 
 /// Headless Chromium opens the report and takes a full-page screenshot, kept under
-/// `reports/ci/`; the browser's log must show no console error. Run it with
-/// `cargo test -p loadgen --test report -- --ignored`.
+/// `reports/ci/report-fixture/` (or `reports/ci/report-run/` for the results named by
+/// `PUSHPULL_REPORT_RESULTS`, e.g. those of a short real run); the browser's log must show no
+/// console error. Run it with `cargo test -p loadgen --test report -- --ignored`.
 #[test]
 #[ignore = "needs chromium"]
 fn chromium_shows_the_report_without_console_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = root.join("reports/ci/report-fixture");
+    let (results, name) = match std::env::var_os("PUSHPULL_REPORT_RESULTS") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).expect("PUSHPULL_REPORT_RESULTS names a results.json");
+            (serde_json::from_str::<Results>(&text).expect("results parse"), "report-run")
+        }
+        None => (fixture(), "report-fixture"),
+    };
+    let out = root.join("reports/ci").join(name);
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("reports/ci");
-    let index = report::render(&fixture(), &out).expect("renders").canonicalize().expect("path");
+    let index = report::render(&results, &out).expect("renders").canonicalize().expect("path");
     let url = format!("file://{}", index.display());
 
     // First pass: the page's height, measured by a tiny page of our own (the report itself
