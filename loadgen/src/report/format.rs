@@ -87,6 +87,11 @@ pub fn real(x: f64) -> String {
     }
 }
 
+/// Bytes as gibibytes with one decimal: `23.5 GiB`.
+pub fn gib(b: u64) -> String {
+    format!("{:.1}{NBSP}GiB", b as f64 / (1024.0 * 1024.0 * 1024.0))
+}
+
 /// A real without trailing zeros: `10`, `2.5`, `0.125`.
 pub fn plain(x: f64) -> String {
     if x.abs() >= 1000.0 {
@@ -138,5 +143,6 @@ mod tests {
         assert_eq!(duration_ms(1000.0), "1\u{a0}s");
         assert_eq!(duration_ms(500.0), "500\u{a0}ms");
         assert_eq!(plain(10.0), "10");
+        assert_eq!(gib(8 * 1024 * 1024 * 1024), "8.0\u{a0}GiB");
     }
 }

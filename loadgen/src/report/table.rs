@@ -452,7 +452,7 @@ pub fn machine(results: &Results) -> Table {
         vec![
             ("CPU", m.cpu_model.clone()),
             ("Cores", m.cpus.to_string()),
-            ("Memory", format::mib(m.memory_bytes)),
+            ("Memory", format::gib(m.memory_bytes)),
             ("Operating system", m.os.clone()),
             ("Kernel", m.kernel.clone()),
             ("pushpull", results.versions.pushpull.clone()),
