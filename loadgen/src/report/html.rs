@@ -54,7 +54,7 @@ th, td { border: 1px solid #cfcfcf; padding: 4px 9px; vertical-align: top; }
 th { background: #f1f1f1; text-align: left; vertical-align: bottom; }
 td.num { text-align: right; white-space: nowrap; }
 td.bad { color: #a00000; font-weight: 700; }
-#table-delivery td:last-child, #table-glance td:last-child { min-width: 15em; }
+#table-glance td:last-child { min-width: 15em; }
 td.kv { font-weight: 600; background: #f7f7f7; }
 .swatch { display: inline-block; width: 0.95em; height: 0.95em; border-radius: 2px;
   margin-right: 0.45em; vertical-align: -0.12em; }
@@ -132,6 +132,7 @@ pub fn page(results: &Results, charts: &[Chart]) -> String {
     );
     for t in [
         table::delivery(results),
+        table::kept_up_table(results),
         table::delay(results),
         table::requests(results),
         table::connect(results),

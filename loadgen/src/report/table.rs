@@ -128,7 +128,7 @@ fn kept_up(s: &Step, results: &Results) -> Cell {
         .bad(!why.is_empty())
 }
 
-/// Delivery: events and completeness (chart 7's totals), and whether the step kept up.
+/// Delivery: events and completeness (chart 7's totals).
 pub fn delivery(results: &Results) -> Table {
     let rows = ordered_steps(results)
         .into_iter()
@@ -143,7 +143,6 @@ pub fn delivery(results: &Results) -> Table {
                 Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
                 Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
                 opt(derived::deliveries_per_s(s), format::real),
-                kept_up(s, results),
             ]);
             row
         })
@@ -162,8 +161,25 @@ pub fn delivery(results: &Results) -> Table {
             "Missed %",
             "Duplicates",
             "Deliveries/s",
-            "Kept up?",
         ]),
+        rows,
+    }
+}
+
+/// Whether each step kept up, and if not, why (the rules are in "How to read").
+pub fn kept_up_table(results: &Results) -> Table {
+    let rows = ordered_steps(results)
+        .into_iter()
+        .map(|s| {
+            let mut row = key(s).to_vec();
+            row.push(kept_up(s, results));
+            row
+        })
+        .collect();
+    Table {
+        id: "kept-up",
+        caption: "Kept up? (the rules are under \"How to read this report\")".into(),
+        head: head(&["Transport", "Clients", "Kept up?"]),
         rows,
     }
 }
