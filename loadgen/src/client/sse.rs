@@ -88,21 +88,29 @@ fn drain_events(
     buf: &mut Vec<u8>,
     last_seq: &mut Option<u64>,
 ) -> Result<(), ErrorKind> {
+    drain_messages(buf, |msg| match msg {
+        PushMessage::Snapshot(s) => {
+            rec.check_epoch(s.epoch);
+            *last_seq = Some(s.seq);
+        }
+        PushMessage::Event(e) => {
+            rec.check_epoch(e.epoch);
+            ctx.record_delivery(rec, e.seq, e.ts_us);
+            *last_seq = Some(e.seq);
+        }
+    })
+}
+
+/// The SSE parser: takes every complete event (up to its blank line) out of `buf` and hands
+/// the message of each `data:` line to `on`, in order. A message that does not parse is a
+/// protocol error; those before it have been handed over. Public so the benches read the
+/// stream exactly as the load generator does.
+pub fn drain_messages(buf: &mut Vec<u8>, mut on: impl FnMut(PushMessage)) -> Result<(), ErrorKind> {
     while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
         let block: Vec<u8> = buf.drain(..end + 2).collect();
         for line in block.split(|b| *b == b'\n') {
             let Some(data) = line.strip_prefix(b"data: ") else { continue };
-            match wire::parse_push(data).map_err(|_| ErrorKind::Protocol)? {
-                PushMessage::Snapshot(s) => {
-                    rec.check_epoch(s.epoch);
-                    *last_seq = Some(s.seq);
-                }
-                PushMessage::Event(e) => {
-                    rec.check_epoch(e.epoch);
-                    ctx.record_delivery(rec, e.seq, e.ts_us);
-                    *last_seq = Some(e.seq);
-                }
-            }
+            on(wire::parse_push(data).map_err(|_| ErrorKind::Protocol)?);
         }
     }
     Ok(())
