@@ -350,9 +350,13 @@ async fn check_the_page(c: &Client, r: &Running, browser: Browser) {
     println!("screenshot: {}", path.display());
 }
 
+/// One browser at a time: two at once on a small CI machine would measure each other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Starts a server with a fast feed (20 events/s) and a browser session, runs the checks,
 /// and tears everything down even when a check fails.
 async fn run_in(browser: Browser) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let r = server::start(Config { rate: 20.0, ..Config::ephemeral() }).await.expect("server starts");
     let (_driver, webdriver) = start_driver(browser).await;
     let stamp =
