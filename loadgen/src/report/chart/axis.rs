@@ -87,11 +87,26 @@ pub(super) fn zero_range(values: impl Iterator<Item = f64>) -> Range<f64> {
 }
 
 /// The client-count axis: logarithmic, a tick at every count that ran.
-pub(super) fn clients_axis(counts: &[u32]) -> (Range<f64>, Vec<f64>) {
-    let ticks: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
-    let lo = ticks.first().copied().unwrap_or(1.0).max(1.0);
-    let hi = ticks.last().copied().unwrap_or(10.0).max(lo);
-    (lo / 2.0..hi * 2.0, ticks)
+pub(super) fn clients_axis(counts: &[u32], plot_px: f64) -> (Range<f64>, Vec<f64>) {
+    let counts: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
+    let lo = counts.first().copied().unwrap_or(1.0).max(1.0);
+    let hi = counts.last().copied().unwrap_or(10.0).max(lo);
+    let range = lo / 2.0..hi * 2.0;
+    // Labels that would touch are dropped, largest first kept: 5,000 next to 10,000 keeps
+    // 10,000. Every count is still in the tables.
+    let px_per_decade = plot_px / (range.end / range.start).log10();
+    let mut ticks: Vec<f64> = Vec::new();
+    for c in counts.iter().rev() {
+        let room = |kept: &f64| {
+            let label = format::round(*kept).len().max(format::round(*c).len()) as f64;
+            (kept / c).log10() * px_per_decade >= label * 9.0 + 14.0
+        };
+        if ticks.last().is_none_or(room) {
+            ticks.push(*c);
+        }
+    }
+    ticks.reverse();
+    (range, ticks)
 }
 
 /// Tick label for a number on an axis: `0.5`, `20`, `1,000`.
@@ -112,6 +127,14 @@ pub(super) fn us_to_ms(us: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_labels_that_would_touch_are_dropped() {
+        let (_, ticks) = clients_axis(&[10, 100, 1000, 5000, 10000], 450.0);
+        assert_eq!(ticks, vec![10.0, 100.0, 1000.0, 10000.0]);
+        let (range, ticks) = clients_axis(&[20], 450.0);
+        assert_eq!((range, ticks), (10.0..40.0, vec![20.0]));
+    }
 
     #[test]
     fn log_ticks_are_round_and_inside_the_range() {

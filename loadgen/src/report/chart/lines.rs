@@ -62,7 +62,8 @@ impl Lines<'_> {
         reference: Option<&[(f64, f64)]>,
     ) -> Result<()> {
         let counts = derived::client_counts(self.results);
-        let (x, x_ticks) = clients_axis(&counts);
+        let plot_px = panel.dim_in_pixel().0 as f64 - 146.0;
+        let (x, x_ticks) = clients_axis(&counts, plot_px);
         let builder = |panel| {
             let mut b = ChartBuilder::on(panel);
             b.caption(caption, (FONT, PANEL_SIZE))
