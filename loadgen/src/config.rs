@@ -103,7 +103,8 @@ impl RunArgs {
 
 /// `http://HOST:PORT` → address and Host header.
 pub fn parse_target(url: &str) -> Result<Target, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| format!("--target must start with http:// (got {url})"))?;
+    let rest =
+        url.strip_prefix("http://").ok_or_else(|| format!("--target must start with http:// (got {url})"))?;
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.contains('/') {
         return Err(format!("--target must be http://HOST:PORT with no path (got {url})"));
@@ -147,7 +148,10 @@ mod tests {
         let a = parse_args(&[]).expect("defaults parse");
         assert_eq!(a.transports, TransportKind::ALL.to_vec());
         assert_eq!(a.clients, vec![10, 100, 1000]);
-        assert_eq!((a.duration, a.warmup, a.poll_interval), (Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(1)));
+        assert_eq!(
+            (a.duration, a.warmup, a.poll_interval),
+            (Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(1))
+        );
         assert_eq!((a.rate, a.payload_bytes, a.connect_rate, a.seed), (10.0, 0, 2000.0, 1));
         assert!(a.validate().is_ok());
     }

@@ -24,11 +24,16 @@ pub fn new_histogram() -> Histogram<u64> {
 /// The `.hgrm` text of `h` (µs in, ms out).
 pub fn percentile_distribution(h: &Histogram<u64>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>12} {:>14} {:>10} {:>14}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+    let _ = writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    );
     if h.is_empty() {
         let _ = writeln!(out, "#[Mean    = {:>12.3}, StdDeviation   = {:>12.3}]", 0.0, 0.0);
         let _ = writeln!(out, "#[Max     = {:>12.3}, Total count    = {:>12}]", 0.0, 0);
-        let _ = writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {:>12}]", h.buckets(), h.distinct_values());
+        let _ =
+            writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {:>12}]", h.buckets(), h.distinct_values());
         return out;
     }
     let mut total = 0u64;
@@ -42,7 +47,12 @@ pub fn percentile_distribution(h: &Histogram<u64>) -> String {
             let _ = writeln!(out, "{value:>12.3} {q:>14.12} {total:>10}");
         }
     }
-    let _ = writeln!(out, "#[Mean    = {:>12.3}, StdDeviation   = {:>12.3}]", h.mean() / 1000.0, h.stdev() / 1000.0);
+    let _ = writeln!(
+        out,
+        "#[Mean    = {:>12.3}, StdDeviation   = {:>12.3}]",
+        h.mean() / 1000.0,
+        h.stdev() / 1000.0
+    );
     let _ = writeln!(out, "#[Max     = {:>12.3}, Total count    = {:>12}]", h.max() as f64 / 1000.0, h.len());
     let _ = writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {:>12}]", h.buckets(), h.distinct_values());
     out
@@ -71,7 +81,12 @@ pub fn summarize(h: &Histogram<u64>) -> Latency {
 }
 
 /// Writes an interval log of per-second histograms starting at `start`.
-pub fn write_interval_log(path: &Path, start: SystemTime, tag: &str, intervals: &[Histogram<u64>]) -> io::Result<()> {
+pub fn write_interval_log(
+    path: &Path,
+    start: SystemTime,
+    tag: &str,
+    intervals: &[Histogram<u64>],
+) -> io::Result<()> {
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     {
@@ -84,8 +99,13 @@ pub fn write_interval_log(path: &Path, start: SystemTime, tag: &str, intervals: 
             .map_err(io::Error::other)?;
         for (i, h) in intervals.iter().enumerate() {
             let t = Duration::from_secs(i as u64);
-            w.write_histogram(h, t, Duration::from_secs(1), hdrhistogram::serialization::interval_log::Tag::new(tag))
-                .map_err(|e| io::Error::other(format!("{e:?}")))?;
+            w.write_histogram(
+                h,
+                t,
+                Duration::from_secs(1),
+                hdrhistogram::serialization::interval_log::Tag::new(tag),
+            )
+            .map_err(|e| io::Error::other(format!("{e:?}")))?;
         }
     }
     std::fs::write(path, buf)
@@ -102,7 +122,8 @@ mod tests {
             h.record(v * 10).expect("in range");
         }
         let text = percentile_distribution(&h);
-        let rows: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).collect();
+        let rows: Vec<&str> =
+            text.lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).collect();
         assert!(rows.len() > 20, "a percentile spectrum, not a summary");
         let last: Vec<&str> = rows.last().expect("rows").split_whitespace().collect();
         assert_eq!(last[1].parse::<f64>().expect("q"), 1.0);
@@ -112,7 +133,9 @@ mod tests {
         let s = summarize(&h);
         assert_eq!(s.count, 1000);
         assert!((s.p50 as i64 - 5000).abs() <= 5, "p50 {}", s.p50);
-        assert!(s.spectrum.first().is_some_and(|p| p.0 < 1.0) && s.spectrum.last().is_some_and(|p| p.0 == 100.0));
+        assert!(
+            s.spectrum.first().is_some_and(|p| p.0 < 1.0) && s.spectrum.last().is_some_and(|p| p.0 == 100.0)
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "loadgen", version, about = "Drives simulated clients through every pushpull transport and reports what they measured")]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Drives simulated clients through every pushpull transport and reports what they measured"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run(args).await,
             Command::Report { results } => report(&results),
-            Command::ServeEmbedded(config) => server::run_until_signal(config).await.map(|_| ExitCode::SUCCESS),
+            Command::ServeEmbedded(config) => {
+                server::run_until_signal(config).await.map(|_| ExitCode::SUCCESS)
+            }
         }
     });
     match result {
@@ -86,7 +92,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let index = loadgen::report::render_dir(path).with_context(|| format!("while drawing the report of {}", path.display()))?;
+    let index = loadgen::report::render_dir(path)
+        .with_context(|| format!("while drawing the report of {}", path.display()))?;
     println!("{}", index.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -63,6 +63,9 @@ mod tests {
         assert_eq!(Schedule::latency(None, sent, done), Duration::from_millis(5));
         // Sent a hair early (timer granularity): still from the scheduled time.
         let early = due - Duration::from_micros(50);
-        assert_eq!(Schedule::latency(Some(due), early, due + Duration::from_millis(2)), Duration::from_micros(2050));
+        assert_eq!(
+            Schedule::latency(Some(due), early, due + Duration::from_millis(2)),
+            Duration::from_micros(2050)
+        );
     }
 }

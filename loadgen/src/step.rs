@@ -54,7 +54,11 @@ impl StepPlan {
 
     /// After the window: time for answers to events published just before its end.
     fn drain(&self) -> Duration {
-        let extra = if self.transport.is_scheduled_poll() { self.poll_interval.min(Duration::from_secs(5)) } else { Duration::ZERO };
+        let extra = if self.transport.is_scheduled_poll() {
+            self.poll_interval.min(Duration::from_secs(5))
+        } else {
+            Duration::ZERO
+        };
         extra + Duration::from_millis(500)
     }
 
@@ -151,7 +155,8 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         sources,
     });
 
-    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ (plan.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(plan.seed ^ (plan.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut handles = Vec::with_capacity(plan.clients as usize);
     for i in 0..plan.clients as usize {
         let start = t0 + Duration::from_secs_f64(i as f64 / plan.connect_rate);
@@ -191,7 +196,13 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
                 server_rss_peak = server_rss_peak.max(rss(&r.server));
                 if segments.is_empty() && now >= window_start {
                     let (e, s) = (epoch(&r.server), seq(&r.server));
-                    segments.push(Segment { epoch: e, from: s, to: s, first: Some(r.clone()), last: r.clone() });
+                    segments.push(Segment {
+                        epoch: e,
+                        from: s,
+                        to: s,
+                        first: Some(r.clone()),
+                        last: r.clone(),
+                    });
                 } else if !window_closed {
                     if let Some(cur) = segments.last_mut() {
                         let (e, s) = (epoch(&r.server), seq(&r.server));
@@ -224,6 +235,16 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
             break;
         }
     }
+    // The loop can end before the closing reading (a slow scrape ran past the stop time, or
+    // the run was cancelled): take it now, so the window ends where it really ended.
+    if !window_closed && !server_gone {
+        if let (Some(r), Some(cur)) = (read(scraper).await, segments.last_mut()) {
+            if epoch(&r.server) == cur.epoch {
+                cur.to = cur.to.max(seq(&r.server));
+                cur.last = r;
+            }
+        }
+    }
     step_cancel.cancel();
 
     let mut records = Vec::with_capacity(handles.len());
@@ -253,7 +274,17 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         let seen = records.iter().filter_map(|r| r.max_seq(seg.epoch)).max().unwrap_or(0);
         seg.to = seg.to.max(seen);
     }
-    let step = assemble(plan, &ctx, &records, &pre, &segments, errors, (server_rss_peak, own_rss_peak, own_rss_start), window_start, out);
+    let step = assemble(
+        plan,
+        &ctx,
+        &records,
+        &pre,
+        &segments,
+        errors,
+        (server_rss_peak, own_rss_peak, own_rss_start),
+        window_start,
+        out,
+    );
     Outcome { step, server_gone }
 }
 
@@ -268,7 +299,9 @@ fn seq(s: &Sample) -> u64 {
 /// Loopback source addresses to spread connections over, when one would run out of ports.
 fn source_addresses(target: &Target, clients: usize) -> Vec<std::net::IpAddr> {
     use std::net::{IpAddr, Ipv4Addr};
-    if clients <= client::CLIENTS_PER_SOURCE || !matches!(target.addr.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
+    if clients <= client::CLIENTS_PER_SOURCE
+        || !matches!(target.addr.ip(), IpAddr::V4(ip) if ip.is_loopback())
+    {
         return Vec::new();
     }
     let n = clients.div_ceil(client::CLIENTS_PER_SOURCE).min(250);
@@ -340,7 +373,9 @@ fn assemble(
     let opened = first.first.as_ref().unwrap_or(&first.last);
     let measured = last.last.at.saturating_duration_since(opened.at);
     let published: u64 = segments.iter().map(|g| g.to - g.from).sum();
-    let in_window = |d: &crate::recorder::Delivery| segments.iter().any(|g| g.epoch == d.epoch && d.seq > g.from && d.seq <= g.to);
+    let in_window = |d: &crate::recorder::Delivery| {
+        segments.iter().any(|g| g.epoch == d.epoch && d.seq > g.from && d.seq <= g.to)
+    };
     if segments.len() > 1 {
         *errors.entry("server_restart_seen".into()).or_default() += (segments.len() - 1) as u64;
     }
@@ -353,14 +388,16 @@ fn assemble(
         .flat_map(|r| r.deliveries.iter().filter(|d| in_window(d)).map(|d| u64::from(d.at_ms)))
         .max()
         .unwrap_or(ws_ms);
-    let seconds = ((last_at.saturating_sub(ws_ms) / 1000) as usize + 1).max(measured.as_secs_f64().round() as usize);
+    let seconds =
+        ((last_at.saturating_sub(ws_ms) / 1000) as usize + 1).max(measured.as_secs_f64().round() as usize);
 
     let mut delivery = hgrm::new_histogram();
     let mut intervals: Vec<Histogram<u64>> = (0..seconds).map(|_| hgrm::new_histogram()).collect();
     let mut per_s = vec![0u64; seconds];
     let mut request = hgrm::new_histogram();
     let mut connect = hgrm::new_histogram();
-    let (mut delivered, mut missed, mut duplicates, mut requests, mut empty, mut connections) = (0, 0, 0, 0, 0, 0);
+    let (mut delivered, mut missed, mut duplicates, mut requests, mut empty, mut connections) =
+        (0, 0, 0, 0, 0, 0);
     for r in records {
         for g in segments {
             match r.seqs(g.epoch) {
@@ -444,7 +481,10 @@ fn assemble(
         wire_bytes: wire,
         wire_bytes_per_delivery: if delivered > 0 { total_bytes / delivered as f64 } else { 0.0 },
         server: ProcessCost {
-            cpu_s: segments.iter().map(|g| g.grew(|s| s.get("process_cpu_seconds_total").unwrap_or(0.0))).sum(),
+            cpu_s: segments
+                .iter()
+                .map(|g| g.grew(|s| s.get("process_cpu_seconds_total").unwrap_or(0.0)))
+                .sum(),
             rss_peak_bytes: server_rss_peak,
             rss_start_bytes: rss(&pre.server),
         },

@@ -1,22 +1,14 @@
 //! `loadgen run` end to end, as a user runs it: the real binary, an embedded server process,
 //! real sockets, and the results it writes.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
 use loadgen::results::{Results, Step};
-
-fn loadgen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pushpull-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
@@ -37,7 +29,12 @@ fn a_small_sweep_measures_every_transport_honestly() {
         .output()
         .expect("loadgen runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let last = stdout.lines().last().expect("prints the report path");
     assert!(Path::new(last).ends_with("index.html"), "last line is the report: {last}");
     assert!(Path::new(last).exists());
@@ -73,7 +70,12 @@ fn a_small_sweep_measures_every_transport_honestly() {
     assert!(short.missed > 0, "20 events/s polled twice a second must miss events");
     assert_eq!(short.deliveries + short.missed, short.deliveries_expected);
     assert!(short.empty_polls < short.requests);
-    assert!(ws.delivery_latency_us.p50 < short.delivery_latency_us.p50, "ws p50 {} vs short-poll p50 {}", ws.delivery_latency_us.p50, short.delivery_latency_us.p50);
+    assert!(
+        ws.delivery_latency_us.p50 < short.delivery_latency_us.p50,
+        "ws p50 {} vs short-poll p50 {}",
+        ws.delivery_latency_us.p50,
+        short.delivery_latency_us.p50
+    );
     assert!(short.wire_bytes_per_delivery > ws.wire_bytes_per_delivery);
     assert_eq!(ws.messages, ws.deliveries, "one frame per event, counted by the server too");
 }
@@ -81,16 +83,7 @@ fn a_small_sweep_measures_every_transport_honestly() {
 #[test]
 fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
     // An external server: the same binary's server mode, which this test then kills.
-    let mut server = loadgen()
-        .args(["serve-embedded", "--addr", "127.0.0.1:0", "--rate", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("address line");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let (mut server, url) = serve("127.0.0.1:0", "20");
 
     let dir = temp_dir("killed");
     let mut run = loadgen()
@@ -105,16 +98,8 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
     server.kill().expect("kill the server");
     let _ = server.wait();
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = run.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the run must end by itself");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut run.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    let status = wait_bounded(&mut run, Duration::from_secs(60));
+    let stderr = stderr_of(&mut run);
     assert!(!status.success(), "a dead server means a non-zero exit");
     assert!(stderr.contains("stopped answering"), "a one-line reason: {stderr}");
     let r = read_results(&dir);

@@ -70,6 +70,9 @@ pub struct TransportCounters {
     pub bytes_sent: AtomicU64,
 }
 
+/// Picks one counter out of a transport's set.
+type Field = fn(&TransportCounters) -> &AtomicU64;
+
 /// Every counter the server keeps.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -95,7 +98,7 @@ impl Metrics {
     /// Renders everything in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, feed_seq: u64, feed_epoch: u64) -> String {
         let mut out = String::with_capacity(4096);
-        let per_transport: [(&str, &str, &str, fn(&TransportCounters) -> &AtomicU64); 7] = [
+        let per_transport: [(&str, &str, &str, Field); 7] = [
             (
                 "pushpull_connections_opened_total",
                 "counter",

@@ -76,10 +76,20 @@ impl Conn {
     }
 
     /// Sends `req` and waits (bounded) for the answer's head.
-    pub async fn send(&mut self, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Response<Incoming>, ErrorKind> {
+    pub async fn send(
+        &mut self,
+        req: Request<Empty<Bytes>>,
+        limit: Duration,
+    ) -> Result<Response<Incoming>, ErrorKind> {
         let go = async {
             self.send.ready().await.map_err(|_| ErrorKind::Reset)?;
-            self.send.send_request(req).await.map_err(|e| if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset })
+            self.send.send_request(req).await.map_err(|e| {
+                if e.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Reset
+                }
+            })
         };
         tokio::time::timeout(limit, go).await.map_err(|_| ErrorKind::Timeout)?
     }

@@ -37,8 +37,13 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
-    pub const ALL: [TransportKind; 5] =
-        [TransportKind::ShortPoll, TransportKind::DeltaPoll, TransportKind::LongPoll, TransportKind::Sse, TransportKind::Ws];
+    pub const ALL: [TransportKind; 5] = [
+        TransportKind::ShortPoll,
+        TransportKind::DeltaPoll,
+        TransportKind::LongPoll,
+        TransportKind::Sse,
+        TransportKind::Ws,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

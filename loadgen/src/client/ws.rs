@@ -39,7 +39,9 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             let hs = tokio_tungstenite::client_async_with_config(url.as_str(), tcp, Some(config()));
             match tokio::time::timeout(HANDSHAKE_LIMIT, hs).await {
                 Err(_) => Err(ErrorKind::Timeout),
-                Ok(Err(WsError::Http(resp))) => Err(ErrorKind::of_status(resp.status().as_u16()).unwrap_or(ErrorKind::Protocol)),
+                Ok(Err(WsError::Http(resp))) => {
+                    Err(ErrorKind::of_status(resp.status().as_u16()).unwrap_or(ErrorKind::Protocol))
+                }
                 Ok(Err(e)) => Err(error_kind(&e)),
                 Ok(Ok((ws, _))) => Ok(ws),
             }
@@ -107,9 +109,9 @@ fn error_kind(e: &WsError) -> ErrorKind {
         WsError::Io(io) => ErrorKind::of_io(io),
         WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Reset,
         // The TCP connection ended without a close frame: the server went away.
-        WsError::Protocol(tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
-            ErrorKind::Reset
-        }
+        WsError::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => ErrorKind::Reset,
         _ => ErrorKind::Protocol,
     }
 }

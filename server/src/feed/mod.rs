@@ -35,6 +35,9 @@ pub struct Published {
     pub sse: Bytes,
 }
 
+/// A push client's place in the feed: every event published after it subscribed.
+pub type Subscription = broadcast::Receiver<Arc<Published>>;
+
 /// A cursor the ring cannot serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
@@ -185,17 +188,14 @@ impl Feed {
 
     /// Every event after `since` plus a subscription to every later one, with nothing lost or
     /// repeated between the two.
-    pub fn subscribe_since(
-        &self,
-        since: u64,
-    ) -> Result<(Vec<Arc<Published>>, broadcast::Receiver<Arc<Published>>), CursorError> {
+    pub fn subscribe_since(&self, since: u64) -> Result<(Vec<Arc<Published>>, Subscription), CursorError> {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
         let backlog = events_after(&st, since)?;
         Ok((backlog, self.tx.subscribe()))
     }
 
     /// The current snapshot plus a subscription to every later event.
-    pub fn subscribe_snapshot(&self) -> (u64, Bytes, broadcast::Receiver<Arc<Published>>) {
+    pub fn subscribe_snapshot(&self) -> (u64, Bytes, Subscription) {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
         (st.seq, st.snapshot.clone(), self.tx.subscribe())
     }

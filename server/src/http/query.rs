@@ -43,7 +43,7 @@ impl FeedQuery {
                 }
                 "wait" => {
                     let secs: f64 = value.parse().map_err(|_| QueryError::Wait(clip(value)))?;
-                    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 {
+                    if !(0.0..=86_400.0).contains(&secs) {
                         return Err(QueryError::Wait(clip(value)));
                     }
                     if q.wait.replace(Duration::from_secs_f64(secs)).is_some() {
