@@ -51,8 +51,13 @@ impl Transport {
         Transport::ALL.into_iter().find(|t| t.label() == label)
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
+    }
+
+    /// The transport at `i` in [`Transport::ALL`] (`Other` beyond it).
+    pub(crate) fn from_index(i: usize) -> Transport {
+        Transport::ALL.get(i).copied().unwrap_or(Transport::Other)
     }
 }
 

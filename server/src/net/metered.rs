@@ -12,7 +12,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::metrics::{Metrics, Transport};
+use crate::metrics::{Metrics, Transport, TransportCounters};
 
 /// Extra byte tallies a request can ask for (the demo page's per-panel counters).
 #[derive(Debug, Default)]
@@ -29,16 +29,16 @@ pub struct ByteTally {
     pub sent: AtomicU64,
 }
 
-#[derive(Clone)]
-struct Attribution {
-    transport: Transport,
-    tally: Option<Arc<ByteTally>>,
-}
-
 /// The per-connection state shared by the socket wrapper and the request handlers.
 pub struct ConnMeter {
     metrics: Arc<Metrics>,
-    attribution: Mutex<Attribution>,
+    /// The transport the bytes count for now ([`Transport::index`]): an atomic, because it is
+    /// read on every socket read and write.
+    transport: AtomicU8,
+    /// The current request's extra tally; `tallied` says whether there is one, so untagged
+    /// traffic never takes the lock.
+    tally: Mutex<Option<Arc<ByteTally>>>,
+    tallied: AtomicBool,
     /// The transport of the first request, for the connection gauges.
     conn_transport: Mutex<Option<Transport>>,
     unattributed_in: AtomicU64,
@@ -53,7 +53,9 @@ impl ConnMeter {
         metrics.transport(Transport::Other).connections_open.fetch_add(1, Relaxed);
         Arc::new(ConnMeter {
             metrics,
-            attribution: Mutex::new(Attribution { transport: Transport::Other, tally: None }),
+            transport: AtomicU8::new(Transport::Other.index() as u8),
+            tally: Mutex::new(None),
+            tallied: AtomicBool::new(false),
             conn_transport: Mutex::new(None),
             unattributed_in: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -84,7 +86,11 @@ impl ConnMeter {
         if let Some(t) = &tally {
             t.received.fetch_add(pending, Relaxed);
         }
-        *self.attribution.lock().unwrap_or_else(|e| e.into_inner()) = Attribution { transport, tally };
+        self.transport.store(transport.index() as u8, Relaxed);
+        if tally.is_some() || self.tallied.load(Relaxed) {
+            self.tallied.store(tally.is_some(), Relaxed);
+            *self.tally.lock().unwrap_or_else(|e| e.into_inner()) = tally;
+        }
         self.in_flight.fetch_add(1, Relaxed);
         self.requests.fetch_add(1, Relaxed);
         InFlight(self.clone())
@@ -92,7 +98,17 @@ impl ConnMeter {
 
     /// The transport the connection's bytes currently count for.
     pub fn transport(&self) -> Transport {
-        self.attribution.lock().unwrap_or_else(|e| e.into_inner()).transport
+        Transport::from_index(self.transport.load(Relaxed) as usize)
+    }
+
+    /// Counts `n` bytes for the current transport and tally.
+    fn count(&self, n: u64, field: fn(&TransportCounters) -> &AtomicU64, tally: fn(&ByteTally) -> &AtomicU64) {
+        field(self.metrics.transport(self.transport())).fetch_add(n, Relaxed);
+        if self.tallied.load(Relaxed) {
+            if let Some(t) = &*self.tally.lock().unwrap_or_else(|e| e.into_inner()) {
+                tally(t).fetch_add(n, Relaxed);
+            }
+        }
     }
 
     fn count_read(&self, n: u64) {
@@ -100,28 +116,16 @@ impl ConnMeter {
             self.unattributed_in.fetch_add(n, Relaxed);
             return;
         }
-        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        self.metrics.transport(a.transport).bytes_received.fetch_add(n, Relaxed);
-        if let Some(t) = a.tally {
-            t.received.fetch_add(n, Relaxed);
-        }
+        self.count(n, |c| &c.bytes_received, |t| &t.received);
     }
 
     fn count_write(&self, n: u64) {
-        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner());
-        self.metrics.transport(a.transport).bytes_sent.fetch_add(n, Relaxed);
-        if let Some(t) = &a.tally {
-            t.sent.fetch_add(n, Relaxed);
-        }
+        self.count(n, |c| &c.bytes_sent, |t| &t.sent);
     }
 
     fn closed(&self) {
         let pending = self.unattributed_in.swap(0, Relaxed);
-        let a = self.attribution.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        self.metrics.transport(a.transport).bytes_received.fetch_add(pending, Relaxed);
-        if let Some(t) = a.tally {
-            t.received.fetch_add(pending, Relaxed);
-        }
+        self.count(pending, |c| &c.bytes_received, |t| &t.received);
         let conn = *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
         match conn {
             Some(t) => {
