@@ -102,7 +102,12 @@ impl ConnMeter {
     }
 
     /// Counts `n` bytes for the current transport and tally.
-    fn count(&self, n: u64, field: fn(&TransportCounters) -> &AtomicU64, tally: fn(&ByteTally) -> &AtomicU64) {
+    fn count(
+        &self,
+        n: u64,
+        field: fn(&TransportCounters) -> &AtomicU64,
+        tally: fn(&ByteTally) -> &AtomicU64,
+    ) {
         field(self.metrics.transport(self.transport())).fetch_add(n, Relaxed);
         if self.tallied.load(Relaxed) {
             if let Some(t) = &*self.tally.lock().unwrap_or_else(|e| e.into_inner()) {
