@@ -161,6 +161,65 @@ pub async fn backoff(ctx: &StepCtx, attempt: &mut u32) -> bool {
     ctx.sleep_until(Instant::now() + wait).await
 }
 
+/// How one attempt to (re)connect a push client went.
+pub enum Attempt<T> {
+    /// Connected: the connection, its connect time already recorded.
+    Open(T),
+    /// Failed and backed off: try again.
+    Retry,
+    /// The step is over.
+    Stop,
+}
+
+/// A push client's connection attempts: bounded by the step, backing off after each failure,
+/// every failure and every connect time recorded.
+#[derive(Default)]
+pub struct Reconnect {
+    attempt: u32,
+    connected_once: bool,
+}
+
+impl Reconnect {
+    /// Runs `open` (TCP connect plus handshake) until it succeeds, fails or the step ends.
+    pub async fn open<T>(
+        &mut self,
+        ctx: &StepCtx,
+        rec: &mut ClientRecord,
+        open: impl std::future::Future<Output = Result<T, ErrorKind>>,
+    ) -> Attempt<T> {
+        let t = Instant::now();
+        let r = tokio::select! {
+            _ = ctx.cancel.cancelled() => return Attempt::Stop,
+            _ = tokio::time::sleep_until(ctx.stop_at) => return Attempt::Stop,
+            r = open => r,
+        };
+        match r {
+            Ok(conn) => {
+                rec.connects_us.push(t.elapsed().as_micros() as u32);
+                if !self.connected_once {
+                    self.connected_once = true;
+                    ctx.live.connected.fetch_add(1, Relaxed);
+                }
+                self.attempt = 0;
+                Attempt::Open(conn)
+            }
+            Err(e) => {
+                if self.lost(ctx, rec, e).await {
+                    Attempt::Retry
+                } else {
+                    Attempt::Stop
+                }
+            }
+        }
+    }
+
+    /// Counts why a connection failed or ended and backs off; false when the step is over.
+    pub async fn lost(&mut self, ctx: &StepCtx, rec: &mut ClientRecord, why: ErrorKind) -> bool {
+        ctx.record_error(rec, why);
+        backoff(ctx, &mut self.attempt).await
+    }
+}
+
 /// Runs client `i` until the step ends.
 pub async fn run(ctx: std::sync::Arc<StepCtx>, i: usize, schedule: Schedule) -> ClientRecord {
     match ctx.transport {

@@ -1,14 +1,12 @@
 //! The SSE client: one `GET /sse` stream, parsed as it arrives; after a drop it reconnects
 //! with backoff and resumes with `Last-Event-ID`, as a browser's `EventSource` does.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use tokio::time::Instant;
 
 use super::http::{get, Conn};
-use super::{backoff, StepCtx};
+use super::{Attempt, Reconnect, StepCtx};
 use crate::recorder::{ClientRecord, ErrorKind};
 use server::wire::{self, PushMessage};
 
@@ -18,10 +16,8 @@ const MAX_EVENT_BYTES: usize = 4 << 20;
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut rec = ClientRecord::default();
     let mut last_seq: Option<u64> = None;
-    let mut attempt = 0;
-    let mut connected_once = false;
+    let mut reconnect = Reconnect::default();
     while !ctx.done() {
-        let t = Instant::now();
         let opened = async {
             let mut conn = Conn::open(ctx.target, ctx.source(i)).await?;
             let mut req = get(&ctx.host, "/sse");
@@ -34,26 +30,11 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             }
             Ok((conn, resp))
         };
-        let (conn, resp) = tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(ctx.stop_at) => break,
-            r = opened => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    ctx.record_error(&mut rec, e);
-                    if !backoff(ctx, &mut attempt).await {
-                        break;
-                    }
-                    continue;
-                }
-            },
+        let (conn, resp) = match reconnect.open(ctx, &mut rec, opened).await {
+            Attempt::Open(x) => x,
+            Attempt::Retry => continue,
+            Attempt::Stop => break,
         };
-        rec.connects_us.push(t.elapsed().as_micros() as u32);
-        if !connected_once {
-            connected_once = true;
-            ctx.live.connected.fetch_add(1, Relaxed);
-        }
-        attempt = 0;
         let mut body = resp.into_body();
         let mut buf: Vec<u8> = Vec::new();
         let ended = loop {
@@ -73,8 +54,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             }
         };
         drop(conn);
-        ctx.record_error(&mut rec, ended);
-        if !backoff(ctx, &mut attempt).await {
+        if !reconnect.lost(ctx, &mut rec, ended).await {
             break;
         }
     }

@@ -2,16 +2,14 @@
 //! the source address and the connect time are ours); after a drop it reconnects with backoff
 //! and resumes with `?since=`.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::connect_tcp;
-use super::{backoff, StepCtx};
+use super::{Attempt, Reconnect, StepCtx};
 use crate::recorder::{ClientRecord, ErrorKind};
 use server::wire::{self, MessageType};
 
@@ -26,10 +24,8 @@ pub fn config() -> WebSocketConfig {
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut rec = ClientRecord::default();
     let mut last_seq: Option<u64> = None;
-    let mut attempt = 0;
-    let mut connected_once = false;
+    let mut reconnect = Reconnect::default();
     while !ctx.done() {
-        let t = Instant::now();
         let url = match last_seq {
             Some(s) => format!("ws://{}/ws?since={s}", ctx.host),
             None => format!("ws://{}/ws", ctx.host),
@@ -46,26 +42,11 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 Ok(Ok((ws, _))) => Ok(ws),
             }
         };
-        let mut ws = tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(ctx.stop_at) => break,
-            r = opened => match r {
-                Ok(ws) => ws,
-                Err(e) => {
-                    ctx.record_error(&mut rec, e);
-                    if !backoff(ctx, &mut attempt).await {
-                        break;
-                    }
-                    continue;
-                }
-            },
+        let mut ws = match reconnect.open(ctx, &mut rec, opened).await {
+            Attempt::Open(ws) => ws,
+            Attempt::Retry => continue,
+            Attempt::Stop => break,
         };
-        rec.connects_us.push(t.elapsed().as_micros() as u32);
-        if !connected_once {
-            connected_once = true;
-            ctx.live.connected.fetch_add(1, Relaxed);
-        }
-        attempt = 0;
         let ended = loop {
             let msg = tokio::select! {
                 _ = ctx.cancel.cancelled() => None,
@@ -96,8 +77,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
         };
         let _ = ws.flush().await;
         drop(ws);
-        ctx.record_error(&mut rec, ended);
-        if !backoff(ctx, &mut attempt).await {
+        if !reconnect.lost(ctx, &mut rec, ended).await {
             break;
         }
     }
