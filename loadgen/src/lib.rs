@@ -12,9 +12,11 @@
 //!   samples in a [`recorder::ClientRecord`], with [`seqcheck`] for gaps and duplicates.
 //! - [`hgrm`] writes `.hgrm` percentile files and interval logs; [`results`] is
 //!   `results.json`; [`report`] draws `index.html`; [`summary`] prints the terminal table;
-//!   [`machine`] says what it ran on; [`config`] is the command line.
+//!   [`machine`] says what it ran on; [`clock`] measures the offset to a server on another
+//!   host; [`config`] is the command line.
 
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod embedded;
 pub mod hgrm;

@@ -21,6 +21,10 @@ pub struct Results {
     pub machine: Machine,
     pub versions: Versions,
     pub steps: Vec<Step>,
+    /// How the load generator's clock relates to the server's (`None` in files written
+    /// before this field existed).
+    #[serde(default)]
+    pub clock: Option<Clock>,
     /// The run was cut short (Ctrl-C, or the server died); the steps are what did run.
     #[serde(default)]
     pub interrupted: Option<String>,
@@ -51,6 +55,19 @@ pub struct Machine {
     pub kernel: String,
     pub os: String,
     pub memory_bytes: u64,
+}
+
+/// The clock offset applied to every delivery latency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    /// Server and load generator share one clock (a loopback target): no offset applied.
+    pub same_host: bool,
+    /// Server clock − local clock, µs, added to every receive time.
+    pub offset_us: i64,
+    /// Half the best round trip: the offset is known to ± this much, µs.
+    pub uncertainty_us: u64,
+    /// Round trips measured.
+    pub samples: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

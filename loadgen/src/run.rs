@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{parse_target, RunArgs, Target};
 use crate::embedded::{self, Embedded};
-use crate::results::{Results, RunConfig, Versions, SCHEMA};
+use crate::results::{Clock, Results, RunConfig, Versions, SCHEMA};
 use crate::scrape::Scraper;
 use crate::step::{self, Env, StepPlan};
-use crate::{machine, report, summary};
+use crate::{clock, machine, report, summary};
 
 /// How a run ended.
 pub struct Finished {
@@ -64,6 +64,13 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         }
     };
 
+    let clock = if target.addr.ip().is_loopback() {
+        Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 }
+    } else {
+        clock::measure(target.addr, &target.host, 20)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {}", e.label()))?
+    };
     let mut results = Results {
         schema: SCHEMA,
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -85,6 +92,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             rustc: env!("PUSHPULL_RUSTC_VERSION").into(),
         },
         steps: Vec::new(),
+        clock: Some(clock),
         interrupted: None,
     };
 
@@ -111,6 +119,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             cancel: &cancel,
             quiet: args.quiet,
             out: &dir,
+            clock_offset_us: clock.offset_us,
         };
         let outcome = step::run(p, env).await;
         results.steps.push(outcome.step);

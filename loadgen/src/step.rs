@@ -80,6 +80,7 @@ pub struct Env<'a> {
     pub cancel: &'a CancellationToken,
     pub quiet: bool,
     pub out: &'a Path,
+    pub clock_offset_us: i64,
 }
 
 /// A finished step, and whether the server was lost during it.
@@ -129,7 +130,7 @@ async fn read(scraper: &mut Scraper) -> Option<Reading> {
 const JOIN_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
-    let Env { target, scraper, mut embedded, cancel, quiet, out } = env;
+    let Env { target, scraper, mut embedded, cancel, quiet, out, clock_offset_us } = env;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let own_rss_start = process::resident_bytes();
     let Some(pre) = read(scraper).await else {
@@ -153,6 +154,7 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         cancel: step_cancel.clone(),
         live: Live::default(),
         sources,
+        clock_offset_us,
     });
 
     let mut rng =

@@ -110,3 +110,22 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
     assert!(s.errors_total() > 1, "client errors are counted too: {:?}", s.errors);
     assert!(dir.join("index.html").exists(), "the report of what ran is drawn");
 }
+
+#[test]
+fn the_clock_offset_to_a_server_on_one_host_is_zero_within_its_uncertainty() {
+    let (mut server, url) = serve("127.0.0.1:0", "0");
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("address");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let clock = rt.block_on(loadgen::clock::measure(addr, &addr.to_string(), 20)).expect("measured");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(clock.samples, 20);
+    assert!(!clock.same_host, "measured, not assumed");
+    // One clock: the true offset is 0, and the estimate is off by at most half a round trip.
+    assert!(
+        clock.offset_us.unsigned_abs() <= clock.uncertainty_us,
+        "offset {} µs outside ± {} µs",
+        clock.offset_us,
+        clock.uncertainty_us
+    );
+}

@@ -105,6 +105,8 @@ pub struct StepCtx {
     pub live: Live,
     /// Source addresses to spread connections over (empty: let the kernel choose).
     pub sources: Vec<IpAddr>,
+    /// Server clock − local clock, µs (0 on one host); see [`crate::clock`].
+    pub clock_offset_us: i64,
 }
 
 /// Clients per source address before the next one is used: far below the ~28,000 ephemeral
@@ -147,7 +149,8 @@ impl StepCtx {
     }
 
     pub fn record_delivery(&self, rec: &mut ClientRecord, seq: u64, ts_us: u64) {
-        let now_us = server::feed::now_us();
+        // The receive time on the server's clock, so that it compares with `ts_us`.
+        let now_us = server::feed::now_us().saturating_add_signed(self.clock_offset_us);
         let at = self.ms_since_start(Instant::now());
         rec.deliver(seq, now_us.saturating_sub(ts_us), at);
         self.live.deliveries.fetch_add(1, Relaxed);

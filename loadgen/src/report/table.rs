@@ -454,9 +454,22 @@ pub fn config(results: &Results) -> Table {
             ("Payload padding", format!("{} B", format::int(c.payload_bytes))),
             ("Connect rate", format!("{} connections/s", format::real(c.connect_rate))),
             ("Seed", c.seed.to_string()),
+            ("Clocks", clock(results)),
             ("Interrupted", results.interrupted.clone().unwrap_or_else(|| "no".into())),
         ],
     )
+}
+
+/// How delivery latencies relate the two clocks.
+fn clock(results: &Results) -> String {
+    match results.clock {
+        None => "not recorded".into(),
+        Some(c) if c.same_host => "one host, one clock: no offset applied".into(),
+        Some(c) => format!(
+            "server − load generator = {} µs ± {} µs (best of {} round trips), added to every receive time",
+            c.offset_us, c.uncertainty_us, c.samples
+        ),
+    }
 }
 
 /// The machine and versions.

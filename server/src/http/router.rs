@@ -51,9 +51,10 @@ pub async fn handle(
     // response below, for the page's "How it works". Untagged requests copy nothing.
     let capture = crate::pages::Capture::request(page, transport, &req);
 
-    let known = matches!(path.as_str(), "/" | "/healthz" | "/metrics" | crate::demo::STATS_PATH)
-        || transport != Transport::Other
-        || crate::demo::is_asset(&path);
+    let known =
+        matches!(path.as_str(), "/" | "/healthz" | "/metrics" | "/api/time" | crate::demo::STATS_PATH)
+            || transport != Transport::Other
+            || crate::demo::is_asset(&path);
     if !known {
         return Ok(response::not_found(&path));
     }
@@ -72,6 +73,10 @@ pub async fn handle(
         Transport::WsEcho => echo::handle(&app, req, in_flight),
         Transport::Other => match path.as_str() {
             "/healthz" => response::ok("text/plain; charset=utf-8", "ok\n"),
+            // The server's clock, for clients on other hosts to estimate their offset.
+            "/api/time" => {
+                response::json(http::StatusCode::OK, format!("{{\"now_us\":{}}}", crate::feed::now_us()))
+            }
             "/metrics" => response::ok(
                 "text/plain; version=0.0.4; charset=utf-8",
                 app.metrics.render(app.feed.latest_seq(), app.feed.epoch()),
