@@ -77,7 +77,17 @@ fn a_small_sweep_measures_every_transport_honestly() {
         short.delivery_latency_us.p50
     );
     assert!(short.wire_bytes_per_delivery > ws.wire_bytes_per_delivery);
-    assert_eq!(ws.messages, ws.deliveries, "one frame per event, counted by the server too");
+    // One frame per event, counted by the server too. The server counts frames between two
+    // readings in time, the clients count events by seq: an event published just before a
+    // reading may be framed just after it, so the two may differ by one event per client at
+    // each edge of the window.
+    let edge = 2 * u64::from(ws.clients);
+    assert!(
+        ws.messages.abs_diff(ws.deliveries) <= edge,
+        "server frames {} vs deliveries {}",
+        ws.messages,
+        ws.deliveries
+    );
 }
 
 #[test]
