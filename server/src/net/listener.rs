@@ -61,20 +61,8 @@ pub async fn accept_loop(listener: TcpListener, app: Arc<App>) {
 pub const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 fn cap_send_buffer(tcp: &TcpStream) {
-    use std::os::fd::AsRawFd as _;
-    let size = SEND_BUFFER_BYTES as libc::c_int;
-    // SAFETY: the descriptor is a live socket and `size` is a c_int that outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            tcp.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "SO_SNDBUF not set");
+    if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {
+        tracing::debug!(error = %e, "SO_SNDBUF not set");
     }
 }
 
