@@ -16,10 +16,10 @@
 #    `--max-message-bytes 16777216` (see below). The server is always stopped on exit (trap).
 # 4. Runs `wstest -m fuzzingclient` with a generated spec: every case but 12.* and 13.*
 #    (permessage-deflate, which the server does not implement and does not negotiate).
-# 5. Reads reports/autobahn/index.json with python3, prints the tally by outcome, and fails
+# 5. Reads runs/autobahn/index.json with python3, prints the tally by outcome, and fails
 #    unless every case's `behavior` is OK, NON-STRICT or INFORMATIONAL and every
 #    `behaviorClose` is OK or INFORMATIONAL. The suite's HTML report stays in
-#    reports/autobahn/ (index.html).
+#    runs/autobahn/ (index.html).
 #
 # Why --max-message-bytes 16777216: the server's default inbound limit is 64 KiB and a larger
 # message is closed with 1009, as RFC 6455 §7.4.1 allows. Autobahn's 9.* cases (limits and
@@ -40,7 +40,7 @@ ROOT=$(pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
 VENV=$TARGET_DIR/autobahn-venv
-OUT=$ROOT/reports/autobahn
+OUT=$ROOT/runs/autobahn
 SUITE_VERSION=25.10.1
 MAX_MESSAGE_BYTES=${AUTOBAHN_MAX_MESSAGE_BYTES:-16777216}
 RUN_TIMEOUT=${AUTOBAHN_TIMEOUT:-600}
@@ -196,5 +196,5 @@ if bad:
     print("autobahn: %d case(s) failed:" % len(bad))
     print("\n".join(bad))
     sys.exit(1)
-print("autobahn: PASS (report: reports/autobahn/index.html)")
+print("autobahn: PASS (report: runs/autobahn/index.html)")
 EOF

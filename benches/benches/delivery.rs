@@ -12,7 +12,7 @@ use std::time::Duration;
 use benches::fixture;
 use benches::follower::Followers;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use loadgen::client::TransportKind;
+use loadgen::client::Transport;
 use server::feed::Generator;
 use server::Running;
 
@@ -21,7 +21,7 @@ const CLIENTS: [usize; 2] = [1, 100];
 fn delivery(c: &mut Criterion) {
     let rt = fixture::runtime();
     let mut group = c.benchmark_group("delivery");
-    for transport in TransportKind::ALL {
+    for transport in Transport::ALL {
         // The ids use `_` where the load generator's names use `-`.
         let name = transport.name().replace('-', "_");
         for clients in CLIENTS {

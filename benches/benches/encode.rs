@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use benches::fixture;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use server::feed::{encode_event, encode_snapshot, now_us, sse_frame, EventSource, Generator};
-use server::wire::{Event, MessageType};
+use proto::now_us;
+use proto::sse::frame as sse_frame;
+use proto::wire::{Event, MessageType};
+use server::feed::{encode_event, encode_snapshot, EventSource, Generator};
 
 const PAYLOADS: [usize; 3] = [0, 256, 4096];
 const MATCHES: [u32; 3] = [8, 100, 1000];

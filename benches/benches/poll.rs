@@ -8,8 +8,8 @@ use benches::fixture::{self, WAIT};
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{header, StatusCode};
 use loadgen::client::http::{get, Conn};
+use proto::wire;
 use server::feed::Generator;
-use server::wire;
 
 fn poll(c: &mut Criterion) {
     let rt = fixture::runtime();

@@ -19,10 +19,11 @@ use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use loadgen::client::http::{connect_tcp, get, Answer, Conn};
 use loadgen::client::poll::LONG_POLL_WAIT_S;
-use loadgen::client::sse::drain_messages;
-use loadgen::client::TransportKind;
+use loadgen::client::sse::decode;
+use loadgen::client::Transport;
+use proto::sse::Decoder;
+use proto::wire::{self, EventsPageHead, Head, MessageType, PushMessage};
 use server::feed::{Change, Feed};
-use server::wire::{self, EventsPageHead, Head, MessageType, PushMessage};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -66,7 +67,7 @@ impl Drop for Followers {
 impl Followers {
     /// Starts `clients` followers of `transport` against the server at `addr` and waits until
     /// each one holds the feed's current state (its first snapshot).
-    pub async fn start(transport: TransportKind, addr: SocketAddr, clients: usize) -> Followers {
+    pub async fn start(transport: Transport, addr: SocketAddr, clients: usize) -> Followers {
         let tally = Arc::new(Tally { clients, arrived: AtomicUsize::new(0), all: Notify::new() });
         let tasks = (0..clients).map(|_| tokio::spawn(follow(transport, addr, tally.clone()))).collect();
         let followers = Followers { tally, tasks };
@@ -93,19 +94,19 @@ impl Followers {
     }
 }
 
-async fn follow(transport: TransportKind, addr: SocketAddr, tally: Arc<Tally>) {
+async fn follow(transport: Transport, addr: SocketAddr, tally: Arc<Tally>) {
     let host = addr.to_string();
     match transport {
-        TransportKind::ShortPoll | TransportKind::DeltaPoll | TransportKind::LongPoll => {
+        Transport::ShortPoll | Transport::DeltaPoll | Transport::LongPoll => {
             poll(transport, addr, &host, &tally).await
         }
-        TransportKind::Sse => sse(addr, &host, &tally).await,
-        TransportKind::Ws => ws(addr, &host, &tally).await,
+        Transport::Sse => sse(addr, &host, &tally).await,
+        Transport::Ws => ws(addr, &host, &tally).await,
     }
 }
 
 /// Short, delta or long polling on one kept-alive connection, back to back.
-async fn poll(kind: TransportKind, addr: SocketAddr, host: &str, tally: &Tally) {
+async fn poll(kind: Transport, addr: SocketAddr, host: &str, tally: &Tally) {
     let name = kind.name();
     let mut conn = Conn::open(addr, None).await.unwrap_or_else(|e| panic!("{name}: connect: {e:?}"));
     // A held long poll may last its whole `wait`; the bench's own bound fails first anyway.
@@ -117,20 +118,20 @@ async fn poll(kind: TransportKind, addr: SocketAddr, host: &str, tally: &Tally) 
     tally.arrive();
     loop {
         let req = match kind {
-            TransportKind::ShortPoll => {
+            Transport::ShortPoll => {
                 let mut req = get(host, "/api/scores");
                 let tag = wire::etag(seen).parse().expect("a quoted number is a valid header");
                 req.headers_mut().insert(header::IF_NONE_MATCH, tag);
                 req
             }
-            TransportKind::DeltaPoll => get(host, &format!("/api/events?since={seen}")),
+            Transport::DeltaPoll => get(host, &format!("/api/events?since={seen}")),
             _ => get(host, &format!("/api/events?since={seen}&wait={LONG_POLL_WAIT_S}")),
         };
         let answer = fetch(&mut conn, req, limit, name).await;
         if answer.status == StatusCode::NOT_MODIFIED {
             continue;
         }
-        if kind == TransportKind::ShortPoll {
+        if kind == Transport::ShortPoll {
             let snap = parse::<Head>(&answer, name);
             if snap.seq > seen {
                 seen = snap.seq;
@@ -166,7 +167,7 @@ async fn sse(addr: SocketAddr, host: &str, tally: &Tally) {
     let resp = conn.send(get(host, "/sse"), WAIT).await.unwrap_or_else(|e| panic!("sse: no answer: {e:?}"));
     assert_eq!(resp.status(), StatusCode::OK, "sse: unexpected answer");
     let mut body = resp.into_body();
-    let mut buf = Vec::new();
+    let mut decoder = Decoder::new();
     let mut ready = false;
     loop {
         let frame = match body.frame().await {
@@ -175,8 +176,7 @@ async fn sse(addr: SocketAddr, host: &str, tally: &Tally) {
             None => panic!("sse: the server ended the stream"),
         };
         let Some(data) = frame.data_ref() else { continue };
-        buf.extend_from_slice(data);
-        drain_messages(&mut buf, |msg| match msg {
+        decode(&mut decoder, data, |msg| match msg {
             PushMessage::Snapshot(_) if !ready => {
                 ready = true;
                 tally.arrive();

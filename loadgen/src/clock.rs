@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::client::http::{get, Conn};
 use crate::recorder::ErrorKind;
-use crate::results::Clock;
+use proto::results::Clock;
 
 /// One exchange: local time when the request left, the server's time, local time when the
 /// answer arrived (all µs since the Unix epoch).
@@ -43,9 +43,9 @@ pub async fn measure(target: SocketAddr, host: &str, n: usize) -> Result<Clock, 
     let mut conn = Conn::open(target, None).await?;
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
-        let sent_us = server::feed::now_us();
+        let sent_us = proto::now_us();
         let a = conn.fetch(get(host, "/api/time"), Duration::from_secs(5)).await?;
-        let received_us = server::feed::now_us();
+        let received_us = proto::now_us();
         if let Some(e) = ErrorKind::of_status(a.status.as_u16()) {
             return Err(e);
         }

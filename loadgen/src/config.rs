@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::client::TransportKind;
+use proto::Transport;
 
 /// Drives simulated clients through each transport and measures them.
 #[derive(Debug, Clone, Args)]
@@ -18,7 +18,7 @@ pub struct RunArgs {
 
     /// Transports to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "short-poll,delta-poll,long-poll,sse,ws")]
-    pub transports: Vec<TransportKind>,
+    pub transports: Vec<Transport>,
 
     /// Client counts to step through, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10,100,1000",
@@ -53,7 +53,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
-    /// Where to write the results (default `reports/<UTC time>/`).
+    /// Where to write the results (default `runs/<UTC time>/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
 
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_sweep() {
         let a = parse_args(&[]).expect("defaults parse");
-        assert_eq!(a.transports, TransportKind::ALL.to_vec());
+        assert_eq!(a.transports, Transport::ALL.to_vec());
         assert_eq!(a.clients, vec![10, 100, 1000]);
         assert_eq!(
             (a.duration, a.warmup, a.poll_interval),

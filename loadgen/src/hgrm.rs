@@ -14,7 +14,7 @@ use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 
-use crate::results::Latency;
+use proto::results::Latency;
 
 /// A latency histogram in microseconds: 1 µs to 1 hour, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {

@@ -10,8 +10,8 @@
 //! - [`client`] holds the simulated clients (polling, SSE, WebSocket), each one task with its
 //!   own connection; they poll on a fixed [`schedule`] (coordinated omission) and keep raw
 //!   samples in a [`recorder::ClientRecord`], with [`seqcheck`] for gaps and duplicates.
-//! - [`hgrm`] writes `.hgrm` percentile files and interval logs; [`results`] is
-//!   `results.json`; [`report`] draws `index.html`; [`summary`] prints the terminal table;
+//! - [`hgrm`] writes `.hgrm` percentile files and interval logs; `proto::results` is
+//!   `results.json`; the `reports` crate draws `index.html`; [`summary`] prints the terminal table;
 //!   [`machine`] says what it ran on; [`clock`] measures the offset to a server on another
 //!   host; [`config`] is the command line.
 
@@ -22,8 +22,6 @@ pub mod embedded;
 pub mod hgrm;
 pub mod machine;
 pub mod recorder;
-pub mod report;
-pub mod results;
 pub mod run;
 pub mod schedule;
 pub mod scrape;

@@ -1,7 +1,7 @@
 //! What the run ran on: CPU model and count, kernel, OS, memory; read from `/proc` and
 //! `/etc/os-release` (empty strings where a file is missing, never a guess).
 
-use crate::results::Machine;
+use proto::results::Machine;
 
 pub fn describe() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

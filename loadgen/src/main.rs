@@ -92,7 +92,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let index = loadgen::report::render_dir(path)
+    let index = reports::render_dir(path)
         .with_context(|| format!("while drawing the report of {}", path.display()))?;
     println!("{}", index.display());
     Ok(ExitCode::SUCCESS)

@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{parse_target, RunArgs, Target};
 use crate::embedded::{self, Embedded};
-use crate::results::{Clock, Results, RunConfig, Versions, SCHEMA};
 use crate::scrape::Scraper;
 use crate::step::{self, Env, StepPlan};
-use crate::{clock, machine, report, summary};
+use crate::{clock, machine, summary};
+use proto::results::{Clock, Results, RunConfig, Versions, SCHEMA};
 
 /// How a run ended.
 pub struct Finished {
@@ -33,10 +33,10 @@ impl Finished {
     }
 }
 
-/// The default output folder: `reports/<UTC time>/`.
+/// The default output folder: `runs/<UTC time>/`.
 pub fn default_out() -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string().replace(':', "-");
-    PathBuf::from("reports").join(stamp)
+    PathBuf::from("runs").join(stamp)
 }
 
 pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Finished> {
@@ -76,7 +76,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         config: RunConfig {
             target: args.target.clone(),
-            transports: args.transports.iter().map(|t| t.name().to_string()).collect(),
+            transports: args.transports.clone(),
             clients: args.clients.clone(),
             duration_s: args.duration.as_secs_f64(),
             warmup_s: args.warmup.as_secs_f64(),
@@ -139,7 +139,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     if !args.quiet {
         eprintln!("{}", summary::table(&results));
     }
-    let report = match report::render(&results, &dir) {
+    let report = match reports::render(&results, &dir) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("pushpull: the report could not be drawn ({e:#}); results are in results.json");

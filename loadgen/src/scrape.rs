@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use server::metrics::{self, Sample};
+use proto::metrics::{Sample, Single};
 
 use crate::client::http::{get, Conn};
 use crate::recorder::ErrorKind;
@@ -37,10 +37,8 @@ impl Scraper {
             return Err(e);
         }
         let text = std::str::from_utf8(&answer.body).map_err(|_| ErrorKind::Protocol)?;
-        let s = metrics::parse(text);
-        if s.get("pushpull_feed_seq").is_none() {
-            return Err(ErrorKind::Protocol);
-        }
+        let s = Sample::parse(text).map_err(|_| ErrorKind::Protocol)?;
+        s.get(Single::FeedSeq).map_err(|_| ErrorKind::Protocol)?;
         Ok(s)
     }
 }

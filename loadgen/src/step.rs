@@ -18,27 +18,28 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
+use proto::metrics::{PerChannel, Sample, Single};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use server::metrics::Sample;
 use server::process;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, Live, StepCtx, TransportKind};
+use crate::client::{self, Live, StepCtx};
 use crate::config::Target;
 use crate::embedded::Embedded;
 use crate::hgrm;
 use crate::recorder::ClientRecord;
-use crate::results::{ProcessCost, Step, StepFiles, WireBytes};
 use crate::schedule::Schedule;
 use crate::scrape::Scraper;
+use proto::results::{ProcessCost, Step, StepFiles, WireBytes};
+use proto::Transport;
 
 /// What a step is asked to do.
 #[derive(Debug, Clone)]
 pub struct StepPlan {
     pub index: usize,
-    pub transport: TransportKind,
+    pub transport: Transport,
     pub clients: u32,
     pub duration: Duration,
     pub warmup: Duration,
@@ -118,7 +119,7 @@ impl Segment {
 }
 
 fn epoch(s: &Sample) -> u64 {
-    s.get("pushpull_feed_epoch").unwrap_or(0.0) as u64
+    s.get(Single::FeedEpoch).unwrap_or(0.0) as u64
 }
 
 async fn read(scraper: &mut Scraper) -> Option<Reading> {
@@ -291,11 +292,11 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
 }
 
 fn rss(s: &Sample) -> u64 {
-    s.get("process_resident_memory_bytes").unwrap_or(0.0) as u64
+    s.get(Single::ProcessResidentMemory).unwrap_or(0.0) as u64
 }
 
 fn seq(s: &Sample) -> u64 {
-    s.get("pushpull_feed_seq").unwrap_or(0.0) as u64
+    s.get(Single::FeedSeq).unwrap_or(0.0) as u64
 }
 
 /// Loopback source addresses to spread connections over, when one would run out of ports.
@@ -333,7 +334,7 @@ fn live_message(live: &Live, clients: u32) -> String {
 
 fn empty_step(plan: &StepPlan, errors: BTreeMap<String, u64>) -> Step {
     Step {
-        transport: plan.transport.name().into(),
+        transport: plan.transport,
         clients: plan.clients,
         measured_s: 0.0,
         events_published: 0,
@@ -432,17 +433,17 @@ fn assemble(
             *errors.entry(k.label().to_string()).or_default() += n;
         }
     }
-    if !plan.transport.is_scheduled_poll() && plan.transport != TransportKind::LongPoll {
+    if !plan.transport.is_scheduled_poll() && plan.transport != Transport::LongPoll {
         requests = connections;
     }
 
-    let t = plan.transport.server_transport();
-    let counter = |name: &str| -> u64 {
-        segments.iter().map(|g| g.grew(|s| s.transport(name, t).unwrap_or(0.0))).sum::<f64>() as u64
+    let t = plan.transport;
+    let counter = |m: PerChannel| -> u64 {
+        segments.iter().map(|g| g.grew(|s| s.channel(m, t).unwrap_or(0.0))).sum::<f64>() as u64
     };
     let wire = WireBytes {
-        to_server: counter("pushpull_bytes_received_total"),
-        to_client: counter("pushpull_bytes_sent_total"),
+        to_server: counter(PerChannel::BytesReceived),
+        to_client: counter(PerChannel::BytesSent),
     };
 
     let base = format!("{}-{}", plan.transport.name(), plan.clients);
@@ -465,7 +466,7 @@ fn assemble(
 
     let total_bytes = (wire.to_server + wire.to_client) as f64;
     Step {
-        transport: plan.transport.name().into(),
+        transport: plan.transport,
         clients: plan.clients,
         measured_s: measured.as_secs_f64(),
         events_published: published,
@@ -475,7 +476,7 @@ fn assemble(
         duplicates,
         requests,
         empty_polls: empty,
-        messages: counter("pushpull_messages_sent_total"),
+        messages: counter(PerChannel::MessagesSent),
         connections_opened: connections,
         delivery_latency_us: hgrm::summarize(&delivery),
         request_latency_us: scheduled.then(|| hgrm::summarize(&request)),
@@ -483,10 +484,7 @@ fn assemble(
         wire_bytes: wire,
         wire_bytes_per_delivery: if delivered > 0 { total_bytes / delivered as f64 } else { 0.0 },
         server: ProcessCost {
-            cpu_s: segments
-                .iter()
-                .map(|g| g.grew(|s| s.get("process_cpu_seconds_total").unwrap_or(0.0)))
-                .sum(),
+            cpu_s: segments.iter().map(|g| g.grew(|s| s.get(Single::ProcessCpuSeconds).unwrap_or(0.0))).sum(),
             rss_peak_bytes: server_rss_peak,
             rss_start_bytes: rss(&pre.server),
         },

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::Results;
+use proto::results::Results;
 
 /// One row per step: latency, completeness, cost and errors.
 pub fn table(r: &Results) -> String {
@@ -14,7 +14,7 @@ pub fn table(r: &Results) -> String {
     );
     for s in &r.steps {
         // Push transports send no requests: their `requests` are connections opened.
-        let polls = matches!(s.transport.as_str(), "short-poll" | "delta-poll" | "long-poll");
+        let polls = s.transport.is_poll();
         let rps = match (polls, s.measured_s > 0.0) {
             (true, true) => format!("{:.0}", s.requests as f64 / s.measured_s),
             _ => "-".to_string(),
@@ -22,7 +22,7 @@ pub fn table(r: &Results) -> String {
         let _ = writeln!(
             out,
             "{:<11} {:>7} {:>10.2} {:>10.2} {:>7.1}% {:>11.0} {:>9} {:>8.2}s {:>7}",
-            s.transport,
+            s.transport.name(),
             s.clients,
             s.delivery_latency_us.p50 as f64 / 1000.0,
             s.delivery_latency_us.p99 as f64 / 1000.0,

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
-use loadgen::results::Results;
+use proto::results::Results;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()

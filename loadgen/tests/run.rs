@@ -8,14 +8,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
-use loadgen::results::{Results, Step};
+use proto::results::{Results, Step};
+use proto::Transport;
 
 fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
     serde_json::from_str(&text).expect("results.json parses as the documented schema")
 }
 
-fn step<'a>(r: &'a Results, transport: &str) -> &'a Step {
+fn step(r: &Results, transport: Transport) -> &Step {
     r.steps.iter().find(|s| s.transport == transport).unwrap_or_else(|| panic!("no {transport} step"))
 }
 
@@ -55,18 +56,18 @@ fn a_small_sweep_measures_every_transport_honestly() {
             assert!(dir.join(f).metadata().expect("file exists").len() > 0);
         }
     }
-    for t in ["ws", "sse", "delta-poll", "long-poll"] {
+    for t in [Transport::Ws, Transport::Sse, Transport::DeltaPoll, Transport::LongPoll] {
         let s = step(&r, t);
         assert_eq!((s.missed, s.duplicates), (0, 0), "{t} must deliver every event once");
         assert_eq!(s.deliveries, s.deliveries_expected, "{t}");
     }
-    for t in ["short-poll", "delta-poll"] {
+    for t in [Transport::ShortPoll, Transport::DeltaPoll] {
         let q = step(&r, t).request_latency_us.as_ref().expect("polls have a request latency");
         assert!(q.count > 0, "{t}: request histogram empty");
     }
-    assert!(step(&r, "ws").request_latency_us.is_none());
-    let short = step(&r, "short-poll");
-    let ws = step(&r, "ws");
+    assert!(step(&r, Transport::Ws).request_latency_us.is_none());
+    let short = step(&r, Transport::ShortPoll);
+    let ws = step(&r, Transport::Ws);
     assert!(short.missed > 0, "20 events/s polled twice a second must miss events");
     assert_eq!(short.deliveries + short.missed, short.deliveries_expected);
     assert!(short.empty_polls < short.requests);

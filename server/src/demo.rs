@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::app::App;
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
-use crate::metrics::Transport;
 use crate::pages::Exchanges;
+use proto::Transport;
 
 /// The path of the page-stats endpoint.
 pub const STATS_PATH: &str = "/api/page";
@@ -111,7 +111,7 @@ fn stats(app: &App, query: &FeedQuery) -> Response<Body> {
     }
     let body = PageStats {
         page: page.to_string(),
-        server_time_us: crate::feed::now_us(),
+        server_time_us: proto::now_us(),
         epoch: app.feed.epoch(),
         latest_seq: app.feed.latest_seq(),
         bytes,

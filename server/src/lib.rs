@@ -8,7 +8,7 @@
 //!   and broadcasts the shared bytes.
 //! - [`transport`]: short poll (`/api/scores`), delta and long poll (`/api/events`), SSE
 //!   (`/sse`), WebSocket (`/ws`) and the echo socket (`/ws/echo`) read from the feed.
-//! - [`http`]: routing, query validation and error answers; [`wire`] is the JSON both the
+//! - [`http`]: routing, query validation and error answers; `proto::wire` is the JSON both the
 //!   server and every client use.
 //! - [`net`]: the accept loop with its connection limit, and the metered socket that counts
 //!   every byte per transport and enforces the header, idle and send timeouts.
@@ -28,7 +28,6 @@ pub mod pages;
 pub mod process;
 pub mod shutdown;
 pub mod transport;
-pub mod wire;
 
 pub use app::{run_until_signal, start, start_with_source, App, Running};
 pub use config::Config;

@@ -17,8 +17,8 @@ use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Version};
 use serde::Serialize;
 
-use crate::metrics::Transport;
 use crate::net::metered::ByteTally;
+use proto::{Channel, Transport};
 
 /// Pages tracked at most.
 pub const MAX_PAGES: usize = 256;
@@ -28,7 +28,7 @@ pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 
 #[derive(Default)]
 struct Page {
-    tallies: HashMap<Transport, Arc<ByteTally>>,
+    tallies: HashMap<Channel, Arc<ByteTally>>,
     seen: Option<Instant>,
     exchanges: Exchanges,
 }
@@ -64,7 +64,7 @@ pub struct Exchanges {
 /// the request, completed with the response by [`Pages::record`].
 pub struct Capture {
     page: String,
-    transport: Transport,
+    transport: Channel,
     version: Version,
     closes: bool,
     request_head: Vec<u8>,
@@ -73,9 +73,11 @@ pub struct Capture {
 impl Capture {
     /// Starts a capture for a short poll or a WebSocket handshake of `page`; `None` for every
     /// other request (nothing is copied for them).
-    pub fn request<B>(page: Option<&str>, transport: Transport, req: &Request<B>) -> Option<Capture> {
+    pub fn request<B>(page: Option<&str>, transport: Channel, req: &Request<B>) -> Option<Capture> {
         let page = page?;
-        if !matches!(transport, Transport::ShortPoll | Transport::Ws) || req.method() != Method::GET {
+        if !matches!(transport, Channel::Feed(Transport::ShortPoll) | Channel::Feed(Transport::Ws))
+            || req.method() != Method::GET
+        {
             return None;
         }
         let mut head = Vec::with_capacity(512);
@@ -175,7 +177,7 @@ pub struct Pages {
 
 impl Pages {
     /// The tally of `page`'s requests of `transport`, created on first use.
-    pub fn tally(&self, page: &str, transport: Transport) -> Option<Arc<ByteTally>> {
+    pub fn tally(&self, page: &str, transport: Channel) -> Option<Arc<ByteTally>> {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         if !pages.contains_key(page) && pages.len() >= MAX_PAGES {
             let oldest = pages.iter().min_by_key(|(_, p)| p.seen).map(|(k, _)| k.clone());
@@ -189,7 +191,7 @@ impl Pages {
     }
 
     /// `(transport, bytes received, bytes sent)` of every transport `page` has used.
-    pub fn report(&self, page: &str) -> Vec<(Transport, u64, u64)> {
+    pub fn report(&self, page: &str) -> Vec<(Channel, u64, u64)> {
         use std::sync::atomic::Ordering::Relaxed;
         let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<_> = pages
@@ -223,7 +225,7 @@ impl Pages {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         let Some(p) = pages.get_mut(&capture.page) else { return };
         let slot = match (capture.transport, status) {
-            (Transport::Ws, _) => &mut p.exchanges.ws_handshake,
+            (Channel::Feed(Transport::Ws), _) => &mut p.exchanges.ws_handshake,
             (_, StatusCode::OK) => &mut p.exchanges.poll_new,
             (_, StatusCode::NOT_MODIFIED) => &mut p.exchanges.poll_not_modified,
             _ => return,
@@ -246,13 +248,13 @@ mod tests {
     #[test]
     fn tallies_are_per_page_and_transport_and_bounded() {
         let p = Pages::default();
-        let a = p.tally("a", Transport::Ws).expect("tally");
+        let a = p.tally("a", Channel::Feed(Transport::Ws)).expect("tally");
         a.sent.fetch_add(10, Relaxed);
-        p.tally("a", Transport::Ws).expect("same").sent.fetch_add(5, Relaxed);
-        assert_eq!(p.report("a"), vec![(Transport::Ws, 0, 15)]);
+        p.tally("a", Channel::Feed(Transport::Ws)).expect("same").sent.fetch_add(5, Relaxed);
+        assert_eq!(p.report("a"), vec![(Channel::Feed(Transport::Ws), 0, 15)]);
         assert!(p.report("b").is_empty());
         for i in 0..MAX_PAGES + 10 {
-            p.tally(&format!("x{i}"), Transport::Sse);
+            p.tally(&format!("x{i}"), Channel::Feed(Transport::Sse));
         }
         assert_eq!(p.pages.lock().expect("lock").len(), MAX_PAGES);
     }
@@ -260,13 +262,13 @@ mod tests {
     #[test]
     fn a_poll_exchange_is_kept_per_page_and_status() {
         let p = Pages::default();
-        p.tally("a", Transport::ShortPoll);
+        p.tally("a", Channel::Feed(Transport::ShortPoll));
         let req = Request::get("/api/scores?page=a")
             .header("host", "127.0.0.1:8080")
             .header("if-none-match", "\"7\"")
             .body(())
             .expect("request");
-        let c = Capture::request(Some("a"), Transport::ShortPoll, &req).expect("captured");
+        let c = Capture::request(Some("a"), Channel::Feed(Transport::ShortPoll), &req).expect("captured");
         let mut resp = Response::new(http_body_util::Empty::<bytes::Bytes>::new());
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
         resp.headers_mut().insert("etag", "\"7\"".parse().expect("value"));
@@ -284,8 +286,8 @@ mod tests {
         assert_eq!(ex.response_head_bytes, ex.response_head.len() as u64);
         assert!(p.exchanges("a").poll_new.is_none());
         assert_eq!(p.exchanges("b"), Exchanges::default());
-        assert!(Capture::request(None, Transport::ShortPoll, &req).is_none());
-        assert!(Capture::request(Some("a"), Transport::Sse, &req).is_none());
+        assert!(Capture::request(None, Channel::Feed(Transport::ShortPoll), &req).is_none());
+        assert!(Capture::request(Some("a"), Channel::Feed(Transport::Sse), &req).is_none());
     }
 
     #[test]

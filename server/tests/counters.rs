@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use proto::metrics::{PerChannel, Sample};
+use proto::Transport;
 use server::feed::Generator;
-use server::metrics::{self, Sample, Transport};
 use server::{Config, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -15,11 +16,12 @@ const LIMIT: Duration = Duration::from_secs(20);
 async fn sample(r: &Running) -> Sample {
     // Read from the server's own counters, so the /metrics request itself (counted as
     // `other`) never touches the transports under test.
-    metrics::parse(&r.app.metrics.render(0, 0))
+    Sample::parse(&r.app.metrics.render(0, 0)).expect("the server renders a page that parses")
 }
 
-fn delta(before: &Sample, after: &Sample, name: &str, t: Transport) -> u64 {
-    (after.transport(name, t).unwrap_or(0.0) - before.transport(name, t).unwrap_or(0.0)) as u64
+fn delta(before: &Sample, after: &Sample, m: PerChannel, t: Transport) -> u64 {
+    let read = |s: &Sample| s.channel(m, t).expect("every channel is rendered");
+    (read(after) - read(before)) as u64
 }
 
 /// Reads one HTTP/1.1 response with a content-length (or none) off a kept-alive stream.
@@ -44,10 +46,10 @@ async fn read_response(s: &mut TcpStream) -> Vec<u8> {
 
 /// Waits until a counter reaches `want` (the server counts a write just after the client
 /// may already have read it).
-async fn settle(r: &Running, name: &str, t: Transport, base: &Sample, want: u64) -> u64 {
+async fn settle(r: &Running, m: PerChannel, t: Transport, base: &Sample, want: u64) -> u64 {
     let mut got = 0;
     for _ in 0..200 {
-        got = delta(base, &sample(r).await, name, t);
+        got = delta(base, &sample(r).await, m, t);
         if got >= want {
             break;
         }
@@ -77,7 +79,7 @@ async fn http_bytes_count_exactly_for_each_requests_transport() {
     assert!(delta_resp.starts_with(b"HTTP/1.1 200"));
     drop(s);
 
-    let n = "pushpull_bytes_sent_total";
+    let n = PerChannel::BytesSent;
     assert_eq!(
         settle(&r, n, Transport::ShortPoll, &before, poll_resp.len() as u64).await,
         poll_resp.len() as u64
@@ -87,16 +89,16 @@ async fn http_bytes_count_exactly_for_each_requests_transport() {
         delta_resp.len() as u64
     );
     let after = sample(&r).await;
-    let n = "pushpull_bytes_received_total";
+    let n = PerChannel::BytesReceived;
     assert_eq!(delta(&before, &after, n, Transport::ShortPoll), poll.len() as u64);
     assert_eq!(delta(&before, &after, n, Transport::DeltaPoll), delta_req.len() as u64);
-    assert_eq!(delta(&before, &after, "pushpull_requests_total", Transport::ShortPoll), 1);
-    assert_eq!(delta(&before, &after, "pushpull_requests_total", Transport::DeltaPoll), 1);
-    assert_eq!(delta(&before, &after, "pushpull_events_delivered_total", Transport::DeltaPoll), 2);
-    assert_eq!(delta(&before, &after, "pushpull_connections_opened_total", Transport::ShortPoll), 1);
-    assert_eq!(delta(&before, &after, "pushpull_connections_opened_total", Transport::DeltaPoll), 0);
+    assert_eq!(delta(&before, &after, PerChannel::Requests, Transport::ShortPoll), 1);
+    assert_eq!(delta(&before, &after, PerChannel::Requests, Transport::DeltaPoll), 1);
+    assert_eq!(delta(&before, &after, PerChannel::EventsDelivered, Transport::DeltaPoll), 2);
+    assert_eq!(delta(&before, &after, PerChannel::ConnectionsOpened, Transport::ShortPoll), 1);
+    assert_eq!(delta(&before, &after, PerChannel::ConnectionsOpened, Transport::DeltaPoll), 0);
     for t in [Transport::LongPoll, Transport::Sse, Transport::Ws] {
-        assert_eq!(delta(&before, &after, "pushpull_bytes_sent_total", t), 0);
+        assert_eq!(delta(&before, &after, PerChannel::BytesSent, t), 0);
     }
     assert!(r.shutdown().await);
 }
@@ -147,13 +149,13 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n
     read.extend_from_slice(&tail);
 
     let want_sent = read.len() as u64;
-    let got_sent = settle(&r, "pushpull_bytes_sent_total", Transport::Ws, &before, want_sent).await;
+    let got_sent = settle(&r, PerChannel::BytesSent, Transport::Ws, &before, want_sent).await;
     assert_eq!(got_sent, want_sent);
     let after = sample(&r).await;
     let want_received = (upgrade.len() + close.len()) as u64;
-    assert_eq!(delta(&before, &after, "pushpull_bytes_received_total", Transport::Ws), want_received);
-    assert_eq!(delta(&before, &after, "pushpull_messages_sent_total", Transport::Ws), 2);
-    assert_eq!(delta(&before, &after, "pushpull_events_delivered_total", Transport::Ws), 1);
+    assert_eq!(delta(&before, &after, PerChannel::BytesReceived, Transport::Ws), want_received);
+    assert_eq!(delta(&before, &after, PerChannel::MessagesSent, Transport::Ws), 2);
+    assert_eq!(delta(&before, &after, PerChannel::EventsDelivered, Transport::Ws), 1);
     assert!(r.shutdown().await);
 }
 
@@ -190,7 +192,7 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n
     assert_eq!(dropped, 1);
     // The drop is counted as the write fails; the socket closes a moment later.
     let closed = timeout(LIMIT, async {
-        while sample(&r).await.transport("pushpull_connections_open", Transport::Ws) != Some(0.0) {
+        while sample(&r).await.channel(PerChannel::ConnectionsOpen, Transport::Ws) != Ok(0.0) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })

@@ -8,7 +8,7 @@
 //!
 //! It reads the page's numbers through its `data-transport` / `data-metric` hooks, checks
 //! what the class should see (the WebSocket panel wins on delay and on bytes per event), and
-//! saves screenshots under `reports/ci/` for a human to look at. `PUSHPULL_CHROMIUM`,
+//! saves screenshots under `runs/ci/` for a human to look at. `PUSHPULL_CHROMIUM`,
 //! `PUSHPULL_CHROMEDRIVER`, `PUSHPULL_FIREFOX` and `PUSHPULL_GECKODRIVER` override the
 //! binaries' paths.
 
@@ -223,15 +223,15 @@ async fn read_page(c: &Client) -> PageView {
     PageView { panels, how: v["how"].as_str().unwrap_or_default().to_string() }
 }
 
-/// Sizes the window to the whole page and saves a screenshot as `reports/ci/NAME`.
+/// Sizes the window to the whole page and saves a screenshot as `runs/ci/NAME`.
 async fn screenshot(c: &Client, name: &str) -> PathBuf {
     let h = within("page height", c.execute("return document.documentElement.scrollHeight", vec![])).await;
     let height = h.as_u64().unwrap_or(1000).clamp(600, 4000) as u32;
     within("resizing", c.set_window_size(1440, height + 120)).await;
     sleep(Duration::from_millis(400)).await;
     let png = within("screenshot", c.screenshot()).await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/ci");
-    std::fs::create_dir_all(&dir).expect("create reports/ci");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runs/ci");
+    std::fs::create_dir_all(&dir).expect("create runs/ci");
     let path = dir.join(name);
     std::fs::write(&path, png).expect("write screenshot");
     println!("screenshot: {}", path.display());
@@ -344,8 +344,7 @@ async fn check_the_page(c: &Client, r: &Running, browser: Browser) {
     within("scrolling to the top", c.execute("window.scrollTo(0, 0)", vec![])).await;
     sleep(Duration::from_millis(1500)).await;
     let png = within("screenshot", c.screenshot()).await;
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/ci").join(browser.shot("-1280x720"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runs/ci").join(browser.shot("-1280x720"));
     std::fs::write(&path, png).expect("write screenshot");
     println!("screenshot: {}", path.display());
 }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::{assert_healthy, event_seq, metrics, raw_exchange, status_of, value, ServerProcess, LIMIT};
 use futures_util::StreamExt;
+use proto::metrics::{PerChannel, Sample, Single};
+use proto::Transport;
 use server::feed::Generator;
-use server::metrics::Transport;
 use server::{Config, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -107,7 +108,7 @@ async fn slowloris_is_cut_off_at_the_header_timeout_while_others_are_served() {
     }
     assert_eq!(closed, SLOWLORIS);
     let m = metrics(addr).await;
-    assert!(value(&m, "pushpull_header_timeouts_total") >= SLOWLORIS as f64, "counted: {m:?}");
+    assert!(value(&m, Single::HeaderTimeouts) >= SLOWLORIS as f64, "counted: {m:?}");
     assert_healthy(addr).await;
     assert!(r.shutdown().await);
 }
@@ -282,12 +283,10 @@ async fn a_thousand_stalled_readers_are_dropped_without_growing_the_server() {
 
     sleep(Duration::from_secs(5)).await;
     let m0 = metrics(addr).await;
-    let base = value(&m0, "process_resident_memory_bytes");
-    let seq0 = value(&m0, "pushpull_feed_seq") as u64;
-    let (dropped0, resyncs0) = (
-        value(&m0, "pushpull_slow_consumers_dropped_total"),
-        value(&m0, "pushpull_slow_consumer_resyncs_total"),
-    );
+    let base = value(&m0, Single::ProcessResidentMemory);
+    let seq0 = value(&m0, Single::FeedSeq) as u64;
+    let (dropped0, resyncs0) =
+        (value(&m0, Single::SlowConsumersDropped), value(&m0, Single::SlowConsumerResyncs));
 
     // A thousand clients that finish the handshake and never read again; small receive
     // buffers so that the kernel holds little for them and the server stalls quickly.
@@ -317,10 +316,10 @@ async fn a_thousand_stalled_readers_are_dropped_without_growing_the_server() {
     let handled = timeout(LIMIT, async {
         loop {
             let m = metrics(addr).await;
-            peak = peak.max(value(&m, "process_resident_memory_bytes"));
-            let dropped = value(&m, "pushpull_slow_consumers_dropped_total") - dropped0;
-            let resyncs = value(&m, "pushpull_slow_consumer_resyncs_total") - resyncs0;
-            let open = m.transport("pushpull_connections_open", Transport::Ws).unwrap_or(f64::MAX);
+            peak = peak.max(value(&m, Single::ProcessResidentMemory));
+            let dropped = value(&m, Single::SlowConsumersDropped) - dropped0;
+            let resyncs = value(&m, Single::SlowConsumerResyncs) - resyncs0;
+            let open = m.channel(PerChannel::ConnectionsOpen, Transport::Ws).unwrap_or(f64::MAX);
             if dropped + resyncs >= STALLED as f64 && open <= 1.0 {
                 return (dropped, resyncs);
             }
@@ -329,14 +328,13 @@ async fn a_thousand_stalled_readers_are_dropped_without_growing_the_server() {
     })
     .await;
     let m1 = metrics(addr).await;
-    peak = peak.max(value(&m1, "process_resident_memory_bytes"));
+    peak = peak.max(value(&m1, Single::ProcessResidentMemory));
     // The normal client reads on until the event published when the last stall was handled.
-    let seq1 = value(&m1, "pushpull_feed_seq") as u64;
+    let seq1 = value(&m1, Single::FeedSeq) as u64;
     until.store(seq1, Relaxed);
     let delivery = normal.join().expect("normal client");
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    let ws_sent =
-        |m: &server::metrics::Sample| m.transport("pushpull_bytes_sent_total", Transport::Ws).unwrap_or(0.0);
+    let ws_sent = |m: &Sample| m.channel(PerChannel::BytesSent, Transport::Ws).expect("rendered");
     eprintln!(
         "stalled readers ({STALLED}, payload {payload} B): server RSS {:.1} MiB before, peak {:.1} MiB \
          (+{:.1} MiB); dropped, resynced: {handled:?}; server CPU {:.1} s, ws bytes sent {:.1} MiB; \
@@ -344,7 +342,7 @@ async fn a_thousand_stalled_readers_are_dropped_without_growing_the_server() {
         mib(base),
         mib(peak),
         mib(peak - base),
-        value(&m1, "process_cpu_seconds_total") - value(&m0, "process_cpu_seconds_total"),
+        value(&m1, Single::ProcessCpuSeconds) - value(&m0, Single::ProcessCpuSeconds),
         mib(ws_sent(&m1) - ws_sent(&m0)),
     );
     let (dropped, resyncs) = handled.expect("every stalled client dropped or resynced, and counted, in time");

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use proto::wire::{self, EventsPage, Gone, PushMessage};
 use server::feed::Generator;
-use server::wire::{self, EventsPage, Gone, PushMessage};
 use server::{Config, Running};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -15,7 +15,6 @@ pub mod sse;
 pub mod ws;
 
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -24,63 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::recorder::{ClientRecord, ErrorKind};
 use crate::schedule::Schedule;
-use server::metrics::Transport;
-
-/// The five ways a client can follow the feed, as the command line names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TransportKind {
-    ShortPoll,
-    DeltaPoll,
-    LongPoll,
-    Sse,
-    Ws,
-}
-
-impl TransportKind {
-    pub const ALL: [TransportKind; 5] = [
-        TransportKind::ShortPoll,
-        TransportKind::DeltaPoll,
-        TransportKind::LongPoll,
-        TransportKind::Sse,
-        TransportKind::Ws,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TransportKind::ShortPoll => "short-poll",
-            TransportKind::DeltaPoll => "delta-poll",
-            TransportKind::LongPoll => "long-poll",
-            TransportKind::Sse => "sse",
-            TransportKind::Ws => "ws",
-        }
-    }
-
-    /// The server's counters for this transport.
-    pub fn server_transport(self) -> Transport {
-        match self {
-            TransportKind::ShortPoll => Transport::ShortPoll,
-            TransportKind::DeltaPoll => Transport::DeltaPoll,
-            TransportKind::LongPoll => Transport::LongPoll,
-            TransportKind::Sse => Transport::Sse,
-            TransportKind::Ws => Transport::Ws,
-        }
-    }
-
-    /// Whether clients send requests on a schedule (and so have a request latency).
-    pub fn is_scheduled_poll(self) -> bool {
-        matches!(self, TransportKind::ShortPoll | TransportKind::DeltaPoll)
-    }
-}
-
-impl FromStr for TransportKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        TransportKind::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| {
-            format!("unknown transport `{s}`; use short-poll, delta-poll, long-poll, sse or ws")
-        })
-    }
-}
+pub use proto::Transport;
 
 /// Live counts for the progress bar, shared by a step's clients.
 #[derive(Debug, Default)]
@@ -95,7 +38,7 @@ pub struct StepCtx {
     pub target: SocketAddr,
     /// `Host` header value.
     pub host: String,
-    pub transport: TransportKind,
+    pub transport: Transport,
     pub poll_interval: Duration,
     /// When the step began: every `at_ms` counts from here.
     pub t0: Instant,
@@ -150,7 +93,7 @@ impl StepCtx {
 
     pub fn record_delivery(&self, rec: &mut ClientRecord, seq: u64, ts_us: u64) {
         // The receive time on the server's clock, so that it compares with `ts_us`.
-        let now_us = server::feed::now_us().saturating_add_signed(self.clock_offset_us);
+        let now_us = proto::now_us().saturating_add_signed(self.clock_offset_us);
         let at = self.ms_since_start(Instant::now());
         rec.deliver(seq, now_us.saturating_sub(ts_us), at);
         self.live.deliveries.fetch_add(1, Relaxed);
@@ -226,23 +169,10 @@ impl Reconnect {
 /// Runs client `i` until the step ends.
 pub async fn run(ctx: std::sync::Arc<StepCtx>, i: usize, schedule: Schedule) -> ClientRecord {
     match ctx.transport {
-        TransportKind::ShortPoll | TransportKind::DeltaPoll | TransportKind::LongPoll => {
+        Transport::ShortPoll | Transport::DeltaPoll | Transport::LongPoll => {
             poll::run(&ctx, i, schedule).await
         }
-        TransportKind::Sse => sse::run(&ctx, i).await,
-        TransportKind::Ws => ws::run(&ctx, i).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transport_names_round_trip() {
-        for t in TransportKind::ALL {
-            assert_eq!(t.name().parse::<TransportKind>(), Ok(t));
-        }
-        assert!("carrier-pigeon".parse::<TransportKind>().unwrap_err().contains("unknown transport"));
+        Transport::Sse => sse::run(&ctx, i).await,
+        Transport::Ws => ws::run(&ctx, i).await,
     }
 }

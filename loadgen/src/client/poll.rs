@@ -14,10 +14,10 @@ use http::header;
 use tokio::time::Instant;
 
 use super::http::{get, Answer, Conn};
-use super::{backoff, StepCtx, TransportKind};
+use super::{backoff, StepCtx, Transport};
 use crate::recorder::{ClientRecord, ErrorKind, Request};
 use crate::schedule::Schedule;
-use server::wire::{self, EventsPageHead, Gone, Head};
+use proto::wire::{self, EventsPageHead, Gone, Head};
 
 /// Longest a long poll asks to be held, seconds (the design's `wait=30`).
 pub const LONG_POLL_WAIT_S: u64 = 30;
@@ -36,12 +36,12 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
     let mut k = 0u64;
     let kind = ctx.transport;
     let limit = match kind {
-        TransportKind::LongPoll => Duration::from_secs(LONG_POLL_WAIT_S + 10),
+        Transport::LongPoll => Duration::from_secs(LONG_POLL_WAIT_S + 10),
         _ => POLL_LIMIT,
     };
 
     while !ctx.done() {
-        let due = if kind == TransportKind::LongPoll { None } else { schedule.at(k) };
+        let due = if kind == Transport::LongPoll { None } else { schedule.at(k) };
         if let Some(t) = due {
             if !ctx.sleep_until(t).await {
                 break;
@@ -70,12 +70,12 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
         let Some(c) = conn.as_mut() else { continue };
 
         let path = match (kind, cursor) {
-            (TransportKind::ShortPoll, _) | (_, None) => "/api/scores".to_string(),
-            (TransportKind::DeltaPoll, Some(s)) => format!("/api/events?since={s}"),
+            (Transport::ShortPoll, _) | (_, None) => "/api/scores".to_string(),
+            (Transport::DeltaPoll, Some(s)) => format!("/api/events?since={s}"),
             (_, Some(s)) => format!("/api/events?since={s}&wait={LONG_POLL_WAIT_S}"),
         };
         let mut req = get(&ctx.host, &path);
-        if let (TransportKind::ShortPoll, Some(seq)) = (kind, cursor) {
+        if let (Transport::ShortPoll, Some(seq)) = (kind, cursor) {
             let tag = wire::etag(seq).parse().expect("a quoted number is a valid header");
             req.headers_mut().insert(header::IF_NONE_MATCH, tag);
         }
@@ -101,7 +101,7 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
             }
         };
         attempt = 0;
-        let initial = kind != TransportKind::ShortPoll && cursor.is_none();
+        let initial = kind != Transport::ShortPoll && cursor.is_none();
         let empty = match handle(ctx, &mut rec, kind, &mut cursor, &answer) {
             Ok(empty) => empty,
             Err(e) => {
@@ -127,7 +127,7 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
 fn handle(
     ctx: &StepCtx,
     rec: &mut ClientRecord,
-    kind: TransportKind,
+    kind: Transport,
     cursor: &mut Option<u64>,
     a: &Answer,
 ) -> Result<bool, ErrorKind> {
@@ -143,13 +143,13 @@ fn handle(
     if let Some(e) = ErrorKind::of_status(a.status.as_u16()) {
         return Err(e);
     }
-    if kind == TransportKind::ShortPoll || cursor.is_none() {
+    if kind == Transport::ShortPoll || cursor.is_none() {
         let snap: Head = wire::parse_head(&a.body).map_err(|_| ErrorKind::Protocol)?;
         let restarted = !rec.check_epoch(snap.epoch);
         let new = restarted || cursor.is_none_or(|c| snap.seq > c);
         // A short poller receives the latest event with each changed snapshot; the initial
         // snapshot of a delta or long poller is only its starting point.
-        if kind == TransportKind::ShortPoll && new && snap.seq > 0 {
+        if kind == Transport::ShortPoll && new && snap.seq > 0 {
             ctx.record_delivery(rec, snap.seq, snap.ts_us);
         }
         *cursor = Some(snap.seq);

@@ -8,7 +8,8 @@ use http_body_util::BodyExt;
 use super::http::{get, Conn};
 use super::{Attempt, Reconnect, StepCtx};
 use crate::recorder::{ClientRecord, ErrorKind};
-use server::wire::{self, PushMessage};
+use proto::sse::Decoder;
+use proto::wire::{self, PushMessage};
 
 /// A single SSE event larger than this is a protocol error (the feed's are a few KB).
 const MAX_EVENT_BYTES: usize = 4 << 20;
@@ -36,7 +37,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             Attempt::Stop => break,
         };
         let mut body = resp.into_body();
-        let mut buf: Vec<u8> = Vec::new();
+        let mut decoder = Decoder::new();
         let ended = loop {
             let frame = tokio::select! {
                 _ = ctx.cancel.cancelled() => return rec,
@@ -45,11 +46,10 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             };
             let Some(Ok(frame)) = frame else { break ErrorKind::Reset };
             let Some(data) = frame.data_ref() else { continue };
-            buf.extend_from_slice(data);
-            if let Err(e) = drain_events(ctx, &mut rec, &mut buf, &mut last_seq) {
+            if let Err(e) = drain_events(ctx, &mut rec, &mut decoder, data, &mut last_seq) {
                 break e;
             }
-            if buf.len() > MAX_EVENT_BYTES {
+            if decoder.buffered() > MAX_EVENT_BYTES {
                 break ErrorKind::Protocol;
             }
         };
@@ -61,14 +61,15 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     rec
 }
 
-/// Takes every complete event out of `buf`.
+/// Hands every event completed by `data` to the record.
 fn drain_events(
     ctx: &StepCtx,
     rec: &mut ClientRecord,
-    buf: &mut Vec<u8>,
+    decoder: &mut Decoder,
+    data: &[u8],
     last_seq: &mut Option<u64>,
 ) -> Result<(), ErrorKind> {
-    drain_messages(buf, |msg| match msg {
+    decode(decoder, data, |msg| match msg {
         PushMessage::Snapshot(s) => {
             rec.check_epoch(s.epoch);
             *last_seq = Some(s.seq);
@@ -81,17 +82,12 @@ fn drain_events(
     })
 }
 
-/// The SSE parser: takes every complete event (up to its blank line) out of `buf` and hands
-/// the message of each `data:` line to `on`, in order. A message that does not parse is a
-/// protocol error; those before it have been handed over. Public so the benches read the
-/// stream exactly as the load generator does.
-pub fn drain_messages(buf: &mut Vec<u8>, mut on: impl FnMut(PushMessage)) -> Result<(), ErrorKind> {
-    while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-        let block: Vec<u8> = buf.drain(..end + 2).collect();
-        for line in block.split(|b| *b == b'\n') {
-            let Some(data) = line.strip_prefix(b"data: ") else { continue };
-            on(wire::parse_push(data).map_err(|_| ErrorKind::Protocol)?);
-        }
-    }
-    Ok(())
+/// Parses `data` as more of the stream and hands each complete message to `on`, in order. A
+/// message that does not parse is a protocol error; those before it have been handed over.
+/// Public so the benches read the stream exactly as the load generator does.
+pub fn decode(decoder: &mut Decoder, data: &[u8], mut on: impl FnMut(PushMessage)) -> Result<(), ErrorKind> {
+    decoder.feed(data, |m| {
+        on(wire::parse_push(&m.data).map_err(|_| ErrorKind::Protocol)?);
+        Ok(())
+    })
 }

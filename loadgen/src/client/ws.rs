@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::http::connect_tcp;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::recorder::{ClientRecord, ErrorKind};
-use server::wire::{self, MessageType};
+use proto::wire::{self, MessageType};
 
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use super::source::{Change, EventSource};
-use crate::wire::{EventKind, MatchState, MatchStatus, Side};
+use proto::wire::{EventKind, MatchState, MatchStatus, Side};
 
 const CLUBS: [&str; 24] = [
     "Ashford Rovers",

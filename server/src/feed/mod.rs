@@ -12,7 +12,6 @@ pub mod source;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
@@ -22,7 +21,7 @@ pub use generator::Generator;
 pub use source::{Change, EventSource};
 
 use crate::shutdown::Shutdown;
-use crate::wire::{Event, MatchState, MessageType, Snapshot};
+use proto::wire::{Event, MatchState, MessageType, Snapshot};
 
 /// One published event, serialised once for every transport.
 #[derive(Debug)]
@@ -86,15 +85,10 @@ pub struct Feed {
     latest: watch::Sender<u64>,
 }
 
-/// Microseconds since the Unix epoch, the clock of `ts_us` and of every delivery latency.
-pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
-}
-
 impl Feed {
     /// A feed over these matches, before any event.
     pub fn new(matches: Vec<MatchState>, opts: FeedOptions) -> Arc<Feed> {
-        let epoch = opts.epoch.unwrap_or_else(now_us);
+        let epoch = opts.epoch.unwrap_or_else(proto::now_us);
         let (tx, _) = broadcast::channel(opts.client_queue.max(1));
         let (latest, _) = watch::channel(0);
         let snapshot = encode_snapshot(epoch, 0, 0, &matches);
@@ -128,7 +122,7 @@ impl Feed {
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
         let seq = st.seq + 1;
         // Never earlier than the previous event, whatever the wall clock does.
-        let ts_us = now_us().max(st.ts_us);
+        let ts_us = proto::now_us().max(st.ts_us);
         let id = change.state.id as usize;
         if id >= st.matches.len() {
             st.matches.resize(id + 1, change.state.clone());
@@ -146,7 +140,7 @@ impl Feed {
             pad: String::new(),
         };
         let json = encode_event(&mut event, self.payload_bytes);
-        let sse = sse_frame(Some(seq), "event", &json);
+        let sse = proto::sse::frame(Some(seq), "event", &json);
         let published = Arc::new(Published { seq, ts_us, json: json_text(json), sse });
 
         st.seq = seq;
@@ -266,22 +260,10 @@ pub fn encode_snapshot(epoch: u64, seq: u64, ts_us: u64, matches: &[MatchState])
     Bytes::from(serde_json::to_vec(&s).expect("a snapshot always serialises"))
 }
 
-/// One SSE frame: optional `id:`, the event name and a single-line `data:` field.
-pub fn sse_frame(id: Option<u64>, event: &str, json: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(json.len() + 48);
-    if let Some(id) = id {
-        out.extend_from_slice(format!("id: {id}\n").as_bytes());
-    }
-    out.extend_from_slice(format!("event: {event}\ndata: ").as_bytes());
-    out.extend_from_slice(json);
-    out.extend_from_slice(b"\n\n");
-    Bytes::from(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{self, PushMessage};
+    use proto::wire::{self, PushMessage};
 
     fn feed(ring: usize, payload: usize) -> (Arc<Feed>, Generator) {
         let g = Generator::new(4, 10.0, 1);
@@ -352,11 +334,5 @@ mod tests {
         let mut seqs: Vec<u64> = backlog.iter().map(|p| p.seq).collect();
         seqs.push(rx.try_recv().expect("the next event").seq);
         assert_eq!(seqs, vec![3, 4, 5, 6]);
-    }
-
-    #[test]
-    fn sse_frame_is_one_event() {
-        let f = sse_frame(Some(7), "event", br#"{"a":1}"#);
-        assert_eq!(&f[..], b"id: 7\nevent: event\ndata: {\"a\":1}\n\n");
     }
 }

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use crate::wire::{EventKind, MatchState, Side};
+use proto::wire::{EventKind, MatchState, Side};
 
 /// One change to one match, before the feed stamps and serialises it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
 
-use crate::wire::ErrorBody;
+use proto::wire::ErrorBody;
 
 /// The response body of every handler: a full buffer or a stream (SSE).
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;

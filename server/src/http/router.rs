@@ -12,26 +12,26 @@ use hyper::body::Incoming;
 use super::query::FeedQuery;
 use super::response::{self, Body};
 use crate::app::App;
-use crate::metrics::Transport;
 use crate::net::metered::ConnMeter;
 use crate::transport::{echo, events, short_poll, sse, ws};
+use proto::{Channel, Transport};
 
 /// Which transport a path belongs to (`other` for everything that is not the feed).
-pub fn transport_of(path: &str, query: Option<&str>) -> Transport {
+pub fn transport_of(path: &str, query: Option<&str>) -> Channel {
     match path {
-        "/api/scores" => Transport::ShortPoll,
+        "/api/scores" => Channel::Feed(Transport::ShortPoll),
         "/api/events" => {
             let long = query.is_some_and(|q| q.split('&').any(|p| p == "wait" || p.starts_with("wait=")));
             if long {
-                Transport::LongPoll
+                Channel::Feed(Transport::LongPoll)
             } else {
-                Transport::DeltaPoll
+                Channel::Feed(Transport::DeltaPoll)
             }
         }
-        "/sse" => Transport::Sse,
-        "/ws" => Transport::Ws,
-        "/ws/echo" => Transport::WsEcho,
-        _ => Transport::Other,
+        "/sse" => Channel::Feed(Transport::Sse),
+        "/ws" => Channel::Feed(Transport::Ws),
+        "/ws/echo" => Channel::WsEcho,
+        _ => Channel::Other,
     }
 }
 
@@ -53,7 +53,7 @@ pub async fn handle(
 
     let known =
         matches!(path.as_str(), "/" | "/healthz" | "/metrics" | "/api/time" | crate::demo::STATS_PATH)
-            || transport != Transport::Other
+            || transport != Channel::Other
             || crate::demo::is_asset(&path);
     if !known {
         return Ok(response::not_found(&path));
@@ -66,16 +66,18 @@ pub async fn handle(
         Err(e) => return Ok(response::error(http::StatusCode::BAD_REQUEST, e.to_string())),
     };
     let resp = match transport {
-        Transport::ShortPoll => short_poll::handle(&app, &req),
-        Transport::DeltaPoll | Transport::LongPoll => events::handle(&app, &query).await,
-        Transport::Sse => sse::handle(&app, &req, &query, in_flight),
-        Transport::Ws => ws::handle(&app, req, &query, in_flight),
-        Transport::WsEcho => echo::handle(&app, req, in_flight),
-        Transport::Other => match path.as_str() {
+        Channel::Feed(Transport::ShortPoll) => short_poll::handle(&app, &req),
+        Channel::Feed(Transport::DeltaPoll) | Channel::Feed(Transport::LongPoll) => {
+            events::handle(&app, &query).await
+        }
+        Channel::Feed(Transport::Sse) => sse::handle(&app, &req, &query, in_flight),
+        Channel::Feed(Transport::Ws) => ws::handle(&app, req, &query, in_flight),
+        Channel::WsEcho => echo::handle(&app, req, in_flight),
+        Channel::Other => match path.as_str() {
             "/healthz" => response::ok("text/plain; charset=utf-8", "ok\n"),
             // The server's clock, for clients on other hosts to estimate their offset.
             "/api/time" => {
-                response::json(http::StatusCode::OK, format!("{{\"now_us\":{}}}", crate::feed::now_us()))
+                response::json(http::StatusCode::OK, format!("{{\"now_us\":{}}}", proto::now_us()))
             }
             "/metrics" => response::ok(
                 "text/plain; version=0.0.4; charset=utf-8",
@@ -96,13 +98,13 @@ mod tests {
 
     #[test]
     fn paths_map_to_transports() {
-        assert_eq!(transport_of("/api/scores", None), Transport::ShortPoll);
-        assert_eq!(transport_of("/api/events", Some("since=1")), Transport::DeltaPoll);
-        assert_eq!(transport_of("/api/events", Some("since=1&wait=30")), Transport::LongPoll);
-        assert_eq!(transport_of("/api/events", Some("waiting=1")), Transport::DeltaPoll);
-        assert_eq!(transport_of("/sse", None), Transport::Sse);
-        assert_eq!(transport_of("/ws", Some("since=4")), Transport::Ws);
-        assert_eq!(transport_of("/ws/echo", None), Transport::WsEcho);
-        assert_eq!(transport_of("/metrics", None), Transport::Other);
+        assert_eq!(transport_of("/api/scores", None), Channel::Feed(Transport::ShortPoll));
+        assert_eq!(transport_of("/api/events", Some("since=1")), Channel::Feed(Transport::DeltaPoll));
+        assert_eq!(transport_of("/api/events", Some("since=1&wait=30")), Channel::Feed(Transport::LongPoll));
+        assert_eq!(transport_of("/api/events", Some("waiting=1")), Channel::Feed(Transport::DeltaPoll));
+        assert_eq!(transport_of("/sse", None), Channel::Feed(Transport::Sse));
+        assert_eq!(transport_of("/ws", Some("since=4")), Channel::Feed(Transport::Ws));
+        assert_eq!(transport_of("/ws/echo", None), Channel::WsEcho);
+        assert_eq!(transport_of("/metrics", None), Channel::Other);
     }
 }

@@ -20,7 +20,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::metrics::{Metrics, Transport, TransportCounters};
+use crate::metrics::{Metrics, TransportCounters};
+use proto::Channel;
 
 /// Extra byte tallies a request can ask for (the demo page's per-panel counters).
 #[derive(Debug, Default)]
@@ -40,7 +41,7 @@ pub struct ConnMeter {
     tally: Mutex<Option<Arc<ByteTally>>>,
     tallied: AtomicBool,
     /// The transport of the first request, for the connection gauges.
-    conn_transport: Mutex<Option<Transport>>,
+    conn_transport: Mutex<Option<Channel>>,
     unattributed_in: AtomicU64,
     in_flight: AtomicU32,
     /// Requests begun on this connection: a change tells the stream a head was routed.
@@ -50,10 +51,10 @@ pub struct ConnMeter {
 
 impl ConnMeter {
     pub fn new(metrics: Arc<Metrics>) -> Arc<ConnMeter> {
-        metrics.transport(Transport::Other).connections_open.fetch_add(1, Relaxed);
+        metrics.transport(Channel::Other).connections_open.fetch_add(1, Relaxed);
         Arc::new(ConnMeter {
             metrics,
-            transport: AtomicU8::new(Transport::Other.index() as u8),
+            transport: AtomicU8::new(Channel::Other.index() as u8),
             tally: Mutex::new(None),
             tallied: AtomicBool::new(false),
             conn_transport: Mutex::new(None),
@@ -71,10 +72,10 @@ impl ConnMeter {
     /// Names the transport of the request just read: its head's bytes, and every byte until
     /// the next request, count for `transport` (and for `tally`, if given). The returned
     /// guard marks the request in flight (no idle timeout) until dropped.
-    pub fn begin_request(self: &Arc<Self>, transport: Transport, tally: Option<Arc<ByteTally>>) -> InFlight {
+    pub fn begin_request(self: &Arc<Self>, transport: Channel, tally: Option<Arc<ByteTally>>) -> InFlight {
         let c = self.metrics.transport(transport);
         if !self.routed.swap(true, Relaxed) {
-            let other = self.metrics.transport(Transport::Other);
+            let other = self.metrics.transport(Channel::Other);
             other.connections_open.fetch_sub(1, Relaxed);
             c.connections_open.fetch_add(1, Relaxed);
             c.connections_opened.fetch_add(1, Relaxed);
@@ -97,8 +98,8 @@ impl ConnMeter {
     }
 
     /// The transport the connection's bytes currently count for.
-    pub fn transport(&self) -> Transport {
-        Transport::from_index(self.transport.load(Relaxed) as usize)
+    pub fn transport(&self) -> Channel {
+        Channel::from_index(self.transport.load(Relaxed) as usize)
     }
 
     /// Counts `n` bytes for the current transport and tally.
@@ -137,7 +138,7 @@ impl ConnMeter {
                 self.metrics.transport(t).connections_open.fetch_sub(1, Relaxed);
             }
             None => {
-                let other = self.metrics.transport(Transport::Other);
+                let other = self.metrics.transport(Channel::Other);
                 other.connections_open.fetch_sub(1, Relaxed);
                 other.connections_opened.fetch_add(1, Relaxed);
             }

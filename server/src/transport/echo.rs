@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::Message;
 use super::upgrade::{self, Socket};
 use crate::app::App;
 use crate::http::response::Body;
-use crate::metrics::Transport;
 use crate::net::metered::InFlight;
+use proto::Channel;
 
 pub fn handle<B>(app: &Arc<App>, req: Request<B>, in_flight: InFlight) -> Response<Body>
 where
@@ -24,7 +24,7 @@ where
 }
 
 async fn run(app: Arc<App>, mut ws: Socket) {
-    let counters = app.metrics.transport(Transport::WsEcho);
+    let counters = app.metrics.transport(Channel::WsEcho);
     loop {
         let msg = tokio::select! {
             _ = app.shutdown.cancelled() => {

@@ -15,8 +15,8 @@ use crate::app::App;
 use crate::feed::Published;
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
-use crate::metrics::Transport;
-use crate::wire::Gone;
+use proto::wire::Gone;
+use proto::Transport;
 
 pub async fn handle(app: &App, query: &FeedQuery) -> Response<Body> {
     let Some(since) = query.since else {

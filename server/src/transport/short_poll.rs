@@ -8,8 +8,8 @@ use http::{Request, Response, StatusCode};
 
 use crate::app::App;
 use crate::http::response::{self, Body};
-use crate::metrics::Transport;
-use crate::wire;
+use proto::wire;
+use proto::Transport;
 
 pub fn handle<B>(app: &App, req: &Request<B>) -> Response<Body> {
     let (seq, snapshot) = app.feed.snapshot();

@@ -22,11 +22,11 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Interval};
 
 use crate::app::App;
-use crate::feed::{sse_frame, Published};
+use crate::feed::Published;
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
-use crate::metrics::Transport;
 use crate::net::metered::InFlight;
+use proto::Transport;
 
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
@@ -72,7 +72,7 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
         None => {
             // No cursor, or one the ring cannot serve: start from the snapshot.
             let (seq, snap, rx) = feed.subscribe_snapshot();
-            pending.push_back(sse_frame(Some(seq), "snapshot", &snap));
+            pending.push_back(proto::sse::frame(Some(seq), "snapshot", &snap));
             counters.messages_sent.fetch_add(1, Relaxed);
             (rx, seq)
         }
@@ -118,7 +118,7 @@ async fn next_frame(mut st: Stream) -> Option<(Result<Frame<Bytes>, Infallible>,
                     st.last_seq = seq;
                     st.app.metrics.slow_consumer_resyncs.fetch_add(1, Relaxed);
                     counters.messages_sent.fetch_add(1, Relaxed);
-                    sse_frame(Some(seq), "snapshot", &snap)
+                    proto::sse::frame(Some(seq), "snapshot", &snap)
                 }
                 Err(RecvError::Closed) => return None,
             },

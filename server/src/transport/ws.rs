@@ -22,8 +22,8 @@ use super::upgrade::{self, Socket};
 use crate::app::App;
 use crate::http::query::FeedQuery;
 use crate::http::response::Body;
-use crate::metrics::Transport;
 use crate::net::metered::InFlight;
+use proto::Transport;
 
 pub fn handle<B>(app: &Arc<App>, req: Request<B>, query: &FeedQuery, in_flight: InFlight) -> Response<Body>
 where

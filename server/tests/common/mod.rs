@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use server::metrics::Sample;
+use proto::metrics::{Sample, Single};
 use server::{Config, Running};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -96,12 +96,12 @@ pub async fn metrics(addr: SocketAddr) -> Sample {
     .await
     .expect("metrics in time")
     .expect("metrics body");
-    server::metrics::parse(&body)
+    Sample::parse(&body).expect("/metrics parses")
 }
 
-/// A metric without labels, 0 when absent.
-pub fn value(s: &Sample, name: &str) -> f64 {
-    s.get(name).unwrap_or(0.0)
+/// A metric without labels (every one is on the page).
+pub fn value(s: &Sample, m: Single) -> f64 {
+    s.get(m).expect("the metric is on the page")
 }
 
 /// Writes `request` on a fresh connection and reads until the server closes it (or

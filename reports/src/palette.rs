@@ -4,7 +4,10 @@
 //! deficiencies); pull transports get the warm ones, push transports the cool ones, and each
 //! also has its own marker shape so a black-and-white printout still tells them apart.
 
+use std::borrow::Borrow;
+
 use plotters::style::RGBColor;
+use proto::Transport;
 
 /// The marker drawn at each data point of a transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,33 +35,26 @@ pub const GRID: RGBColor = RGBColor(222, 222, 222);
 /// Text.
 pub const INK: RGBColor = RGBColor(20, 20, 20);
 
-/// The look of a transport by its command-line name; unknown names get grey and their own
-/// name, so a future transport still shows up.
-pub fn look(transport: &str) -> Look {
-    match transport {
-        "short-poll" => Look { colour: RGBColor(213, 94, 0), marker: Marker::Square, name: "short polling" },
-        "delta-poll" => {
-            Look { colour: RGBColor(230, 159, 0), marker: Marker::Triangle, name: "delta polling" }
-        }
-        "long-poll" => Look { colour: RGBColor(204, 121, 167), marker: Marker::Cross, name: "long polling" },
-        "sse" => Look { colour: RGBColor(0, 158, 115), marker: Marker::Ring, name: "Server-Sent Events" },
-        "ws" => Look { colour: RGBColor(0, 114, 178), marker: Marker::Dot, name: "WebSocket" },
-        _ => Look { colour: RGBColor(120, 120, 120), marker: Marker::Dot, name: "" },
-    }
+/// The look of a transport.
+pub fn look(transport: impl Borrow<Transport>) -> Look {
+    let transport = *transport.borrow();
+    let (colour, marker) = match transport {
+        Transport::ShortPoll => (RGBColor(213, 94, 0), Marker::Square),
+        Transport::DeltaPoll => (RGBColor(230, 159, 0), Marker::Triangle),
+        Transport::LongPoll => (RGBColor(204, 121, 167), Marker::Cross),
+        Transport::Sse => (RGBColor(0, 158, 115), Marker::Ring),
+        Transport::Ws => (RGBColor(0, 114, 178), Marker::Dot),
+    };
+    Look { colour, marker, name: transport.plain_name() }
 }
 
-/// The plain name of a transport (its command-line name when unknown).
-pub fn name(transport: &str) -> String {
-    let look = look(transport);
-    if look.name.is_empty() {
-        transport.to_string()
-    } else {
-        look.name.to_string()
-    }
+/// The plain name of a transport.
+pub fn name(transport: impl Borrow<Transport>) -> &'static str {
+    transport.borrow().plain_name()
 }
 
 /// The colour as CSS `#rrggbb`, for the tables' swatches.
-pub fn css(transport: &str) -> String {
+pub fn css(transport: impl Borrow<Transport>) -> String {
     let RGBColor(r, g, b) = look(transport).colour;
     format!("#{r:02x}{g:02x}{b:02x}")
 }
@@ -76,14 +72,14 @@ mod tests {
 
     #[test]
     fn every_known_transport_has_its_own_colour_and_marker() {
-        let all = ["short-poll", "delta-poll", "long-poll", "sse", "ws"];
+        let all = Transport::ALL;
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(look(a).colour, look(b).colour, "{a} {b}");
                 assert_ne!(look(a).marker, look(b).marker, "{a} {b}");
             }
         }
-        assert_eq!(name("carrier-pigeon"), "carrier-pigeon");
-        assert_eq!(css("ws"), "#0072b2");
+        assert_eq!(name(Transport::Ws), "WebSocket");
+        assert_eq!(css(Transport::Ws), "#0072b2");
     }
 }

@@ -4,7 +4,8 @@
 //! Tables are plain data here (`Table` of `Cell`s); `html.rs` writes them. Steps are listed
 //! by client count, then in the run's transport order, the same in every table.
 
-use crate::results::{Latency, Results, Step};
+use proto::results::{Latency, Results, Step};
+use proto::Transport;
 
 use super::derived;
 use super::format;
@@ -19,7 +20,7 @@ pub struct Cell {
     /// Shown in red (errors, missed events, a step that did not keep up).
     pub bad: bool,
     /// A transport name cell: drawn with its colour swatch.
-    pub transport: Option<String>,
+    pub transport: Option<Transport>,
 }
 
 impl Cell {
@@ -33,8 +34,8 @@ impl Cell {
         self.bad = bad;
         self
     }
-    fn transport(t: &str) -> Self {
-        Cell { text: palette::name(t), transport: Some(t.to_string()), ..Cell::default() }
+    fn transport(t: Transport) -> Self {
+        Cell { text: palette::name(t).to_string(), transport: Some(t), ..Cell::default() }
     }
 }
 
@@ -56,7 +57,7 @@ pub fn ordered_steps(results: &Results) -> Vec<&Step> {
 }
 
 fn key(s: &Step) -> [Cell; 2] {
-    [Cell::transport(&s.transport), Cell::num(format::int(s.clients as u64))]
+    [Cell::transport(s.transport), Cell::num(format::int(s.clients as u64))]
 }
 
 fn head(cols: &[&str]) -> Vec<String> {
@@ -93,7 +94,7 @@ pub fn glance(results: &Results) -> Option<Table> {
         .filter_map(|t| derived::step(results, t, clients))
         .map(|s| {
             vec![
-                Cell::transport(&s.transport),
+                Cell::transport(s.transport),
                 latency_cells(Some(&s.delivery_latency_us), false)[0].clone(),
                 latency_cells(Some(&s.delivery_latency_us), false)[2].clone(),
                 Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
@@ -445,7 +446,7 @@ pub fn config(results: &Results) -> Table {
         vec![
             ("Started (UTC)", results.started.clone()),
             ("Server", c.target.clone().unwrap_or_else(|| "embedded, started by the load generator".into())),
-            ("Transports", c.transports.join(", ")),
+            ("Transports", c.transports.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
             ("Clients per step", clients.join(", ")),
             ("Measured per step", format::seconds(c.duration_s)),
             ("Warm-up per step", format::seconds(c.warmup_s)),

@@ -1,5 +1,6 @@
-//! `results.json`: everything a run measured, in one serde type that the runner writes and
-//! the report reads back (`loadgen report DIR/results.json` needs nothing else).
+//! `results.json`: everything a run measured, in one serde type that the load generator
+//! writes and the report crate reads back (`loadgen report DIR/results.json` needs nothing
+//! else).
 //!
 //! Schema 1. Latencies are microseconds. Summaries are computed from the merged
 //! HdrHistograms (3 significant digits); the histograms themselves are written beside this
@@ -8,6 +9,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::Transport;
 
 pub const SCHEMA: u32 = 1;
 
@@ -35,7 +38,7 @@ pub struct Results {
 pub struct RunConfig {
     /// `None`: an embedded server was started for the run.
     pub target: Option<String>,
-    pub transports: Vec<String>,
+    pub transports: Vec<Transport>,
     pub clients: Vec<u32>,
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -123,7 +126,7 @@ pub struct StepFiles {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// `short-poll`, `delta-poll`, `long-poll`, `sse` or `ws`.
-    pub transport: String,
+    pub transport: Transport,
     pub clients: u32,
     /// Length of the measured window (after warm-up), seconds.
     pub measured_s: f64,

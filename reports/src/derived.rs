@@ -5,38 +5,20 @@
 //! Every function answers `None` rather than dividing by zero: a step with no deliveries has
 //! no cost per delivery, and the report says so instead of drawing infinity.
 
-use crate::results::{Results, RunConfig, Step};
+use std::borrow::Borrow;
+
+use proto::results::{Results, RunConfig, Step};
+use proto::Transport;
 
 use super::format;
 
-/// Polling transports (a request per answer).
-pub fn is_polling(transport: &str) -> bool {
-    transport.ends_with("-poll")
-}
-
-/// Polls sent on a clock (`start + phase + k × interval`), which can fall behind it.
-pub fn is_scheduled_poll(transport: &str) -> bool {
-    matches!(transport, "short-poll" | "delta-poll")
-}
-
-/// Transports that show only the latest state, so they miss events by design.
-pub fn is_snapshot(transport: &str) -> bool {
-    transport == "short-poll"
-}
-
 /// The transports of the run in the order they were asked for (then any others that ran).
-pub fn transports(results: &Results) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let ran = |t: &str| results.steps.iter().any(|s| s.transport == t);
-    for t in results
-        .config
-        .transports
-        .iter()
-        .map(String::as_str)
-        .chain(results.steps.iter().map(|s| s.transport.as_str()))
-    {
-        if ran(t) && !out.iter().any(|o| o == t) {
-            out.push(t.to_string());
+pub fn transports(results: &Results) -> Vec<Transport> {
+    let mut out: Vec<Transport> = Vec::new();
+    let ran = |t: Transport| results.steps.iter().any(|s| s.transport == t);
+    for t in results.config.transports.iter().copied().chain(results.steps.iter().map(|s| s.transport)) {
+        if ran(t) && !out.contains(&t) {
+            out.push(t);
         }
     }
     out
@@ -51,7 +33,8 @@ pub fn client_counts(results: &Results) -> Vec<u32> {
 }
 
 /// The step of a transport at a client count (the first, if a run repeated one).
-pub fn step<'a>(results: &'a Results, transport: &str, clients: u32) -> Option<&'a Step> {
+pub fn step(results: &Results, transport: impl Borrow<Transport>, clients: u32) -> Option<&Step> {
+    let transport = *transport.borrow();
     results.steps.iter().find(|s| s.transport == transport && s.clients == clients)
 }
 
@@ -71,7 +54,7 @@ pub fn empty_polls_per_s(step: &Step) -> Option<f64> {
 
 /// Polls per second the schedule asked for (`clients / interval`), scheduled polls only.
 pub fn scheduled_per_s(step: &Step, config: &RunConfig) -> Option<f64> {
-    if !is_scheduled_poll(&step.transport) {
+    if !step.transport.is_scheduled_poll() {
         return None;
     }
     per(step.clients as f64 * 1000.0, config.poll_interval_ms)
@@ -121,7 +104,7 @@ pub fn bytes_per_delivery(step: &Step) -> Option<(f64, f64)> {
 /// frame/event sent for push transports (handshakes and keepalives included).
 pub fn bytes_per_message(step: &Step) -> Option<f64> {
     let total = (step.wire_bytes.to_server + step.wire_bytes.to_client) as f64;
-    if is_polling(&step.transport) {
+    if step.transport.is_poll() {
         per(total, step.requests as f64)
     } else {
         per(total, step.messages as f64)
@@ -143,11 +126,11 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     }
     if step.deliveries == 0 && step.deliveries_expected > 0 {
         why.push("delivered nothing".to_string());
-    } else if step.missed > 0 && !is_snapshot(&step.transport) {
+    } else if step.missed > 0 && !step.transport.is_snapshot() {
         why.push(format!("missed {} events", format::int(step.missed)));
     }
     let interval_us = config.poll_interval_ms * 1000.0;
-    if is_scheduled_poll(&step.transport) {
+    if step.transport.is_scheduled_poll() {
         if let Some(req) = &step.request_latency_us {
             if interval_us > 0.0 && req.count > 0 && req.p99 as f64 > interval_us {
                 why.push(format!(
@@ -183,12 +166,12 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Latency, ProcessCost, StepFiles, WireBytes};
+    use proto::results::{Latency, ProcessCost, StepFiles, WireBytes};
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {
             target: None,
-            transports: vec!["short-poll".into(), "ws".into()],
+            transports: vec![Transport::ShortPoll, Transport::Ws],
             clients: vec![10],
             duration_s: 10.0,
             warmup_s: 2.0,
@@ -200,9 +183,9 @@ mod tests {
         }
     }
 
-    fn step(transport: &str) -> Step {
+    fn step(transport: Transport) -> Step {
         Step {
-            transport: transport.into(),
+            transport,
             clients: 10,
             measured_s: 10.0,
             events_published: 100,
@@ -229,7 +212,7 @@ mod tests {
 
     #[test]
     fn zero_deliveries_have_no_cost_per_delivery() {
-        let mut s = step("ws");
+        let mut s = step(Transport::Ws);
         s.deliveries = 0;
         assert_eq!(server_cpu_per_1000(&s), None);
         assert_eq!(bytes_per_delivery(&s), None);
@@ -240,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_partial_last_second_is_scaled_or_left_out() {
-        let mut s = step("ws");
+        let mut s = step(Transport::Ws);
         s.measured_s = 3.003;
         s.deliveries_per_s = vec![100, 100, 100, 1];
         assert_eq!(delivery_rate_points(&s), vec![(1.0, 100.0), (2.0, 100.0), (3.0, 100.0)]);
@@ -254,7 +237,7 @@ mod tests {
 
     #[test]
     fn derived_numbers() {
-        let s = step("short-poll");
+        let s = step(Transport::ShortPoll);
         assert_eq!(requests_per_s(&s), Some(10.0));
         assert_eq!(scheduled_per_s(&s, &config()), Some(10.0));
         assert_eq!(server_cpu_per_1000(&s), Some(0.5));
@@ -265,7 +248,7 @@ mod tests {
 
     #[test]
     fn late_or_missing_polls_do_not_keep_up() {
-        let mut s = step("short-poll");
+        let mut s = step(Transport::ShortPoll);
         s.request_latency_us.as_mut().unwrap().p99 = 1_500_000;
         s.requests = 50;
         s.errors.insert("timeout".into(), 3);
@@ -274,7 +257,7 @@ mod tests {
         assert!(why[0].contains("3 errors (timeout: 3)"));
         assert!(why[1].contains("1,500\u{a0}ms"), "{why:?}");
         assert!(why[2].contains("sent 50 of 100"), "{why:?}");
-        let mut w = step("ws");
+        let mut w = step(Transport::Ws);
         w.missed = 5;
         w.delivery_latency_us.p99 = 2_000_000;
         assert_eq!(shortfalls(&w, &config()).len(), 2);

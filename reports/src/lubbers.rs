@@ -5,7 +5,8 @@
 //! with like. They wrote Mbit/s as 2^20 bits per second (871 B × 1,000/s = 6.6 "Mbit/s"),
 //! so the computed rows use the same unit and the published figures reproduce exactly.
 
-use crate::results::Results;
+use proto::results::Results;
+use proto::Transport;
 
 use super::derived;
 use super::format;
@@ -33,7 +34,7 @@ pub fn sig3(x: f64) -> String {
 }
 
 /// Bytes per message of each transport over all its steps: `(transport, bytes)`.
-pub fn measured(results: &Results) -> Vec<(String, f64)> {
+pub fn measured(results: &Results) -> Vec<(Transport, f64)> {
     derived::transports(results)
         .into_iter()
         .filter_map(|t| {
@@ -41,7 +42,7 @@ pub fn measured(results: &Results) -> Vec<(String, f64)> {
             let (mut bytes, mut messages) = (0u64, 0u64);
             for s in steps {
                 bytes += s.wire_bytes.to_server + s.wire_bytes.to_client;
-                messages += if derived::is_polling(&t) { s.requests } else { s.messages };
+                messages += if t.is_poll() { s.requests } else { s.messages };
             }
             (messages > 0).then(|| (t, bytes as f64 / messages as f64))
         })
@@ -67,9 +68,9 @@ pub fn table(results: &Results) -> Table {
         ],
     ];
     for (t, bytes) in measured(results) {
-        let what = if derived::is_polling(&t) { "per request, all bytes" } else { "per message, all bytes" };
+        let what = if t.is_poll() { "per request, all bytes" } else { "per message, all bytes" };
         let mut row = vec![
-            Cell { transport: Some(t.clone()), ..Cell::text(format!("{}, this run", palette::name(&t))) },
+            Cell { transport: Some(t), ..Cell::text(format!("{}, this run", palette::name(t))) },
             Cell::text(format!("{} {what}", format::bytes(bytes))),
         ];
         row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
@@ -92,14 +93,14 @@ pub fn table(results: &Results) -> Table {
 /// Why the measured rows differ from the published ones, with this run's figures.
 pub fn explanation(results: &Results) -> String {
     let measured = measured(results);
-    let find = |t: &str| measured.iter().find(|(m, _)| m == t).map(|(_, b)| *b);
+    let find = |t: Transport| measured.iter().find(|(m, _)| *m == t).map(|(_, b)| *b);
     let mut text = String::from(
         "The 2010 figures count headers only: the 871 bytes of HTTP headers a browser of the \
          time sent and received per poll (cookies, user-agent and accept lists included), and \
          the 2 bytes of a WebSocket frame header. This run counts every byte on the wire, data \
          included.",
     );
-    if let Some(b) = find("short-poll") {
+    if let Some(b) = find(Transport::ShortPoll) {
         text.push_str(&format!(
             " A short poll here cost {} in both directions: our client sends only the few \
              headers it needs, but every changed answer also carries the whole score snapshot, \
@@ -107,7 +108,7 @@ pub fn explanation(results: &Results) -> String {
             format::bytes(b)
         ));
     }
-    if let Some(b) = find("ws") {
+    if let Some(b) = find(Transport::Ws) {
         text.push_str(&format!(
             " A WebSocket message here cost {}: the event itself (its JSON) rides in the \
              frame, behind a 2-to-14-byte header, and the connection's handshake and keepalives \
@@ -115,7 +116,7 @@ pub fn explanation(results: &Results) -> String {
             format::bytes(b)
         ));
     }
-    if let (Some(poll), Some(ws)) = (find("short-poll"), find("ws")) {
+    if let (Some(poll), Some(ws)) = (find(Transport::ShortPoll), find(Transport::Ws)) {
         text.push_str(&format!(
             " So per message, a short poll cost {} what a WebSocket message did in this run, \
              against 435× (871 B ÷ 2 B) in the 2010 table: push still saves the request and \

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::chart::Chart;
 use super::palette;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, tick, zero_range};
@@ -69,7 +69,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 palette::REFERENCE.stroke_width(2),
             ))?;
             for (step, points) in &curves {
-                let look = palette::look(&step.transport);
+                let look = palette::look(step.transport);
                 chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
                 if points.len() <= 30 {
                     chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;

@@ -1,12 +1,13 @@
 //! Panels with one line per transport against the number of clients (log x), used by the
 //! latency, cost and polling charts.
 
+use proto::Transport;
 use std::ops::Range;
 
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::{Results, Step};
+use proto::results::{Results, Step};
 
 use super::super::{derived, format, palette};
 use super::axis::{clients_axis, log_ticks, tick};
@@ -16,15 +17,15 @@ use super::{Area, DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE};
 /// Draws one line per transport against client count, on logarithmic or linear y.
 pub(super) struct Lines<'r> {
     pub(super) results: &'r Results,
-    pub(super) only: fn(&str) -> bool,
+    pub(super) only: fn(Transport) -> bool,
 }
 
 impl Lines<'_> {
     /// `(transport, [(clients, value)])` for the transports kept, skipping missing values.
-    pub(super) fn series(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<(String, Vec<(f64, f64)>)> {
+    pub(super) fn series(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<(Transport, Vec<(f64, f64)>)> {
         derived::transports(self.results)
             .into_iter()
-            .filter(|t| (self.only)(t))
+            .filter(|t| (self.only)(*t))
             .map(|t| {
                 let mut points: Vec<(f64, f64)> = self
                     .results
@@ -45,8 +46,8 @@ impl Lines<'_> {
         self.results
             .steps
             .iter()
-            .filter(|s| (self.only)(&s.transport) && value(s).is_none())
-            .map(|s| format!("{} at {}", palette::name(&s.transport), format::int(s.clients as u64)))
+            .filter(|s| (self.only)(s.transport) && value(s).is_none())
+            .map(|s| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64)))
             .collect()
     }
 
@@ -56,7 +57,7 @@ impl Lines<'_> {
         panel: &Area<'_>,
         caption: &str,
         y_desc: &str,
-        series: &[(String, Vec<(f64, f64)>)],
+        series: &[(Transport, Vec<(f64, f64)>)],
         y: Range<f64>,
         log_y: bool,
         reference: Option<&[(f64, f64)]>,

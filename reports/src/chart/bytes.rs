@@ -6,8 +6,8 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Results;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use proto::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, zero_range};

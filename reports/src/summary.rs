@@ -5,7 +5,8 @@
 //! The comparison is made at the largest client count that delivered anything, where the
 //! differences are widest.
 
-use crate::results::{Results, Step};
+use proto::results::{Results, Step};
+use proto::Transport;
 
 use super::derived;
 use super::format;
@@ -54,7 +55,7 @@ pub fn summarise(results: &Results) -> Summary {
                     s.errors.iter().map(|(k, n)| format!("{k}: {}", format::int(*n))).collect();
                 format!(
                     "{} at {} clients ({})",
-                    palette::name(&s.transport),
+                    palette::name(s.transport),
                     format::int(s.clients as u64),
                     kinds.join(", ")
                 )
@@ -96,7 +97,7 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
     if ranked.len() == 1 {
         out.lines.push(format!(
             "At {n} clients, {} delivered events with a median delay of {} (p99 {}).",
-            palette::name(&fast.transport),
+            palette::name(fast.transport),
             format::latency_us(f.p50 as f64),
             format::latency_us(f.p99 as f64)
         ));
@@ -106,10 +107,10 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
         "At {n} clients, {} was fastest: events reached the clients after {} at the median and \
          {} at p99 (one event in a hundred was slower). The slowest, {}, took {} at the median \
          and {} at p99: {} longer at the median.",
-        palette::name(&fast.transport),
+        palette::name(fast.transport),
         format::latency_us(f.p50 as f64),
         format::latency_us(f.p99 as f64),
-        palette::name(&slow.transport),
+        palette::name(slow.transport),
         format::latency_us(s.p50 as f64),
         format::latency_us(s.p99 as f64),
         format::ratio(s.p50.max(1) as f64 / f.p50.max(1) as f64),
@@ -117,11 +118,7 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
     let order: Vec<String> = ranked
         .iter()
         .map(|s| {
-            format!(
-                "{} {}",
-                palette::name(&s.transport),
-                format::latency_us(s.delivery_latency_us.p50 as f64)
-            )
+            format!("{} {}", palette::name(s.transport), format::latency_us(s.delivery_latency_us.p50 as f64))
         })
         .collect();
     out.lines.push(format!("Median delay at {n} clients, fastest first: {}.", order.join(", ")));
@@ -129,8 +126,9 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
 
 /// The question the project is named for: WebSocket against the classic AJAX short poll.
 fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
-    let find = |t: &str| at.iter().copied().find(|s| s.transport == t && s.delivery_latency_us.count > 0);
-    let (Some(ws), Some(poll)) = (find("ws"), find("short-poll")) else { return };
+    let find =
+        |t: Transport| at.iter().copied().find(|s| s.transport == t && s.delivery_latency_us.count > 0);
+    let (Some(ws), Some(poll)) = (find(Transport::Ws), find(Transport::ShortPoll)) else { return };
     let (w, p) = (ws.delivery_latency_us.p50.max(1) as f64, poll.delivery_latency_us.p50.max(1) as f64);
     let speed = if p >= w {
         format!("{} sooner", format::ratio(p / w))
@@ -164,7 +162,7 @@ fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
 
 fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
     for s in at.iter().filter(|s| s.missed > 0) {
-        let why = if derived::is_snapshot(&s.transport) {
+        let why = if s.transport.is_snapshot() {
             ": each poll shows only the newest state, so events that came and went between two \
              polls were never seen (and its delay figures count only the events it did see)"
         } else {
@@ -172,7 +170,7 @@ fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
         };
         out.lines.push(format!(
             "{} missed {} of the events at {} clients ({} of {}){why}.",
-            palette::name(&s.transport),
+            palette::name(s.transport),
             format::percent(s.missed_ratio()),
             format::int(clients as u64),
             format::int(s.missed),
@@ -182,7 +180,7 @@ fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
     let complete: Vec<String> = at
         .iter()
         .filter(|s| s.missed == 0 && s.duplicates == 0 && s.deliveries > 0)
-        .map(|s| palette::name(&s.transport))
+        .map(|s| palette::name(s.transport).to_string())
         .collect();
     if !complete.is_empty() && complete.len() < at.len() {
         out.lines.push(format!("{} delivered every event, none twice.", join_names(&complete)));
@@ -194,7 +192,7 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
         at.iter().filter_map(|s| derived::bytes_per_delivery(s).map(|(a, b)| (*s, a + b))).collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (Some((light, l)), Some((heavy, h))) = (ranked.first(), ranked.last()) else { return };
-    if ranked.len() < 2 || (heavy.transport == "short-poll" && light.transport == "ws") {
+    if ranked.len() < 2 || (heavy.transport == Transport::ShortPoll && light.transport == Transport::Ws) {
         // Fewer than two to compare, or already said by the WebSocket-against-short-poll line.
         return;
     }
@@ -202,9 +200,9 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
         "Per delivered event at {} clients, {} moved {} on the wire (both directions, headers \
          included) and {} only {}: {} more.",
         format::int(clients as u64),
-        palette::name(&heavy.transport),
+        palette::name(heavy.transport),
         format::bytes(*h),
-        palette::name(&light.transport),
+        palette::name(light.transport),
         format::bytes(*l),
         format::ratio(h / l.max(f64::MIN_POSITIVE)),
     ));
@@ -215,7 +213,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     // Transports that kept up, by the largest client count they were measured at.
     let mut fine: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
     for t in derived::transports(results) {
-        let steps: Vec<&Step> = counts.iter().filter_map(|c| derived::step(results, &t, *c)).collect();
+        let steps: Vec<&Step> = counts.iter().filter_map(|c| derived::step(results, t, *c)).collect();
         let first_short = steps.iter().filter(|s| !derived::measured_nothing(s)).find_map(|s| {
             let why = derived::shortfalls(s, &results.config);
             (!why.is_empty()).then_some((s.clients, why))
@@ -223,7 +221,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
         match first_short {
             Some((c, why)) => out.lines.push(format!(
                 "{} stopped keeping up at {} clients: {}.",
-                palette::name(&t),
+                palette::name(t),
                 format::int(c as u64),
                 why.join("; ")
             )),
@@ -231,7 +229,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
                 if let Some(top) =
                     steps.iter().filter(|s| !derived::measured_nothing(s)).map(|s| s.clients).max()
                 {
-                    fine.entry(top).or_default().push(palette::name(&t));
+                    fine.entry(top).or_default().push(palette::name(t).to_string());
                 }
             }
         }
@@ -246,7 +244,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     let nothing: Vec<String> = super::table::ordered_steps(results)
         .into_iter()
         .filter(|s| derived::measured_nothing(s))
-        .map(|s| format!("{} at {} clients", palette::name(&s.transport), format::int(s.clients as u64)))
+        .map(|s| format!("{} at {} clients", palette::name(s.transport), format::int(s.clients as u64)))
         .collect();
     if !nothing.is_empty() {
         out.lines.push(format!(
@@ -269,9 +267,9 @@ fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
          with {}.",
         format::int(clients as u64),
         format::real(*c),
-        palette::name(&cheap.transport),
+        palette::name(cheap.transport),
         format::real(*d),
-        palette::name(&dear.transport),
+        palette::name(dear.transport),
     ));
 }
 

@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use loadgen::report;
-use loadgen::results::Results;
+use proto::results::Results;
+use proto::Transport;
+use reports as report;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
@@ -437,14 +438,14 @@ fn edge_cases_render_honestly() {
     // A step that delivered nothing, a push transport without spectrum, an interrupted run.
     let mut odd = fixture();
     odd.interrupted = Some("Ctrl-C".into());
-    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == "sse" && s.clients == 100) {
+    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == Transport::Sse && s.clients == 100) {
         s.deliveries = 0;
         s.missed = s.deliveries_expected;
         s.delivery_latency_us = Default::default();
         s.deliveries_per_s = vec![0; 10];
         s.wire_bytes_per_delivery = 0.0;
     }
-    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == "ws" && s.clients == 100) {
+    if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == Transport::Ws && s.clients == 100) {
         // A window in which the feed published nothing: nothing to judge the transport by.
         s.events_published = 0;
         s.deliveries_expected = 0;
@@ -473,8 +474,8 @@ fn edge_cases_render_honestly() {
 
     // Push transports only: no request latency anywhere, no polling chart data.
     let mut push = fixture();
-    push.steps.retain(|s| !s.transport.ends_with("-poll"));
-    push.config.transports = vec!["sse".into(), "ws".into()];
+    push.steps.retain(|s| !s.transport.is_poll());
+    push.config.transports = vec![Transport::Sse, Transport::Ws];
     push.steps.iter_mut().for_each(|s| s.errors.clear());
     let summary = renders_honestly(&push);
     assert!(summary.contains("Server-Sent Events and WebSocket kept up"), "{summary}");
@@ -488,7 +489,7 @@ fn edge_cases_render_honestly() {
 }
 
 /// Headless Chromium opens the report and takes a full-page screenshot, kept under
-/// `reports/ci/report-fixture/` (or `reports/ci/report-run/` for the results named by
+/// `runs/ci/report-fixture/` (or `runs/ci/report-run/` for the results named by
 /// `PUSHPULL_REPORT_RESULTS`, e.g. those of a short real run); the browser's log must show no
 /// console error. Run it with `cargo test -p loadgen --test report -- --ignored`.
 #[test]
@@ -502,9 +503,9 @@ fn chromium_shows_the_report_without_console_errors() {
         }
         None => (fixture(), "report-fixture"),
     };
-    let out = root.join("reports/ci").join(name);
+    let out = root.join("runs/ci").join(name);
     let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).expect("reports/ci");
+    std::fs::create_dir_all(&out).expect("runs/ci");
     let index = report::render(&results, &out).expect("renders").canonicalize().expect("path");
     let url = format!("file://{}", index.display());
 

@@ -13,7 +13,7 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::format;
 

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::axis::{log_range, us_to_ms};
 use super::frame::{frame, skipped_key, transport_keys};

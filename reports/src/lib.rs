@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::results::Results;
+use proto::results::Results;
 
 pub mod chart;
 pub mod derived;

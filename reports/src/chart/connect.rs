@@ -4,7 +4,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
@@ -13,7 +13,7 @@ use super::{DESC_SIZE, FONT, LABEL_SIZE, W};
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let transports = derived::transports(results);
-    let mut rows: Vec<(String, &crate::results::Step)> = Vec::new();
+    let mut rows: Vec<(String, &proto::results::Step)> = Vec::new();
     for clients in derived::client_counts(results) {
         for t in &transports {
             if let Some(step) = derived::step(results, t, clients) {
@@ -70,7 +70,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 continue;
             }
             let y = (n - 1 - i) as f64;
-            let look = palette::look(&step.transport);
+            let look = palette::look(step.transport);
             let (min, p50, p99, max) = (us_to_ms(l.min), us_to_ms(l.p50), us_to_ms(l.p99), us_to_ms(l.max));
             chart.draw_series([PathElement::new(vec![(min, y), (max, y)], look.colour.stroke_width(2))])?;
             chart.draw_series([Rectangle::new(

@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 use plotters::prelude::*;
+use proto::Transport;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::super::{derived, format, palette};
 use super::axis::{log_range, zero_range};
@@ -13,16 +14,16 @@ use super::lines::Lines;
 use super::W;
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
-    let lines = Lines { results, only: derived::is_polling };
+    let lines = Lines { results, only: Transport::is_poll };
     let req = lines.series(|s| derived::requests_per_s(s).filter(|v| *v > 0.0));
     let empty = lines.series(derived::empty_polls_per_s);
     let scheduled: Vec<(f64, f64)> = derived::client_counts(results)
         .into_iter()
-        .filter(|c| results.steps.iter().any(|s| s.clients == *c && derived::is_scheduled_poll(&s.transport)))
+        .filter(|c| results.steps.iter().any(|s| s.clients == *c && s.transport.is_scheduled_poll()))
         .filter(|_| results.config.poll_interval_ms > 0.0)
         .map(|c| (c as f64, c as f64 * 1000.0 / results.config.poll_interval_ms))
         .collect();
-    let mut keys = transport_keys(results, derived::is_polling);
+    let mut keys = transport_keys(results, Transport::is_poll);
     keys.extend(skipped_key(
         "no requests (zero has no place on a log scale)",
         &lines.skipped(|s| derived::requests_per_s(s).filter(|v| *v > 0.0)),

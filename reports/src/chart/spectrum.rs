@@ -5,8 +5,9 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Latency;
-use crate::results::Results;
+use proto::results::Latency;
+use proto::results::Results;
+use proto::Transport;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
@@ -34,7 +35,7 @@ pub(super) fn spectrum_points(lat: &Latency) -> Vec<(f64, f64)> {
 }
 
 /// One transport's spectrum at one client count: `(transport, clients, points)`.
-type Curve = (String, u32, Vec<(f64, f64)>);
+type Curve = (Transport, u32, Vec<(f64, f64)>);
 
 pub(super) fn nines_label(n: f64) -> String {
     if n < 0.5 {
@@ -53,8 +54,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
-    let name = |s: &crate::results::Step| {
-        format!("{} at {}", palette::name(&s.transport), format::int(s.clients as u64))
+    let name = |s: &proto::results::Step| {
+        format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64))
     };
     let empty: Vec<String> =
         results.steps.iter().filter(|s| s.delivery_latency_us.count == 0).map(name).collect();
@@ -79,7 +80,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         let all: Vec<Curve> = results
             .steps
             .iter()
-            .map(|s| (s.transport.clone(), s.clients, spectrum_points(&s.delivery_latency_us)))
+            .map(|s| (s.transport, s.clients, spectrum_points(&s.delivery_latency_us)))
             .collect();
         let y = log_range(all.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
         let max_nines = all.iter().flat_map(|(_, _, p)| p.iter().map(|(n, _)| *n)).fold(0f64, f64::max);
@@ -131,7 +132,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Latency;
+    use proto::results::Latency;
 
     #[test]
     fn nines_labels() {

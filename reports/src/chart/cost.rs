@@ -3,7 +3,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::super::derived;
 use super::axis::zero_range;

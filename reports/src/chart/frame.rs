@@ -6,10 +6,11 @@
 use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use proto::Transport;
 
 use anyhow::Result;
 
-use crate::results::Results;
+use proto::results::Results;
 
 use super::super::palette::{Look, Marker};
 use super::super::{derived, palette};
@@ -19,7 +20,7 @@ type BackendCoord = (i32, i32);
 
 /// One legend entry.
 pub(super) enum Key {
-    Transport(String),
+    Transport(Transport),
     /// A reference line: dashed when `dash` is set.
     Line {
         label: String,
@@ -35,7 +36,7 @@ pub(super) enum Key {
 
 pub(super) fn legend_width(key: &Key) -> i32 {
     let text = match key {
-        Key::Transport(t) => palette::name(t),
+        Key::Transport(t) => palette::name(*t).to_string(),
         Key::Line { label, .. } | Key::Swatch { label, .. } => label.clone(),
         Key::Note(note) => note.clone(),
     };
@@ -79,10 +80,10 @@ pub(super) fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Ar
         for key in row {
             let (label, mark_w) = match key {
                 Key::Transport(t) => {
-                    let look = palette::look(t);
+                    let look = palette::look(*t);
                     header.draw(&PathElement::new(vec![(x, y), (x + 36, y)], look.colour.stroke_width(3)))?;
                     header.draw(&marker((x + 18, y), &look))?;
-                    (palette::name(t), 44)
+                    (palette::name(*t).to_string(), 44)
                 }
                 Key::Line { label, colour, dash } => {
                     let style = colour.stroke_width(2);
@@ -124,8 +125,8 @@ pub(super) fn skipped_key(what: &str, skipped: &[String]) -> Option<Key> {
     (!skipped.is_empty()).then(|| Key::Note(format!("Not drawn, {what}: {}.", skipped.join(", "))))
 }
 
-pub(super) fn transport_keys(results: &Results, only: impl Fn(&str) -> bool) -> Vec<Key> {
-    derived::transports(results).into_iter().filter(|t| only(t)).map(Key::Transport).collect()
+pub(super) fn transport_keys(results: &Results, only: impl Fn(Transport) -> bool) -> Vec<Key> {
+    derived::transports(results).into_iter().filter(|t| only(*t)).map(Key::Transport).collect()
 }
 
 /// A marker: a filled shape and its outline, in pixels around the point. One element type

@@ -1,0 +1,21 @@
+//! pushpull's protocol: every name and format the server, the load generator and the report
+//! share, defined once, with no async runtime or HTTP stack.
+//!
+//! - [`wire`]: the JSON shapes of events, snapshots, event pages and errors, and the ETag.
+//! - [`transport`]: the five transports ([`Transport`]) with their command-line, metric and
+//!   plain names, and what `/metrics` counts a connection under ([`Channel`]).
+//! - [`metrics`]: every `/metrics` name as a typed constant, and the parsed page ([`Sample`])
+//!   read only through those constants, so a renamed metric is a compile error.
+//! - [`sse`]: the Server-Sent Events codec, one frame writer and one incremental parser.
+//! - [`results`]: `results.json`, the only link between a run and its report.
+//! - [`clock`]: the microsecond clock of `ts_us` and of every delay.
+
+pub mod clock;
+pub mod metrics;
+pub mod results;
+pub mod sse;
+pub mod transport;
+pub mod wire;
+
+pub use clock::now_us;
+pub use transport::{Channel, Transport};
