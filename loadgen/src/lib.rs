@@ -19,6 +19,8 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod embedded;
+pub mod event_delay;
+pub mod feed_times;
 pub mod hgrm;
 pub mod machine;
 pub mod recorder;
