@@ -30,7 +30,7 @@ pub fn render(results: &Results, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(format!("{}.svg", c.id));
         std::fs::write(&path, &c.svg).with_context(|| format!("while writing {}", path.display()))?;
     }
-    let page = html::page(results, &charts);
+    let page = html::page(results, &charts).context("while filling the page's template")?;
     let index = dir.join("index.html");
     std::fs::write(&index, page).with_context(|| format!("while writing {}", index.display()))?;
     Ok(index)

@@ -133,7 +133,8 @@ pub(super) fn with_title(svg: &str, title: &str) -> String {
             let mut out = String::with_capacity(svg.len() + title.len() + 64);
             out.push_str(&svg[..end]);
             out.push_str(" role=\"img\">\n<title>");
-            out.push_str(&super::html::escape(title));
+            let Ok(escaped) = askama::filters::escape(title, askama::filters::Html);
+            out.push_str(&escaped.to_string());
             out.push_str("</title>");
             out.push_str(&svg[end + 1..]);
             out
