@@ -32,6 +32,24 @@ pub fn client_counts(results: &Results) -> Vec<u32> {
     counts
 }
 
+/// The steps in report order: by client count, then in the run's transport order. Every
+/// table and list of steps uses it, so a step sits in the same place everywhere.
+pub fn ordered_steps(results: &Results) -> Vec<&Step> {
+    let transports = transports(results);
+    let mut steps: Vec<&Step> = results.steps.iter().collect();
+    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
+    steps
+}
+
+/// The client count the headline (summary and "at a glance" table) compares at: the largest
+/// at which the most transports delivered something (all of them, in a healthy run).
+pub fn headline_clients(results: &Results) -> Option<u32> {
+    let delivering =
+        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.delivery_latency_us.count > 0).count();
+    let most = client_counts(results).into_iter().map(delivering).max().filter(|n| *n > 0)?;
+    client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
+}
+
 /// The step of a transport at a client count (the first, if a run repeated one).
 pub fn step(results: &Results, transport: impl Borrow<Transport>, clients: u32) -> Option<&Step> {
     let transport = *transport.borrow();

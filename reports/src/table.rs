@@ -1,8 +1,9 @@
 //! The tables: every number the charts show, per step, plus the run's configuration, the
 //! machine, versions and errors by kind.
 //!
-//! Tables are plain data here (`Table` of `Cell`s); `html.rs` writes them. Steps are listed
-//! by client count, then in the run's transport order, the same in every table.
+//! Tables are plain data here (`Table` of `Cell`s); `templates/table.html` writes them. Steps
+//! are listed in `derived::ordered_steps`' order (client count, then the run's transport
+//! order), the same in every table.
 
 use proto::results::{Latency, Results, Step};
 use proto::Transport;
@@ -48,14 +49,6 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// Steps in report order.
-pub fn ordered_steps(results: &Results) -> Vec<&Step> {
-    let transports = derived::transports(results);
-    let mut steps: Vec<&Step> = results.steps.iter().collect();
-    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
-    steps
-}
-
 fn key(s: &Step) -> [Cell; 2] {
     [Cell::transport(s.transport), Cell::num(format::int(s.clients as u64))]
 }
@@ -88,7 +81,7 @@ fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
 
 /// The transports at the headline client count, side by side.
 pub fn glance(results: &Results) -> Option<Table> {
-    let clients = super::summary::headline_clients(results)?;
+    let clients = derived::headline_clients(results)?;
     let rows = derived::transports(results)
         .iter()
         .filter_map(|t| derived::step(results, t, clients))
@@ -131,7 +124,7 @@ fn kept_up(s: &Step, results: &Results) -> Cell {
 
 /// Delivery: events and completeness (chart 7's totals).
 pub fn delivery(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -169,7 +162,7 @@ pub fn delivery(results: &Results) -> Table {
 
 /// Whether each step kept up, and if not, why (the rules are in "How to read").
 pub fn kept_up_table(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -187,7 +180,7 @@ pub fn kept_up_table(results: &Results) -> Table {
 
 /// Delays: delivery (charts 1 and 2) and request delay of polls.
 pub fn delay(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -219,7 +212,7 @@ pub fn delay(results: &Results) -> Table {
 
 /// Requests and messages (chart 5).
 pub fn requests(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -253,7 +246,7 @@ pub fn requests(results: &Results) -> Table {
 
 /// Connections and their setup time (chart 6).
 pub fn connect(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -277,7 +270,7 @@ pub fn connect(results: &Results) -> Table {
 
 /// Wire bytes (chart 3).
 pub fn bytes(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let per = derived::bytes_per_delivery(s);
@@ -313,7 +306,7 @@ pub fn bytes(results: &Results) -> Table {
 
 /// Server and load-generator cost (chart 4).
 pub fn cost(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -347,7 +340,7 @@ pub fn cost(results: &Results) -> Table {
 
 /// Deliveries in each second (chart 7).
 pub fn timeline(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -369,7 +362,7 @@ pub fn timeline(results: &Results) -> Table {
 
 /// The points of each delivery-delay spectrum (chart 1).
 pub fn spectrum(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
@@ -409,7 +402,7 @@ fn spectrum_percent(p: f64, l: &Latency) -> String {
 
 /// Errors by kind, one row per step and kind.
 pub fn errors(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .flat_map(|s| {
             s.errors.iter().map(move |(kind, n)| {
