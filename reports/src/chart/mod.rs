@@ -7,11 +7,10 @@
 //! still shows its single points.
 //!
 //! One file per chart; `frame.rs` draws the title, legend and markers they share, `axis.rs`
-//! the ticks and ranges, `lines.rs` the "one line per transport against clients" panels.
+//! the ticks and ranges, `lines.rs` the "one line per transport against clients" panels,
+//! `style.rs` the sizes, font, margins and grid.
 
 use anyhow::Result;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 
 use proto::results::Results;
 
@@ -26,6 +25,7 @@ mod latency;
 mod lines;
 mod polling;
 mod spectrum;
+mod style;
 mod timeline;
 
 /// One chart: its SVG (standalone, with `xmlns` and a `<title>`) and what it shows.
@@ -49,18 +49,6 @@ pub const TITLES: [(&str, &str); 7] = [
     ("connect", "Connect + handshake time"),
     ("timeline", "Deliveries per second during each step"),
 ];
-
-pub(super) const W: u32 = 1200;
-pub(super) const FONT: &str = "sans-serif";
-// plotters writes `font-size = size / 1.24` into the SVG: 30 → 24 px.
-pub(super) const TITLE_SIZE: f64 = 30.0;
-pub(super) const LEGEND_SIZE: f64 = 21.0;
-pub(super) const PANEL_SIZE: f64 = 23.0;
-pub(super) const LABEL_SIZE: f64 = 19.0;
-pub(super) const DESC_SIZE: f64 = 21.0;
-pub(super) const NOTE_SIZE: f64 = 19.0;
-
-pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Draws all seven charts.
 pub fn draw_all(results: &Results) -> Result<Vec<Chart>> {
