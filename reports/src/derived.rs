@@ -7,7 +7,7 @@
 
 use std::borrow::Borrow;
 
-use proto::results::{Results, RunConfig, Step};
+use proto::results::{Latency, Results, RunConfig, Step};
 use proto::Transport;
 
 use super::format;
@@ -101,6 +101,13 @@ pub fn delivery_rate_points(step: &Step) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A latency's saved spectrum as `(percentile 0–100, µs)`. `.hgrm` files write percentiles
+/// as fractions, so a spectrum whose percentiles are all at most 1 is read as fractions.
+pub fn spectrum_percentiles(lat: &Latency) -> Vec<(f64, u64)> {
+    let scale = if lat.spectrum.iter().all(|(p, _)| *p <= 1.0) { 100.0 } else { 1.0 };
+    lat.spectrum.iter().map(|(p, v)| (p * scale, *v)).collect()
+}
+
 /// A step in whose window the feed published nothing: there was nothing to deliver, so it
 /// says nothing about its transport.
 pub fn measured_nothing(step: &Step) -> bool {
@@ -184,7 +191,7 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::results::{Latency, ProcessCost, StepFiles, WireBytes};
+    use proto::results::{ProcessCost, StepFiles, WireBytes};
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {

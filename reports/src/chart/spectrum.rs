@@ -18,9 +18,7 @@ use super::style::{self, plot_on, W};
 /// The 100th percentile sits at infinity on this scale and is left out (it is the max).
 pub(super) fn spectrum_points(lat: &Latency) -> Vec<(f64, f64)> {
     let raw: Vec<(f64, u64)> = if !lat.spectrum.is_empty() {
-        // `.hgrm` files write percentiles as fractions; accept 0–1 as well as 0–100.
-        let scale = if lat.spectrum.iter().all(|(p, _)| *p <= 1.0) { 100.0 } else { 1.0 };
-        lat.spectrum.iter().map(|(p, v)| (p * scale, *v)).collect()
+        derived::spectrum_percentiles(lat)
     } else if lat.count > 0 {
         vec![(0.0, lat.min), (50.0, lat.p50), (90.0, lat.p90), (99.0, lat.p99), (99.9, lat.p999)]
     } else {
