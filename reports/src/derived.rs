@@ -1,6 +1,6 @@
-//! Numbers the report derives from a step (rates, costs per 1,000 deliveries, bytes per
-//! message, "kept up?"), in one place so that a chart and the table beside it can never
-//! disagree.
+//! What the report derives from the results: the run's transports, client counts and step
+//! order, the headline client count, and per step its rates, costs per 1,000 deliveries,
+//! bytes per message and "kept up?", in one place so a chart and its table never disagree.
 //!
 //! Every function answers `None` rather than dividing by zero: a step with no deliveries has
 //! no cost per delivery, and the report says so instead of drawing infinity.

@@ -1,4 +1,7 @@
 //! Chart 4: server CPU per 1,000 deliveries and server peak memory against clients.
+//!
+//! Linear from zero, so costs compare by size. Only the server process is counted; a step
+//! with no delivery has no CPU per delivery and is named in the legend instead.
 
 use anyhow::Result;
 

@@ -1,4 +1,7 @@
 //! Chart 2: median and p99 delivery delay against the number of clients, log–log.
+//!
+//! Both panels share one y range, so the p99 panel reads against the median's; a step with
+//! no delivery has no delay to draw and is named in the legend instead.
 
 use anyhow::Result;
 

@@ -1,14 +1,9 @@
-//! The seven charts, drawn with plotters' SVG backend into strings.
+//! The seven charts, one file each, drawn with plotters' SVG backend into strings; `frame.rs`
+//! draws the title, legend, lines and markers they share, `axis.rs` the ticks and ranges,
+//! `lines.rs` the "one line per transport against clients" panels, `style.rs` sizes and grid.
 //!
-//! No font feature: plotters then estimates text widths itself and writes `<text>` elements
-//! that the browser sets in its own sans-serif, so the SVG needs no font file. Every chart
-//! draws its own title and legend (the same colour and marker per transport everywhere,
-//! from `palette.rs`), and draws a marker at every data point, so a run with one client count
-//! still shows its single points.
-//!
-//! One file per chart; `frame.rs` draws the title, legend and markers they share, `axis.rs`
-//! the ticks and ranges, `lines.rs` the "one line per transport against clients" panels,
-//! `style.rs` the sizes, font, margins and grid.
+//! No font feature: the SVG's `<text>` is set by the browser in its own sans-serif, so it needs
+//! no font file. Every data point gets a marker, so a run with one client count still shows.
 
 use anyhow::Result;
 
