@@ -1,13 +1,13 @@
-//! Numbers the report derives from a step (rates, costs per 1,000 deliveries, bytes per
-//! message, "kept up?"), in one place so that a chart and the table beside it can never
-//! disagree.
+//! What the report derives from the results: the run's transports, client counts and step
+//! order, the headline client count, and per step its rates, costs per 1,000 deliveries,
+//! bytes per message and "kept up?", in one place so a chart and its table never disagree.
 //!
 //! Every function answers `None` rather than dividing by zero: a step with no deliveries has
 //! no cost per delivery, and the report says so instead of drawing infinity.
 
 use std::borrow::Borrow;
 
-use proto::results::{Results, RunConfig, Step};
+use proto::results::{Latency, Results, RunConfig, Step};
 use proto::Transport;
 
 use super::format;
@@ -30,6 +30,24 @@ pub fn client_counts(results: &Results) -> Vec<u32> {
     counts.sort_unstable();
     counts.dedup();
     counts
+}
+
+/// The steps in report order: by client count, then in the run's transport order. Every
+/// table and list of steps uses it, so a step sits in the same place everywhere.
+pub fn ordered_steps(results: &Results) -> Vec<&Step> {
+    let transports = transports(results);
+    let mut steps: Vec<&Step> = results.steps.iter().collect();
+    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
+    steps
+}
+
+/// The client count the headline (summary and "at a glance" table) compares at: the largest
+/// at which the most transports delivered something (all of them, in a healthy run).
+pub fn headline_clients(results: &Results) -> Option<u32> {
+    let delivering =
+        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.delivery_latency_us.count > 0).count();
+    let most = client_counts(results).into_iter().map(delivering).max().filter(|n| *n > 0)?;
+    client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
 }
 
 /// The step of a transport at a client count (the first, if a run repeated one).
@@ -81,6 +99,13 @@ pub fn delivery_rate_points(step: &Step) -> Vec<(f64, f64)> {
             (covered >= 0.5).then(|| (i as f64 + covered, *v as f64 / covered))
         })
         .collect()
+}
+
+/// A latency's saved spectrum as `(percentile 0–100, µs)`. `.hgrm` files write percentiles
+/// as fractions, so a spectrum whose percentiles are all at most 1 is read as fractions.
+pub fn spectrum_percentiles(lat: &Latency) -> Vec<(f64, u64)> {
+    let scale = if lat.spectrum.iter().all(|(p, _)| *p <= 1.0) { 100.0 } else { 1.0 };
+    lat.spectrum.iter().map(|(p, v)| (p * scale, *v)).collect()
 }
 
 /// A step in whose window the feed published nothing: there was nothing to deliver, so it
@@ -166,7 +191,7 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::results::{Latency, ProcessCost, StepFiles, WireBytes};
+    use proto::results::{ProcessCost, StepFiles, WireBytes};
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {

@@ -1,11 +1,26 @@
-//! The HTML report of a run: one self-contained `index.html` (inline SVG charts, inline CSS,
-//! no script, no external reference) plus each chart as its own `.svg` beside it.
+//! pushpull's report: `results.json` in, one self-contained `index.html` out (inline CSS and
+//! SVG charts, no script, nothing referenced outside the file) with each chart also saved
+//! as its own `.svg` beside it. Rendering is a pure function of the results: no network, no
+//! clock, so any run from any machine can be drawn again.
 //!
-//! - `derived.rs` computes rates, costs and "kept up?" from a step; `format.rs` writes numbers;
-//!   `palette.rs` gives each transport its colour, marker and plain name.
-//! - `chart/` draws the seven charts (one file each), `table.rs` the tables of every number
-//!   they show, `summary.rs` the plain-words summary, `lubbers.rs` "the 2010 table, measured".
-//! - `html.rs` assembles the page. Everything comes from `results.json` alone.
+//! # Layout
+//!
+//! Data flows one way: results.json → derived numbers → charts, tables and summary →
+//! templates → index.html and the .svg files.
+//!
+//! * `derived`: what is computed from the results (rates, costs per 1,000 deliveries, bytes
+//!   per event, "kept up?", the step order, the headline client count), once, so that a
+//!   chart and the table beside it never disagree.
+//! * `format` writes each kind of figure; `palette` gives each transport its colour, marker
+//!   and plain name. Both are used by everything below.
+//! * `chart`: the seven charts, one file each, drawn with plotters into SVG strings.
+//! * `table`: every number the charts show, per step, as plain data (`Table` of `Cell`s);
+//!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top.
+//! * `html`: fills `templates/index.html` (askama, checked at compile time, with
+//!   `table.html`, `how-to-read.html` and `report.css` beside it) with all of the above.
+//!
+//! [`render`] writes the page and the charts; [`render_dir`] reads a `results.json` and
+//! renders beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +45,7 @@ pub fn render(results: &Results, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(format!("{}.svg", c.id));
         std::fs::write(&path, &c.svg).with_context(|| format!("while writing {}", path.display()))?;
     }
-    let page = html::page(results, &charts);
+    let page = html::page(results, &charts).context("while filling the page's template")?;
     let index = dir.join("index.html");
     std::fs::write(&index, page).with_context(|| format!("while writing {}", index.display()))?;
     Ok(index)

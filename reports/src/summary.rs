@@ -21,15 +21,6 @@ pub struct Summary {
     pub lines: Vec<String>,
 }
 
-/// The client count the headline compares at: the largest at which the most transports
-/// delivered something (all of them, in a healthy run).
-pub fn headline_clients(results: &Results) -> Option<u32> {
-    let delivering =
-        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.delivery_latency_us.count > 0).count();
-    let most = derived::client_counts(results).into_iter().map(delivering).max().filter(|n| *n > 0)?;
-    derived::client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
-}
-
 /// Computes the summary.
 pub fn summarise(results: &Results) -> Summary {
     let mut out = Summary::default();
@@ -72,7 +63,7 @@ pub fn summarise(results: &Results) -> Summary {
         out.lines.push("No step ran, so there is nothing to compare.".to_string());
         return out;
     }
-    let Some(clients) = headline_clients(results) else {
+    let Some(clients) = derived::headline_clients(results) else {
         out.lines.push("No step delivered any event, so there is no delay to compare.".to_string());
         return out;
     };
@@ -241,7 +232,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
             format::int(top as u64)
         ));
     }
-    let nothing: Vec<String> = super::table::ordered_steps(results)
+    let nothing: Vec<String> = derived::ordered_steps(results)
         .into_iter()
         .filter(|s| derived::measured_nothing(s))
         .map(|s| format!("{} at {} clients", palette::name(s.transport), format::int(s.clients as u64)))

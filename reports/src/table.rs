@@ -1,8 +1,9 @@
 //! The tables: every number the charts show, per step, plus the run's configuration, the
 //! machine, versions and errors by kind.
 //!
-//! Tables are plain data here (`Table` of `Cell`s); `html.rs` writes them. Steps are listed
-//! by client count, then in the run's transport order, the same in every table.
+//! Tables are plain data here (`Table` of `Cell`s); `templates/table.html` writes them. Steps
+//! are listed in `derived::ordered_steps`' order (client count, then the run's transport
+//! order), the same in every table.
 
 use proto::results::{Latency, Results, Step};
 use proto::Transport;
@@ -48,14 +49,6 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// Steps in report order.
-pub fn ordered_steps(results: &Results) -> Vec<&Step> {
-    let transports = derived::transports(results);
-    let mut steps: Vec<&Step> = results.steps.iter().collect();
-    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
-    steps
-}
-
 fn key(s: &Step) -> [Cell; 2] {
     [Cell::transport(s.transport), Cell::num(format::int(s.clients as u64))]
 }
@@ -88,7 +81,7 @@ fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
 
 /// The transports at the headline client count, side by side.
 pub fn glance(results: &Results) -> Option<Table> {
-    let clients = super::summary::headline_clients(results)?;
+    let clients = derived::headline_clients(results)?;
     let rows = derived::transports(results)
         .iter()
         .filter_map(|t| derived::step(results, t, clients))
@@ -129,31 +122,35 @@ fn kept_up(s: &Step, results: &Results) -> Cell {
         .bad(!why.is_empty())
 }
 
-/// Delivery: events and completeness (chart 7's totals).
-pub fn delivery(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+/// A table with one row per step, in report order: the transport and the client count, then
+/// `cells(step)` under the headings `rest`.
+fn per_step(
+    results: &Results,
+    id: &'static str,
+    caption: &str,
+    rest: &[&str],
+    cells: impl Fn(&Step) -> Vec<Cell>,
+) -> Table {
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s).to_vec();
-            row.extend([
-                Cell::num(format::seconds(s.measured_s)),
-                Cell::num(format::int(s.events_published)),
-                Cell::num(format::int(s.deliveries_expected)),
-                Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
-                Cell::num(format::int(s.missed)).bad(s.missed > 0),
-                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
-                Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
-                opt(derived::deliveries_per_s(s), format::real),
-            ]);
+            row.extend(cells(s));
             row
         })
         .collect();
-    Table {
-        id: "delivery",
-        caption: "Delivery: events published, delivered and missed".into(),
-        head: head(&[
-            "Transport",
-            "Clients",
+    let mut columns = vec!["Transport", "Clients"];
+    columns.extend(rest);
+    Table { id, caption: caption.to_string(), head: head(&columns), rows }
+}
+
+/// Delivery: events and completeness (chart 7's totals).
+pub fn delivery(results: &Results) -> Table {
+    per_step(
+        results,
+        "delivery",
+        "Delivery: events published, delivered and missed",
+        &[
             "Measured",
             "Events published",
             "Deliveries expected",
@@ -162,254 +159,189 @@ pub fn delivery(results: &Results) -> Table {
             "Missed %",
             "Duplicates",
             "Deliveries/s",
-        ]),
-        rows,
-    }
+        ],
+        |s| {
+            vec![
+                Cell::num(format::seconds(s.measured_s)),
+                Cell::num(format::int(s.events_published)),
+                Cell::num(format::int(s.deliveries_expected)),
+                Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
+                Cell::num(format::int(s.missed)).bad(s.missed > 0),
+                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
+                Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
+                opt(derived::deliveries_per_s(s), format::real),
+            ]
+        },
+    )
 }
 
 /// Whether each step kept up, and if not, why (the rules are in "How to read").
 pub fn kept_up_table(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            row.push(kept_up(s, results));
-            row
-        })
-        .collect();
-    Table {
-        id: "kept-up",
-        caption: "Kept up? (the rules are under \"How to read this report\")".into(),
-        head: head(&["Transport", "Clients", "Kept up?"]),
-        rows,
-    }
+    per_step(
+        results,
+        "kept-up",
+        "Kept up? (the rules are under \"How to read this report\")",
+        &["Kept up?"],
+        |s| vec![kept_up(s, results)],
+    )
 }
 
 /// Delays: delivery (charts 1 and 2) and request delay of polls.
 pub fn delay(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            row.extend(latency_cells(Some(&s.delivery_latency_us), true));
-            row.extend(latency_cells(s.request_latency_us.as_ref(), false));
-            row
-        })
-        .collect();
-    Table {
-        id: "delay",
-        caption:
-            "Delays: delivery (publication to client) and, for polls, request (scheduled send to answer)"
-                .into(),
-        head: head(&[
-            "Transport",
-            "Clients",
-            "Delivery p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "max",
-            "Request p50",
-            "p90",
-            "p99",
-        ]),
-        rows,
-    }
+    per_step(
+        results,
+        "delay",
+        "Delays: delivery (publication to client) and, for polls, request (scheduled send to answer)",
+        &["Delivery p50", "p90", "p99", "p99.9", "max", "Request p50", "p90", "p99"],
+        |s| {
+            let mut cells = latency_cells(Some(&s.delivery_latency_us), true);
+            cells.extend(latency_cells(s.request_latency_us.as_ref(), false));
+            cells
+        },
+    )
 }
 
 /// Requests and messages (chart 5).
 pub fn requests(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            row.extend([
+    per_step(
+        results,
+        "requests",
+        "Requests and messages (push transports: requests are the connections they opened)",
+        &["Requests", "Requests/s", "Scheduled/s", "Empty polls", "Empty polls/s", "Messages sent"],
+        |s| {
+            vec![
                 Cell::num(format::int(s.requests)),
                 opt(derived::requests_per_s(s), format::real),
                 opt(derived::scheduled_per_s(s, &results.config), format::real),
                 Cell::num(format::int(s.empty_polls)),
                 opt(derived::empty_polls_per_s(s), format::real),
                 Cell::num(format::int(s.messages)),
-            ]);
-            row
-        })
-        .collect();
-    Table {
-        id: "requests",
-        caption: "Requests and messages (push transports: requests are the connections they opened)".into(),
-        head: head(&[
-            "Transport",
-            "Clients",
-            "Requests",
-            "Requests/s",
-            "Scheduled/s",
-            "Empty polls",
-            "Empty polls/s",
-            "Messages sent",
-        ]),
-        rows,
-    }
+            ]
+        },
+    )
 }
 
 /// Connections and their setup time (chart 6).
 pub fn connect(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            row.push(Cell::num(format::int(s.connections_opened)));
+    per_step(
+        results,
+        "connect",
+        "Connections: connect + handshake time (polls: until the first response byte)",
+        &["Connections", "min", "p50", "p90", "p99", "max"],
+        |s| {
             let c = &s.connect_latency_us;
+            let mut cells = vec![Cell::num(format::int(s.connections_opened))];
             if c.count > 0 {
-                row.extend([ms(c.min), ms(c.p50), ms(c.p90), ms(c.p99), ms(c.max)]);
+                cells.extend([ms(c.min), ms(c.p50), ms(c.p90), ms(c.p99), ms(c.max)]);
             } else {
-                row.extend(vec![Cell::num("—"); 5]);
+                cells.extend(vec![Cell::num("—"); 5]);
             }
-            row
-        })
-        .collect();
-    Table {
-        id: "connect",
-        caption: "Connections: connect + handshake time (polls: until the first response byte)".into(),
-        head: head(&["Transport", "Clients", "Connections", "min", "p50", "p90", "p99", "max"]),
-        rows,
-    }
+            cells
+        },
+    )
 }
 
 /// Wire bytes (chart 3).
 pub fn bytes(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let per = derived::bytes_per_delivery(s);
-            let mut row = key(s).to_vec();
-            row.extend([
-                Cell::num(format::int(s.wire_bytes.to_server)),
-                Cell::num(format::int(s.wire_bytes.to_client)),
-                opt(per.map(|p| p.0), format::bytes),
-                opt(per.map(|p| p.1), format::bytes),
-                opt(per.map(|p| p.0 + p.1), format::bytes),
-                opt(derived::bytes_per_message(s), format::bytes),
-            ]);
-            row
-        })
-        .collect();
-    Table {
-        id: "bytes",
-        caption: "Wire bytes, counted at the server's sockets (headers, handshakes and framing included)"
-            .into(),
-        head: head(&[
-            "Transport",
-            "Clients",
+    per_step(
+        results,
+        "bytes",
+        "Wire bytes, counted at the server's sockets (headers, handshakes and framing included)",
+        &[
             "Client → server",
             "Server → client",
             "Per event, client → server",
             "Per event, server → client",
             "Per event, total",
             "Per request (polls) or per message (push)",
-        ]),
-        rows,
-    }
+        ],
+        |s| {
+            let per = derived::bytes_per_delivery(s);
+            vec![
+                Cell::num(format::int(s.wire_bytes.to_server)),
+                Cell::num(format::int(s.wire_bytes.to_client)),
+                opt(per.map(|p| p.0), format::bytes),
+                opt(per.map(|p| p.1), format::bytes),
+                opt(per.map(|p| p.0 + p.1), format::bytes),
+                opt(derived::bytes_per_message(s), format::bytes),
+            ]
+        },
+    )
 }
 
 /// Server and load-generator cost (chart 4).
 pub fn cost(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            row.extend([
-                Cell::num(format::real(s.server.cpu_s)),
-                opt(derived::server_cpu_per_1000(s), format::real),
-                Cell::num(format::mib(s.server.rss_start_bytes)),
-                Cell::num(format::mib(s.server.rss_peak_bytes)),
-                Cell::num(format::real(s.loadgen.cpu_s)),
-                Cell::num(format::mib(s.loadgen.rss_peak_bytes)),
-            ]);
-            row
-        })
-        .collect();
-    Table {
-        id: "cost",
-        caption: "Cost: CPU seconds and resident memory of the server and of the load generator".into(),
-        head: head(&[
-            "Transport",
-            "Clients",
+    per_step(
+        results,
+        "cost",
+        "Cost: CPU seconds and resident memory of the server and of the load generator",
+        &[
             "Server CPU s",
             "Server CPU s per 1,000 deliveries",
             "Server memory at start",
             "Server peak memory",
             "Load generator CPU s",
             "Load generator peak memory",
-        ]),
-        rows,
-    }
+        ],
+        |s| {
+            vec![
+                Cell::num(format::real(s.server.cpu_s)),
+                opt(derived::server_cpu_per_1000(s), format::real),
+                Cell::num(format::mib(s.server.rss_start_bytes)),
+                Cell::num(format::mib(s.server.rss_peak_bytes)),
+                Cell::num(format::real(s.loadgen.cpu_s)),
+                Cell::num(format::mib(s.loadgen.rss_peak_bytes)),
+            ]
+        },
+    )
 }
 
 /// Deliveries in each second (chart 7).
 pub fn timeline(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
+    per_step(
+        results,
+        "timeline",
+        "Deliveries in each second of the measured window, first second first (the last is often \
+         a partial second: chart 7 scales it to a full second, or leaves it out when shorter than \
+         half a second)",
+        &["Deliveries per second"],
+        |s| {
             let per_s: Vec<String> = s.deliveries_per_s.iter().map(|v| format::int(*v)).collect();
-            row.push(Cell::text(if per_s.is_empty() { "—".to_string() } else { per_s.join(" · ") }));
-            row
-        })
-        .collect();
-    Table {
-        id: "timeline",
-        caption: "Deliveries in each second of the measured window, first second first (the last \
-                  is often a partial second: chart 7 scales it to a full second, or leaves it out \
-                  when shorter than half a second)"
-            .into(),
-        head: head(&["Transport", "Clients", "Deliveries per second"]),
-        rows,
-    }
+            vec![Cell::text(if per_s.is_empty() { "—".to_string() } else { per_s.join(" · ") })]
+        },
+    )
 }
 
 /// The points of each delivery-delay spectrum (chart 1).
 pub fn spectrum(results: &Results) -> Table {
-    let rows = ordered_steps(results)
-        .into_iter()
-        .map(|s| {
-            let mut row = key(s).to_vec();
-            let points: Vec<String> = s
-                .delivery_latency_us
-                .spectrum
-                .iter()
-                .map(|(p, v)| {
-                    format!(
-                        "{}: {}",
-                        spectrum_percent(*p, &s.delivery_latency_us),
-                        format::latency_us(*v as f64)
-                    )
-                })
+    per_step(
+        results,
+        "spectrum",
+        "Delivery delay spectrum: percentile → delay, the points of chart 1",
+        &["Percentile: delay"],
+        |s| {
+            let points: Vec<String> = derived::spectrum_percentiles(&s.delivery_latency_us)
+                .into_iter()
+                .map(|(p, v)| format!("{}: {}", percentile(p), format::latency_us(v as f64)))
                 .collect();
-            row.push(Cell::text(if points.is_empty() {
+            vec![Cell::text(if points.is_empty() {
                 "— (the chart uses the percentiles of the delivery table)".to_string()
             } else {
                 points.join(" · ")
-            }));
-            row
-        })
-        .collect();
-    Table {
-        id: "spectrum",
-        caption: "Delivery delay spectrum: percentile → delay, the points of chart 1".into(),
-        head: head(&["Transport", "Clients", "Percentile: delay"]),
-        rows,
-    }
+            })]
+        },
+    )
 }
 
-fn spectrum_percent(p: f64, l: &Latency) -> String {
-    let scale = if l.spectrum.iter().all(|(q, _)| *q <= 1.0) { 100.0 } else { 1.0 };
-    let text = format!("{:.4}", p * scale);
+/// A percentile without trailing zeros: `99.9%`, `50%`.
+fn percentile(p: f64) -> String {
+    let text = format!("{p:.4}");
     format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Errors by kind, one row per step and kind.
 pub fn errors(results: &Results) -> Table {
-    let rows = ordered_steps(results)
+    let rows = derived::ordered_steps(results)
         .into_iter()
         .flat_map(|s| {
             s.errors.iter().map(move |(kind, n)| {

@@ -371,6 +371,23 @@ fn nothing_outside_the_file_is_referenced() {
     }
 }
 
+#[test]
+fn text_from_the_results_is_written_as_text_not_markup() {
+    let mut results = fixture();
+    let hostile = "<script>alert(\"x\")</script> & 'more'";
+    results.interrupted = Some(hostile.into());
+    results.machine.cpu_model = "<b>CPU</b>".into();
+    let (_dir, html) = render(&results);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("script")).count(), 0, "no element made from the results' text");
+    let alert = doc.select(&sel("p.alert")).next().map(|e| e.text().collect::<String>()).unwrap_or_default();
+    assert!(alert.contains(hostile), "{alert}");
+    let meta = doc.select(&sel("p.meta")).next().map(|e| e.text().collect::<String>()).unwrap_or_default();
+    assert!(meta.contains("<b>CPU</b>"), "{meta}");
+    assert_eq!(doc.select(&sel("p.meta b")).count(), 0);
+}
+
 /// Parse errors html5ever reports for a document (empty: well-formed).
 fn parse_errors(html: &str) -> Vec<String> {
     Html::parse_document(html).errors.iter().map(|e| e.to_string()).collect()

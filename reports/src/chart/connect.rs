@@ -4,16 +4,16 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use proto::results::Results;
+use proto::results::{Results, Step};
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
-use super::frame::{frame, transport_keys, Key};
-use super::{DESC_SIZE, FONT, LABEL_SIZE, W};
+use super::frame::{svg, transport_keys, Key};
+use super::style::{self, plot_on, W};
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let transports = derived::transports(results);
-    let mut rows: Vec<(String, &proto::results::Step)> = Vec::new();
+    let mut rows: Vec<(String, &Step)> = Vec::new();
     for clients in derived::client_counts(results) {
         for t in &transports {
             if let Some(step) = derived::step(results, t, clients) {
@@ -28,7 +28,6 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("row: transport, clients · line: fastest to slowest · box: median to p99".into()));
     let n = rows.len().max(1);
-    let height = 200 + 38 * n as u32;
     let x = log_range(
         rows.iter().filter(|(_, s)| s.connect_latency_us.count > 0).flat_map(|(_, s)| {
             let l = &s.connect_latency_us;
@@ -37,21 +36,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         (0.01, 100.0),
     );
     let labels: Vec<String> = rows.iter().map(|(l, _)| l.clone()).collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, height)).into_drawing_area();
-        let body = frame(&root, title, &keys)?;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(14)
-            .margin_right(40)
-            .x_label_area_size(62)
-            .y_label_area_size(300)
-            .build_cartesian_2d(
-                x.clone().log_scale().with_key_points(log_ticks(x.start, x.end)),
-                fixed(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
-            )?;
-        chart
-            .configure_mesh()
+    svg((W, 200 + 38 * n as u32), title, &keys, |body| {
+        let mut chart = plot_on(body, None, 300).build_cartesian_2d(
+            x.clone().log_scale().with_key_points(log_ticks(x.start, x.end)),
+            fixed(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
+        )?;
+        style::mesh(&mut chart.configure_mesh())
             .x_desc("connect + handshake time (ms, log scale)")
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&|v| {
@@ -59,10 +49,6 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 // The first row at the top.
                 labels.get(n.wrapping_sub(1).wrapping_sub(i)).cloned().unwrap_or_default()
             })
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .bold_line_style(palette::GRID)
-            .light_line_style(TRANSPARENT)
             .draw()?;
         for (i, (_, step)) in rows.iter().enumerate() {
             let l = &step.connect_latency_us;
@@ -82,7 +68,6 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 palette::INK.stroke_width(3),
             )])?;
         }
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }

@@ -1,20 +1,22 @@
-//! What every chart shares: the title and legend strip, the transports' markers, notes.
+//! What every chart shares: the SVG image with its title and legend strip, the transports'
+//! lines and markers, notes.
 //!
 //! The legend is drawn by hand above the plots (plotters' own legend box sits on the data);
 //! its rows wrap by an estimate of text width, generous so that labels never touch.
 
+use anyhow::Result;
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::ranged1d::Ranged;
 use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use proto::Transport;
-
-use anyhow::Result;
 
 use proto::results::Results;
+use proto::Transport;
 
 use super::super::palette::{Look, Marker};
 use super::super::{derived, palette};
-use super::{Area, FONT, LEGEND_SIZE, NOTE_SIZE, TITLE_SIZE};
+use super::style::{Area, FONT, LEGEND_SIZE, NOTE_SIZE, TITLE_SIZE};
 
 type BackendCoord = (i32, i32);
 
@@ -45,9 +47,27 @@ pub(super) fn legend_width(key: &Key) -> i32 {
     mark + (text.chars().count() as f64 * LEGEND_SIZE / 1.24 * 0.6) as i32 + 34
 }
 
+/// A chart of `size` pixels as an SVG string: the background, title and legend (`frame`),
+/// then whatever `plot` draws on the area left below them.
+pub(super) fn svg(
+    size: (u32, u32),
+    title: &str,
+    keys: &[Key],
+    plot: impl FnOnce(&Area<'_>) -> Result<()>,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let body = frame(&root, title, keys)?;
+        plot(&body)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
 /// Paints the background, the title and the legend rows; returns the area left for the
 /// plot(s).
-pub(super) fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
+fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
     let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
@@ -179,6 +199,24 @@ pub(super) fn marker<C, DB: DrawingBackend>(at: C, look: &Look) -> MarkerElement
     EmptyElement::at(at)
         + Polygon::new(shape, fill.filled())
         + PathElement::new(outline, c.stroke_width(width))
+}
+
+/// A transport's line through `points`, with its marker at each point when `markers`.
+pub(super) fn transport_line<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    points: &[(f64, f64)],
+    look: &Look,
+    markers: bool,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart.draw_series(LineSeries::new(points.to_vec(), look.colour.stroke_width(3)))?;
+    if markers {
+        chart.draw_series(points.iter().map(|p| marker(*p, look)))?;
+    }
+    Ok(())
 }
 
 /// A note in the corner of a plot area (no data, points left out).

@@ -1,14 +1,16 @@
 //! Chart 2: median and p99 delivery delay against the number of clients, log–log.
+//!
+//! Both panels share one y range, so the p99 panel reads against the median's; a step with
+//! no delivery has no delay to draw and is named in the legend instead.
 
 use anyhow::Result;
-use plotters::prelude::*;
 
 use proto::results::Results;
 
 use super::axis::{log_range, us_to_ms};
-use super::frame::{frame, skipped_key, transport_keys};
-use super::lines::Lines;
-use super::W;
+use super::frame::{skipped_key, svg, transport_keys};
+use super::lines::{Lines, YAxis};
+use super::style::W;
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let lines = Lines { results, only: |_| true };
@@ -16,27 +18,28 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let p50 = lines.series(|s| (s.delivery_latency_us.count > 0).then(|| ms(s.delivery_latency_us.p50)));
     let p99 = lines.series(|s| (s.delivery_latency_us.count > 0).then(|| ms(s.delivery_latency_us.p99)));
     let y = log_range(p50.iter().chain(&p99).flat_map(|(_, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, 600)).into_drawing_area();
-        let mut keys = transport_keys(results, |_| true);
-        keys.extend(skipped_key(
-            "no deliveries",
-            &lines.skipped(|s| (s.delivery_latency_us.count > 0).then_some(0.0)),
-        ));
-        let body = frame(&root, title, &keys)?;
+    let mut keys = transport_keys(results, |_| true);
+    keys.extend(skipped_key(
+        "no deliveries",
+        &lines.skipped(|s| (s.delivery_latency_us.count > 0).then_some(0.0)),
+    ));
+    svg((W, 600), title, &keys, |body| {
         let halves = body.split_evenly((1, 2));
-        lines.panel(&halves[0], "median (p50)", "delay (ms, log scale)", &p50, y.clone(), true, None)?;
+        lines.panel(
+            &halves[0],
+            "median (p50)",
+            "delay (ms, log scale)",
+            &p50,
+            YAxis::Log(y.clone()),
+            None,
+        )?;
         lines.panel(
             &halves[1],
             "p99 (1 event in 100 slower)",
             "delay (ms, log scale)",
             &p99,
-            y,
-            true,
+            YAxis::Log(y),
             None,
-        )?;
-        root.present()?;
-    }
-    Ok(svg)
+        )
+    })
 }

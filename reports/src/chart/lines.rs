@@ -1,18 +1,23 @@
 //! Panels with one line per transport against the number of clients (log x), used by the
 //! latency, cost and polling charts.
+//!
+//! The y axis is logarithmic or linear (`YAxis`); plotters types each differently, so the
+//! drawing itself is one function generic over the y coordinate.
 
-use proto::Transport;
 use std::ops::Range;
 
 use anyhow::Result;
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 use proto::results::{Results, Step};
+use proto::Transport;
 
 use super::super::{derived, format, palette};
 use super::axis::{clients_axis, log_ticks, tick};
-use super::frame::marker;
-use super::{Area, DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE};
+use super::frame::transport_line;
+use super::style::{self, plot_on, Area};
 
 /// Draws one line per transport against client count, on logarithmic or linear y.
 pub(super) struct Lines<'r> {
@@ -51,81 +56,73 @@ impl Lines<'_> {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One panel: a line per transport against the client count (log x), with an optional
+    /// dashed reference line (the schedule's rate).
     pub(super) fn panel(
         &self,
         panel: &Area<'_>,
         caption: &str,
         y_desc: &str,
         series: &[(Transport, Vec<(f64, f64)>)],
-        y: Range<f64>,
-        log_y: bool,
+        y: YAxis,
         reference: Option<&[(f64, f64)]>,
     ) -> Result<()> {
         let counts = derived::client_counts(self.results);
         let plot_px = panel.dim_in_pixel().0 as f64 - 146.0;
         let (x, x_ticks) = clients_axis(&counts, plot_px);
-        let builder = |panel| {
-            let mut b = ChartBuilder::on(panel);
-            b.caption(caption, (FONT, PANEL_SIZE))
-                .margin(14)
-                .margin_right(40)
-                .x_label_area_size(62)
-                .y_label_area_size(92);
-            b
-        };
-        let x_fmt = |v: &f64| format::round(*v);
-        let y_fmt = |v: &f64| tick(*v);
-        if log_y {
-            let mut chart = builder(panel).build_cartesian_2d(
-                x.clone().log_scale().with_key_points(x_ticks.clone()),
-                y.clone().log_scale().with_key_points(log_ticks(y.start, y.end)),
-            )?;
-            chart
-                .configure_mesh()
-                .x_desc("clients (log scale)")
-                .y_desc(y_desc)
-                .x_label_formatter(&x_fmt)
-                .y_label_formatter(&y_fmt)
-                .label_style((FONT, LABEL_SIZE))
-                .axis_desc_style((FONT, DESC_SIZE))
-                .bold_line_style(palette::GRID)
-                .light_line_style(TRANSPARENT)
-                .draw()?;
-            if let Some(reference) = reference {
-                chart.draw_series(DashedLineSeries::new(
-                    reference.to_vec(),
-                    10,
-                    6,
-                    palette::REFERENCE.stroke_width(2),
-                ))?;
+        let x = x.log_scale().with_key_points(x_ticks);
+        let mut builder = plot_on(panel, Some(caption), 92);
+        match y {
+            YAxis::Log(y) => {
+                let ticks = log_ticks(y.start, y.end);
+                let chart = builder.build_cartesian_2d(x, y.log_scale().with_key_points(ticks))?;
+                plot(chart, y_desc, None, series, reference)
             }
-            for (t, points) in series {
-                let look = palette::look(t);
-                chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
-                chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
-            }
-        } else {
-            let mut chart = builder(panel)
-                .build_cartesian_2d(x.clone().log_scale().with_key_points(x_ticks.clone()), y.clone())?;
-            chart
-                .configure_mesh()
-                .x_desc("clients (log scale)")
-                .y_desc(y_desc)
-                .x_label_formatter(&x_fmt)
-                .y_label_formatter(&y_fmt)
-                .y_labels(6)
-                .label_style((FONT, LABEL_SIZE))
-                .axis_desc_style((FONT, DESC_SIZE))
-                .bold_line_style(palette::GRID)
-                .light_line_style(TRANSPARENT)
-                .draw()?;
-            for (t, points) in series {
-                let look = palette::look(t);
-                chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
-                chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
-            }
+            YAxis::Linear(y) => plot(builder.build_cartesian_2d(x, y)?, y_desc, Some(6), series, reference),
         }
-        Ok(())
     }
+}
+
+/// The y axis of a panel: logarithmic (delays, rates over decades) or linear from zero.
+pub(super) enum YAxis {
+    Log(Range<f64>),
+    Linear(Range<f64>),
+}
+
+/// Draws a panel's mesh, reference line and transport lines, whichever its y axis.
+fn plot<X, Y>(
+    mut chart: ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    y_desc: &str,
+    y_labels: Option<usize>,
+    series: &[(Transport, Vec<(f64, f64)>)],
+    reference: Option<&[(f64, f64)]>,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let x_fmt = |v: &f64| format::round(*v);
+    let y_fmt = |v: &f64| tick(*v);
+    let mut mesh = chart.configure_mesh();
+    style::mesh(&mut mesh)
+        .x_desc("clients (log scale)")
+        .y_desc(y_desc)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt);
+    if let Some(n) = y_labels {
+        mesh.y_labels(n);
+    }
+    mesh.draw()?;
+    if let Some(reference) = reference {
+        chart.draw_series(DashedLineSeries::new(
+            reference.to_vec(),
+            10,
+            6,
+            palette::REFERENCE.stroke_width(2),
+        ))?;
+    }
+    for (t, points) in series {
+        transport_line(&mut chart, points, &palette::look(t), true)?;
+    }
+    Ok(())
 }

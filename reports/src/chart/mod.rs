@@ -1,17 +1,11 @@
-//! The seven charts, drawn with plotters' SVG backend into strings.
+//! The seven charts, one file each, drawn with plotters' SVG backend into strings; `frame.rs`
+//! draws the title, legend, lines and markers they share, `axis.rs` the ticks and ranges,
+//! `lines.rs` the "one line per transport against clients" panels, `style.rs` sizes and grid.
 //!
-//! No font feature: plotters then estimates text widths itself and writes `<text>` elements
-//! that the browser sets in its own sans-serif, so the SVG needs no font file. Every chart
-//! draws its own title and legend (the same colour and marker per transport everywhere,
-//! from `palette.rs`), and draws a marker at every data point, so a run with one client count
-//! still shows its single points.
-//!
-//! One file per chart; `frame.rs` draws the title, legend and markers they share, `axis.rs`
-//! the ticks and ranges, `lines.rs` the "one line per transport against clients" panels.
+//! No font feature: the SVG's `<text>` is set by the browser in its own sans-serif, so it needs
+//! no font file. Every data point gets a marker, so a run with one client count still shows.
 
 use anyhow::Result;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 
 use proto::results::Results;
 
@@ -26,6 +20,7 @@ mod latency;
 mod lines;
 mod polling;
 mod spectrum;
+mod style;
 mod timeline;
 
 /// One chart: its SVG (standalone, with `xmlns` and a `<title>`) and what it shows.
@@ -49,18 +44,6 @@ pub const TITLES: [(&str, &str); 7] = [
     ("connect", "Connect + handshake time"),
     ("timeline", "Deliveries per second during each step"),
 ];
-
-pub(super) const W: u32 = 1200;
-pub(super) const FONT: &str = "sans-serif";
-// plotters writes `font-size = size / 1.24` into the SVG: 30 → 24 px.
-pub(super) const TITLE_SIZE: f64 = 30.0;
-pub(super) const LEGEND_SIZE: f64 = 21.0;
-pub(super) const PANEL_SIZE: f64 = 23.0;
-pub(super) const LABEL_SIZE: f64 = 19.0;
-pub(super) const DESC_SIZE: f64 = 21.0;
-pub(super) const NOTE_SIZE: f64 = 19.0;
-
-pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Draws all seven charts.
 pub fn draw_all(results: &Results) -> Result<Vec<Chart>> {
@@ -133,7 +116,8 @@ pub(super) fn with_title(svg: &str, title: &str) -> String {
             let mut out = String::with_capacity(svg.len() + title.len() + 64);
             out.push_str(&svg[..end]);
             out.push_str(" role=\"img\">\n<title>");
-            out.push_str(&super::html::escape(title));
+            let Ok(escaped) = askama::filters::escape(title, askama::filters::Html);
+            out.push_str(&escaped.to_string());
             out.push_str("</title>");
             out.push_str(&svg[end + 1..]);
             out

@@ -2,16 +2,15 @@
 //! schedule's own rate as the line a transport that keeps up sits on.
 
 use anyhow::Result;
-use plotters::prelude::*;
-use proto::Transport;
 
 use proto::results::Results;
+use proto::Transport;
 
 use super::super::{derived, format, palette};
 use super::axis::{log_range, zero_range};
-use super::frame::{frame, note, skipped_key, transport_keys, Key};
-use super::lines::Lines;
-use super::W;
+use super::frame::{note, skipped_key, svg, transport_keys, Key};
+use super::lines::{Lines, YAxis};
+use super::style::W;
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let lines = Lines { results, only: Transport::is_poll };
@@ -38,45 +37,36 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             dash: Some((10, 6)),
         });
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, 600)).into_drawing_area();
-        let body = frame(&root, title, &keys)?;
+    svg((W, 600), title, &keys, |body| {
         if req.is_empty() {
-            note(&body, (40, 40), "No polling transport ran in this run.")?;
-        } else {
-            let halves = body.split_evenly((1, 2));
-            let y_req = log_range(
-                req.iter()
-                    .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
-                    .chain(scheduled.iter().map(|(_, v)| *v)),
-                (0.1, 100.0),
-            );
-            let y_empty = zero_range(empty.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));
-            let reference = (!scheduled.is_empty()).then_some(scheduled.as_slice());
-            lines.panel(
-                &halves[0],
-                "requests per second",
-                "requests/s (log scale)",
-                &req,
-                y_req,
-                true,
-                reference,
-            )?;
-            lines.panel(
-                &halves[1],
-                "empty polls per second",
-                "empty polls/s",
-                &empty,
-                y_empty,
-                false,
-                None,
-            )?;
-            if empty.iter().all(|(_, p)| p.iter().all(|(_, v)| *v == 0.0)) {
-                note(&halves[1], (120, 60), "No poll came back empty in this run.")?;
-            }
+            return note(body, (40, 40), "No polling transport ran in this run.");
         }
-        root.present()?;
-    }
-    Ok(svg)
+        let halves = body.split_evenly((1, 2));
+        let y_req = log_range(
+            req.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain(scheduled.iter().map(|(_, v)| *v)),
+            (0.1, 100.0),
+        );
+        let y_empty = zero_range(empty.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));
+        let reference = (!scheduled.is_empty()).then_some(scheduled.as_slice());
+        lines.panel(
+            &halves[0],
+            "requests per second",
+            "requests/s (log scale)",
+            &req,
+            YAxis::Log(y_req),
+            reference,
+        )?;
+        lines.panel(
+            &halves[1],
+            "empty polls per second",
+            "empty polls/s",
+            &empty,
+            YAxis::Linear(y_empty),
+            None,
+        )?;
+        if empty.iter().all(|(_, p)| p.iter().all(|(_, v)| *v == 0.0)) {
+            note(&halves[1], (120, 60), "No poll came back empty in this run.")?;
+        }
+        Ok(())
+    })
 }

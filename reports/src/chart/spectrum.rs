@@ -5,23 +5,20 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use proto::results::Latency;
-use proto::results::Results;
+use proto::results::{Latency, Results, Step};
 use proto::Transport;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
-use super::frame::{frame, marker, note, skipped_key, transport_keys, Key};
-use super::{DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE, W};
+use super::frame::{note, skipped_key, svg, transport_keys, transport_line, Key};
+use super::style::{self, plot_on, W};
 
 /// `(nines, ms)` points of a latency's percentile spectrum; `nines` = −log10(1 − p), so
 /// 90 % → 1, 99 % → 2. Falls back to the summary percentiles when the run wrote no spectrum.
 /// The 100th percentile sits at infinity on this scale and is left out (it is the max).
 pub(super) fn spectrum_points(lat: &Latency) -> Vec<(f64, f64)> {
     let raw: Vec<(f64, u64)> = if !lat.spectrum.is_empty() {
-        // `.hgrm` files write percentiles as fractions; accept 0–1 as well as 0–100.
-        let scale = if lat.spectrum.iter().all(|(p, _)| *p <= 1.0) { 100.0 } else { 1.0 };
-        lat.spectrum.iter().map(|(p, v)| (p * scale, *v)).collect()
+        derived::spectrum_percentiles(lat)
     } else if lat.count > 0 {
         vec![(0.0, lat.min), (50.0, lat.p50), (90.0, lat.p90), (99.0, lat.p99), (99.9, lat.p999)]
     } else {
@@ -54,9 +51,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
-    let name = |s: &proto::results::Step| {
-        format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64))
-    };
+    let name = |s: &Step| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64));
     let empty: Vec<String> =
         results.steps.iter().filter(|s| s.delivery_latency_us.count == 0).map(name).collect();
     keys.extend(skipped_key("no deliveries", &empty));
@@ -72,61 +67,42 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             coarse.join(", ")
         )));
     }
-    let height = 150 + 430 * rows as u32;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, height)).into_drawing_area();
-        let body = frame(&root, title, &keys)?;
-        let all: Vec<Curve> = results
-            .steps
-            .iter()
-            .map(|s| (s.transport, s.clients, spectrum_points(&s.delivery_latency_us)))
-            .collect();
-        let y = log_range(all.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
-        let max_nines = all.iter().flat_map(|(_, _, p)| p.iter().map(|(n, _)| *n)).fold(0f64, f64::max);
-        // Up to the last point, to the next half nine: no empty decade on the right.
-        let x_hi = ((max_nines * 2.0).ceil() / 2.0).clamp(2.0, 6.0);
-        let panels = body.split_evenly((rows, cols));
+    let all: Vec<Curve> = results
+        .steps
+        .iter()
+        .map(|s| (s.transport, s.clients, spectrum_points(&s.delivery_latency_us)))
+        .collect();
+    let y = log_range(all.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
+    let max_nines = all.iter().flat_map(|(_, _, p)| p.iter().map(|(n, _)| *n)).fold(0f64, f64::max);
+    // Up to the last point, to the next half nine: no empty decade on the right.
+    let x_hi = ((max_nines * 2.0).ceil() / 2.0).clamp(2.0, 6.0);
+    svg((W, 150 + 430 * rows as u32), title, &keys, |body| {
         if counts.is_empty() {
-            note(&body, (40, 40), "No step ran: nothing to draw.")?;
+            note(body, (40, 40), "No step ran: nothing to draw.")?;
         }
-        for (panel, clients) in panels.iter().zip(&counts) {
-            let mut chart = ChartBuilder::on(panel)
-                .caption(format!("{} clients", format::int(*clients as u64)), (FONT, PANEL_SIZE))
-                .margin(14)
-                .margin_right(40)
-                .x_label_area_size(62)
-                .y_label_area_size(86)
-                .build_cartesian_2d(
-                    fixed(0.0..x_hi, (0..=x_hi.floor() as i32).map(f64::from).collect()),
-                    y.clone().log_scale().with_key_points(log_ticks(y.start, y.end)),
-                )?;
-            chart
-                .configure_mesh()
+        for (panel, clients) in body.split_evenly((rows, cols)).iter().zip(&counts) {
+            let caption = format!("{} clients", format::int(*clients as u64));
+            let mut chart = plot_on(panel, Some(&caption), 86).build_cartesian_2d(
+                fixed(0.0..x_hi, (0..=x_hi.floor() as i32).map(f64::from).collect()),
+                y.clone().log_scale().with_key_points(log_ticks(y.start, y.end)),
+            )?;
+            style::mesh(&mut chart.configure_mesh())
                 .x_desc("percentile (nines scale)")
                 .y_desc("delay (ms, log scale)")
                 .x_label_formatter(&|v| nines_label(*v))
                 .y_label_formatter(&|v| tick(*v))
-                .label_style((FONT, LABEL_SIZE))
-                .axis_desc_style((FONT, DESC_SIZE))
-                .bold_line_style(palette::GRID)
-                .light_line_style(TRANSPARENT)
                 .draw()?;
             for t in &transports {
                 let Some((_, _, points)) = all.iter().find(|(tt, c, _)| tt == t && c == clients) else {
                     continue;
                 };
-                let look = palette::look(t);
-                if points.is_empty() {
-                    continue;
+                if !points.is_empty() {
+                    transport_line(&mut chart, points, &palette::look(t), true)?;
                 }
-                chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
-                chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
             }
         }
-        root.present()?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

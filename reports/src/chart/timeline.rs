@@ -5,11 +5,12 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use proto::results::Results;
+use proto::Transport;
 
 use super::super::{derived, format, palette};
 use super::axis::{fixed, tick, zero_range};
-use super::frame::{frame, marker, note, transport_keys, Key};
-use super::{DESC_SIZE, FONT, LABEL_SIZE, PANEL_SIZE, W};
+use super::frame::{note, svg, transport_keys, transport_line, Key};
+use super::style::{self, plot_on, Area, W};
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let counts = derived::client_counts(results);
@@ -22,61 +23,45 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         colour: palette::REFERENCE,
         dash: Some((10, 6)),
     });
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, 150 + 430 * rows as u32)).into_drawing_area();
-        let body = frame(&root, title, &keys)?;
+    svg((W, 150 + 430 * rows as u32), title, &keys, |body| {
         if counts.is_empty() {
-            note(&body, (40, 40), "No step ran: nothing to draw.")?;
+            note(body, (40, 40), "No step ran: nothing to draw.")?;
         }
         for (panel, clients) in body.split_evenly((rows, cols)).iter().zip(&counts) {
-            let steps: Vec<_> =
-                transports.iter().filter_map(|t| derived::step(results, t, *clients)).collect();
-            let curves: Vec<_> = steps.iter().map(|s| (s, derived::delivery_rate_points(s))).collect();
-            let seconds = curves
-                .iter()
-                .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
-                .fold(0f64, f64::max)
-                .ceil()
-                .max(1.0);
-            let every = (seconds / 10.0).ceil().max(1.0);
-            let ticks: Vec<f64> = (0..=(seconds / every) as u32).map(|k| k as f64 * every).collect();
-            let expected = results.config.rate * *clients as f64;
-            let y = zero_range(curves.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain([expected]));
-            let mut chart = ChartBuilder::on(panel)
-                .caption(format!("{} clients", format::int(*clients as u64)), (FONT, PANEL_SIZE))
-                .margin(14)
-                .margin_right(40)
-                .x_label_area_size(62)
-                .y_label_area_size(92)
-                .build_cartesian_2d(fixed(0.0..seconds, ticks), y)?;
-            chart
-                .configure_mesh()
-                .x_desc("second of the measured window")
-                .y_desc("deliveries per second")
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| format::round(*v))
-                .y_labels(6)
-                .label_style((FONT, LABEL_SIZE))
-                .axis_desc_style((FONT, DESC_SIZE))
-                .bold_line_style(palette::GRID)
-                .light_line_style(TRANSPARENT)
-                .draw()?;
-            chart.draw_series(DashedLineSeries::new(
-                [(0.0, expected), (seconds, expected)],
-                10,
-                6,
-                palette::REFERENCE.stroke_width(2),
-            ))?;
-            for (step, points) in &curves {
-                let look = palette::look(step.transport);
-                chart.draw_series(LineSeries::new(points.clone(), look.colour.stroke_width(3)))?;
-                if points.len() <= 30 {
-                    chart.draw_series(points.iter().map(|p| marker(*p, &look)))?;
-                }
-            }
+            panel_at(results, &transports, panel, *clients)?;
         }
-        root.present()?;
+        Ok(())
+    })
+}
+
+/// The panel of one client count: each transport's deliveries per second, against the rate
+/// that delivering every event would reach.
+fn panel_at(results: &Results, transports: &[Transport], panel: &Area<'_>, clients: u32) -> Result<()> {
+    let steps: Vec<_> = transports.iter().filter_map(|t| derived::step(results, t, clients)).collect();
+    let curves: Vec<_> = steps.iter().map(|s| (s, derived::delivery_rate_points(s))).collect();
+    let seconds =
+        curves.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(0f64, f64::max).ceil().max(1.0);
+    let every = (seconds / 10.0).ceil().max(1.0);
+    let ticks: Vec<f64> = (0..=(seconds / every) as u32).map(|k| k as f64 * every).collect();
+    let expected = results.config.rate * clients as f64;
+    let y = zero_range(curves.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain([expected]));
+    let caption = format!("{} clients", format::int(clients as u64));
+    let mut chart = plot_on(panel, Some(&caption), 92).build_cartesian_2d(fixed(0.0..seconds, ticks), y)?;
+    style::mesh(&mut chart.configure_mesh())
+        .x_desc("second of the measured window")
+        .y_desc("deliveries per second")
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| format::round(*v))
+        .y_labels(6)
+        .draw()?;
+    chart.draw_series(DashedLineSeries::new(
+        [(0.0, expected), (seconds, expected)],
+        10,
+        6,
+        palette::REFERENCE.stroke_width(2),
+    ))?;
+    for (step, points) in &curves {
+        transport_line(&mut chart, points, &palette::look(step.transport), points.len() <= 30)?;
     }
-    Ok(svg)
+    Ok(())
 }
