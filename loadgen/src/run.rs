@@ -94,6 +94,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         steps: Vec::new(),
         clock: Some(clock),
         interrupted: None,
+        upgraded_from: None,
     };
 
     let plans = plan(&args);

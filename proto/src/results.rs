@@ -2,9 +2,11 @@
 //! writes and the report crate reads back (`loadgen report DIR/results.json` needs nothing
 //! else).
 //!
-//! Schema 1. Latencies are microseconds. Summaries are computed from the merged
-//! HdrHistograms (3 significant digits); the histograms themselves are written beside this
-//! file as `.hgrm` percentile distributions and interval logs (see [`StepFiles`]).
+//! Schema 2 (event delay by one definition, coalesced apart from lost). Latencies are
+//! microseconds. Summaries are computed from the merged HdrHistograms (3 significant digits);
+//! the histograms themselves are written beside this file as `.hgrm` percentile distributions
+//! and interval logs (see [`StepFiles`]). [`Results::from_json`] also reads schema 1 files,
+//! and marks them ([`Results::upgraded_from`]) so a report can say what their figures meant.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Transport;
 
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// One run: its configuration, the machine, one entry per (transport, clients) step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +33,10 @@ pub struct Results {
     /// The run was cut short (Ctrl-C, or the server died); the steps are what did run.
     #[serde(default)]
     pub interrupted: Option<String>,
+    /// The schema the file was written in, when it was older than [`SCHEMA`] and read through
+    /// [`Results::from_json`]; never written.
+    #[serde(default, skip_serializing)]
+    pub upgraded_from: Option<u32>,
 }
 
 /// The run's parameters, as given on the command line.
@@ -134,11 +140,19 @@ pub struct Step {
     pub events_published: u64,
     /// `events_published × clients`: what a perfect transport would deliver.
     pub deliveries_expected: u64,
-    /// Events clients received (for short polling: changed snapshots, each carrying only
-    /// the latest event).
+    /// Events clients received themselves, summed over clients (a snapshot counts as
+    /// delivering its newest event).
     pub deliveries: u64,
-    /// Events some client never saw (seq gaps), summed over clients.
-    pub missed: u64,
+    /// Events a client never received itself but held the effect of, in a later snapshot
+    /// (snapshot polling by design; a push client resynced after falling behind).
+    pub coalesced: u64,
+    /// Coalesced events whose publication time could not be read (events of a server that
+    /// restarted), so they have no delay sample; part of `coalesced`.
+    #[serde(default)]
+    pub coalesced_without_delay: u64,
+    /// Events a client never held, not even their effect, within the window and its drain: a
+    /// defect for every transport.
+    pub lost: u64,
     pub duplicates: u64,
     /// HTTP requests the clients sent (push transports: connections opened).
     pub requests: u64,
@@ -147,7 +161,9 @@ pub struct Step {
     /// Frames the server sent with data (WebSocket/SSE), from its counters.
     pub messages: u64,
     pub connections_opened: u64,
-    pub delivery_latency_us: Latency,
+    /// Event delay: when a client first held a state that included the event, minus the
+    /// event's publication time; one sample per delivered or coalesced event.
+    pub event_delay_us: Latency,
     /// Polling transports only: from each poll's *scheduled* send time to its answer.
     pub request_latency_us: Option<Latency>,
     /// TCP connect plus HTTP/WebSocket handshake (first response byte for polls).
@@ -170,18 +186,156 @@ impl Step {
         self.errors.values().sum()
     }
 
-    /// Share of expected deliveries that never arrived, 0–1.
-    pub fn missed_ratio(&self) -> f64 {
-        if self.deliveries_expected == 0 {
-            0.0
-        } else {
-            self.missed as f64 / self.deliveries_expected as f64
-        }
+    /// Share of expected deliveries that were lost, 0–1.
+    pub fn lost_ratio(&self) -> f64 {
+        share(self.lost, self.deliveries_expected)
+    }
+
+    /// Share of expected deliveries that were coalesced, 0–1.
+    pub fn coalesced_ratio(&self) -> f64 {
+        share(self.coalesced, self.deliveries_expected)
+    }
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
     }
 }
 
 impl Results {
     pub fn errors_total(&self) -> u64 {
         self.steps.iter().map(Step::errors_total).sum()
+    }
+
+    /// Reads a `results.json` of this schema or of schema 1.
+    ///
+    /// Schema 1 had one `missed` count and a `delivery_latency_us` that, for snapshot
+    /// polling, was the age of the newest event in each changed snapshot: its `missed` becomes
+    /// `coalesced` for snapshot polling (a snapshot carries every earlier event's effect) and
+    /// `lost` otherwise, and [`Results::upgraded_from`] says where the file came from.
+    pub fn from_json(text: &str) -> Result<Results, serde_json::Error> {
+        let mut v: serde_json::Value = serde_json::from_str(text)?;
+        let schema = v.get("schema").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if schema == 1 {
+            upgrade_v1(&mut v);
+        }
+        let mut r: Results = serde_json::from_value(v)?;
+        if schema < u64::from(SCHEMA) {
+            r.upgraded_from = Some(schema as u32);
+            r.schema = SCHEMA;
+        }
+        Ok(r)
+    }
+}
+
+/// Schema 1's step fields, renamed and split as [`Results::from_json`] says.
+fn upgrade_v1(v: &mut serde_json::Value) {
+    let Some(steps) = v.get_mut("steps").and_then(serde_json::Value::as_array_mut) else { return };
+    for step in steps.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+        if let Some(latency) = step.remove("delivery_latency_us") {
+            step.insert("event_delay_us".into(), latency);
+        }
+        let missed = step.remove("missed").unwrap_or(serde_json::Value::from(0));
+        let snapshot =
+            step.get("transport").and_then(serde_json::Value::as_str) == Some(Transport::ShortPoll.name());
+        let (coalesced, lost) = if snapshot { (missed, 0.into()) } else { (0.into(), missed) };
+        step.insert("coalesced".into(), coalesced);
+        step.insert("lost".into(), lost);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(transport: Transport, coalesced: u64, lost: u64) -> Step {
+        Step {
+            transport,
+            clients: 10,
+            measured_s: 10.0,
+            events_published: 100,
+            deliveries_expected: 1000,
+            deliveries: 1000 - coalesced - lost,
+            coalesced,
+            coalesced_without_delay: 0,
+            lost,
+            duplicates: 0,
+            requests: 100,
+            empty_polls: 0,
+            messages: 0,
+            connections_opened: 10,
+            event_delay_us: Latency { count: 5, p50: 7, ..Latency::default() },
+            request_latency_us: None,
+            connect_latency_us: Latency::default(),
+            wire_bytes: WireBytes::default(),
+            wire_bytes_per_delivery: 0.0,
+            server: ProcessCost::default(),
+            loadgen: ProcessCost::default(),
+            errors: BTreeMap::new(),
+            deliveries_per_s: vec![],
+            files: StepFiles::default(),
+        }
+    }
+
+    fn results(steps: Vec<Step>) -> Results {
+        Results {
+            schema: SCHEMA,
+            started: "2026-11-25T00:00:00Z".into(),
+            config: RunConfig {
+                target: None,
+                transports: vec![Transport::ShortPoll, Transport::Ws],
+                clients: vec![10],
+                duration_s: 10.0,
+                warmup_s: 2.0,
+                poll_interval_ms: 1000.0,
+                rate: 10.0,
+                payload_bytes: 0,
+                connect_rate: 2000.0,
+                seed: 1,
+            },
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "x".into(),
+                kernel: "k".into(),
+                os: "o".into(),
+                memory_bytes: 1,
+            },
+            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
+            steps,
+            clock: None,
+            interrupted: None,
+            upgraded_from: None,
+        }
+    }
+
+    #[test]
+    fn this_schema_round_trips() {
+        let r = results(vec![step(Transport::ShortPoll, 900, 0), step(Transport::Ws, 0, 3)]);
+        let text = serde_json::to_string(&r).expect("serialises");
+        assert!(!text.contains("upgraded_from"));
+        assert_eq!(Results::from_json(&text).expect("reads back"), r);
+    }
+
+    #[test]
+    fn schema_1_missed_becomes_coalesced_for_snapshot_polling_and_lost_otherwise() {
+        let now = results(vec![step(Transport::ShortPoll, 900, 0), step(Transport::Ws, 0, 3)]);
+        // The same run as schema 1 wrote it.
+        let mut v = serde_json::to_value(&now).expect("value");
+        v["schema"] = 1.into();
+        for (s, missed) in v["steps"].as_array_mut().expect("steps").iter_mut().zip([900, 3]) {
+            let o = s.as_object_mut().expect("object");
+            let latency = o.remove("event_delay_us").expect("latency");
+            o.insert("delivery_latency_us".into(), latency);
+            for k in ["coalesced", "lost", "coalesced_without_delay"] {
+                o.remove(k);
+            }
+            o.insert("missed".into(), missed.into());
+        }
+        let old = Results::from_json(&v.to_string()).expect("schema 1 reads");
+        assert_eq!(old.upgraded_from, Some(1));
+        assert_eq!(Results { upgraded_from: None, ..old }, now);
     }
 }

@@ -45,7 +45,7 @@ pub fn ordered_steps(results: &Results) -> Vec<&Step> {
 /// at which the most transports delivered something (all of them, in a healthy run).
 pub fn headline_clients(results: &Results) -> Option<u32> {
     let delivering =
-        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.delivery_latency_us.count > 0).count();
+        |c: u32| results.steps.iter().filter(|s| s.clients == c && s.event_delay_us.count > 0).count();
     let most = client_counts(results).into_iter().map(delivering).max().filter(|n| *n > 0)?;
     client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
 }
@@ -151,8 +151,8 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     }
     if step.deliveries == 0 && step.deliveries_expected > 0 {
         why.push("delivered nothing".to_string());
-    } else if step.missed > 0 && !step.transport.is_snapshot() {
-        why.push(format!("missed {} events", format::int(step.missed)));
+    } else if step.lost > 0 && !step.transport.is_snapshot() {
+        why.push(format!("missed {} events", format::int(step.lost)));
     }
     let interval_us = config.poll_interval_ms * 1000.0;
     if step.transport.is_scheduled_poll() {
@@ -176,12 +176,12 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
             }
         }
     } else if interval_us > 0.0
-        && step.delivery_latency_us.count > 0
-        && step.delivery_latency_us.p99 as f64 > interval_us
+        && step.event_delay_us.count > 0
+        && step.event_delay_us.p99 as f64 > interval_us
     {
         why.push(format!(
             "p99 delivery {} is over the {} poll interval",
-            format::latency_us(step.delivery_latency_us.p99 as f64),
+            format::latency_us(step.event_delay_us.p99 as f64),
             format::duration_ms(config.poll_interval_ms)
         ));
     }
@@ -216,13 +216,15 @@ mod tests {
             events_published: 100,
             deliveries_expected: 1000,
             deliveries: 1000,
-            missed: 0,
+            coalesced: 0,
+            coalesced_without_delay: 0,
+            lost: 0,
             duplicates: 0,
             requests: 100,
             empty_polls: 0,
             messages: 0,
             connections_opened: 10,
-            delivery_latency_us: Latency { count: 1000, p99: 900, ..Latency::default() },
+            event_delay_us: Latency { count: 1000, p99: 900, ..Latency::default() },
             request_latency_us: Some(Latency { count: 100, p99: 2000, ..Latency::default() }),
             connect_latency_us: Latency::default(),
             wire_bytes: WireBytes { to_server: 1000, to_client: 9000 },
@@ -283,8 +285,8 @@ mod tests {
         assert!(why[1].contains("1,500\u{a0}ms"), "{why:?}");
         assert!(why[2].contains("sent 50 of 100"), "{why:?}");
         let mut w = step(Transport::Ws);
-        w.missed = 5;
-        w.delivery_latency_us.p99 = 2_000_000;
+        w.lost = 5;
+        w.event_delay_us.p99 = 2_000_000;
         assert_eq!(shortfalls(&w, &config()).len(), 2);
     }
 }

@@ -56,7 +56,7 @@ pub fn render(results: &Results, dir: &Path) -> Result<PathBuf> {
 pub fn render_dir(results_json: &Path) -> Result<PathBuf> {
     let text = std::fs::read_to_string(results_json)
         .with_context(|| format!("while reading {}", results_json.display()))?;
-    let results: Results = serde_json::from_str(&text)
+    let results: Results = Results::from_json(&text)
         .with_context(|| format!("while parsing {} as pushpull results", results_json.display()))?;
     let dir = match results_json.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -80,11 +80,11 @@ pub fn summarise(results: &Results) -> Summary {
 }
 
 fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
-    let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.delivery_latency_us.count > 0).collect();
-    ranked.sort_by_key(|s| s.delivery_latency_us.p50);
+    let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.event_delay_us.count > 0).collect();
+    ranked.sort_by_key(|s| s.event_delay_us.p50);
     let n = format::int(clients as u64);
     let (Some(fast), Some(slow)) = (ranked.first(), ranked.last()) else { return };
-    let (f, s) = (&fast.delivery_latency_us, &slow.delivery_latency_us);
+    let (f, s) = (&fast.event_delay_us, &slow.event_delay_us);
     if ranked.len() == 1 {
         out.lines.push(format!(
             "At {n} clients, {} delivered events with a median delay of {} (p99 {}).",
@@ -109,7 +109,7 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
     let order: Vec<String> = ranked
         .iter()
         .map(|s| {
-            format!("{} {}", palette::name(s.transport), format::latency_us(s.delivery_latency_us.p50 as f64))
+            format!("{} {}", palette::name(s.transport), format::latency_us(s.event_delay_us.p50 as f64))
         })
         .collect();
     out.lines.push(format!("Median delay at {n} clients, fastest first: {}.", order.join(", ")));
@@ -117,10 +117,9 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
 
 /// The question the project is named for: WebSocket against the classic AJAX short poll.
 fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
-    let find =
-        |t: Transport| at.iter().copied().find(|s| s.transport == t && s.delivery_latency_us.count > 0);
+    let find = |t: Transport| at.iter().copied().find(|s| s.transport == t && s.event_delay_us.count > 0);
     let (Some(ws), Some(poll)) = (find(Transport::Ws), find(Transport::ShortPoll)) else { return };
-    let (w, p) = (ws.delivery_latency_us.p50.max(1) as f64, poll.delivery_latency_us.p50.max(1) as f64);
+    let (w, p) = (ws.event_delay_us.p50.max(1) as f64, poll.event_delay_us.p50.max(1) as f64);
     let speed = if p >= w {
         format!("{} sooner", format::ratio(p / w))
     } else {
@@ -152,7 +151,7 @@ fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
 }
 
 fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
-    for s in at.iter().filter(|s| s.missed > 0) {
+    for s in at.iter().filter(|s| s.lost > 0) {
         let why = if s.transport.is_snapshot() {
             ": each poll shows only the newest state, so events that came and went between two \
              polls were never seen (and its delay figures count only the events it did see)"
@@ -162,15 +161,15 @@ fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
         out.lines.push(format!(
             "{} missed {} of the events at {} clients ({} of {}){why}.",
             palette::name(s.transport),
-            format::percent(s.missed_ratio()),
+            format::percent(s.lost_ratio()),
             format::int(clients as u64),
-            format::int(s.missed),
+            format::int(s.lost),
             format::int(s.deliveries_expected),
         ));
     }
     let complete: Vec<String> = at
         .iter()
-        .filter(|s| s.missed == 0 && s.duplicates == 0 && s.deliveries > 0)
+        .filter(|s| s.lost == 0 && s.duplicates == 0 && s.deliveries > 0)
         .map(|s| palette::name(s.transport).to_string())
         .collect();
     if !complete.is_empty() && complete.len() < at.len() {

@@ -88,9 +88,9 @@ pub fn glance(results: &Results) -> Option<Table> {
         .map(|s| {
             vec![
                 Cell::transport(s.transport),
-                latency_cells(Some(&s.delivery_latency_us), false)[0].clone(),
-                latency_cells(Some(&s.delivery_latency_us), false)[2].clone(),
-                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
+                latency_cells(Some(&s.event_delay_us), false)[0].clone(),
+                latency_cells(Some(&s.event_delay_us), false)[2].clone(),
+                Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
                 opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
                 opt(derived::server_cpu_per_1000(s), format::real),
                 kept_up(s, results),
@@ -166,8 +166,8 @@ pub fn delivery(results: &Results) -> Table {
                 Cell::num(format::int(s.events_published)),
                 Cell::num(format::int(s.deliveries_expected)),
                 Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
-                Cell::num(format::int(s.missed)).bad(s.missed > 0),
-                Cell::num(format::percent(s.missed_ratio())).bad(s.missed > 0),
+                Cell::num(format::int(s.lost)).bad(s.lost > 0),
+                Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
                 Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
                 opt(derived::deliveries_per_s(s), format::real),
             ]
@@ -194,7 +194,7 @@ pub fn delay(results: &Results) -> Table {
         "Delays: delivery (publication to client) and, for polls, request (scheduled send to answer)",
         &["Delivery p50", "p90", "p99", "p99.9", "max", "Request p50", "p90", "p99"],
         |s| {
-            let mut cells = latency_cells(Some(&s.delivery_latency_us), true);
+            let mut cells = latency_cells(Some(&s.event_delay_us), true);
             cells.extend(latency_cells(s.request_latency_us.as_ref(), false));
             cells
         },
@@ -320,7 +320,7 @@ pub fn spectrum(results: &Results) -> Table {
         "Delivery delay spectrum: percentile → delay, the points of chart 1",
         &["Percentile: delay"],
         |s| {
-            let points: Vec<String> = derived::spectrum_percentiles(&s.delivery_latency_us)
+            let points: Vec<String> = derived::spectrum_percentiles(&s.event_delay_us)
                 .into_iter()
                 .map(|(p, v)| format!("{}: {}", percentile(p), format::latency_us(v as f64)))
                 .collect();

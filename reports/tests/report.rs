@@ -28,7 +28,7 @@ fn fixture_path() -> PathBuf {
 }
 
 fn fixture() -> Results {
-    serde_json::from_str(&std::fs::read_to_string(fixture_path()).expect("fixture")).expect("fixture parses")
+    Results::from_json(&std::fs::read_to_string(fixture_path()).expect("fixture")).expect("fixture parses")
 }
 
 fn fixture_json() -> Value {
@@ -191,7 +191,7 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
         assert_eq!(row(&doc, "kept-up", t, c)[2], kept_up, "{t} {c}");
         let delay = row(&doc, "delay", t, c);
         for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999"), (6, "max")] {
-            assert_eq!(delay[i], ms(u(s, &format!("/delivery_latency_us/{p}"))), "{t} {c} {p}");
+            assert_eq!(delay[i], ms(u(s, &format!("/event_delay_us/{p}"))), "{t} {c} {p}");
         }
         match s["request_latency_us"].as_object() {
             Some(_) => assert_eq!(delay[9], ms(u(s, "/request_latency_us/p99")), "{t} {c}"),
@@ -240,21 +240,21 @@ fn the_summary_figures_come_from_the_fixture() {
     let at = steps.iter().map(|s| u(s, "/clients")).max().expect("a step");
     assert_eq!(at, 100);
     let mut here: Vec<&Value> = steps.iter().filter(|s| u(s, "/clients") == at).collect();
-    here.sort_by_key(|s| u(s, "/delivery_latency_us/p50"));
+    here.sort_by_key(|s| u(s, "/event_delay_us/p50"));
     let (fast, slow) = (here[0], here[here.len() - 1]);
     let expected = format!(
         "At 100 clients, {} was fastest: events reached the clients after {} at the median and {} at p99",
         name(fast["transport"].as_str().unwrap_or("")),
-        ms(u(fast, "/delivery_latency_us/p50")),
-        ms(u(fast, "/delivery_latency_us/p99")),
+        ms(u(fast, "/event_delay_us/p50")),
+        ms(u(fast, "/event_delay_us/p99")),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     let expected = format!(
         "The slowest, {}, took {} at the median and {} at p99: {} longer at the median.",
         name(slow["transport"].as_str().unwrap_or("")),
-        ms(u(slow, "/delivery_latency_us/p50")),
-        ms(u(slow, "/delivery_latency_us/p99")),
-        ratio(u(slow, "/delivery_latency_us/p50") as f64 / u(fast, "/delivery_latency_us/p50") as f64),
+        ms(u(slow, "/event_delay_us/p50")),
+        ms(u(slow, "/event_delay_us/p99")),
+        ratio(u(slow, "/event_delay_us/p50") as f64 / u(fast, "/event_delay_us/p50") as f64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     // WebSocket against the classic short poll.
@@ -266,9 +266,9 @@ fn the_summary_figures_come_from_the_fixture() {
     let expected = format!(
         "Against short polling every 1 s (the classic AJAX poll), WebSocket delivered events {} sooner at the \
          median ({} against {}) and moved {} fewer bytes per delivered event ({} B against {} B).",
-        ratio(u(sp, "/delivery_latency_us/p50") as f64 / u(ws, "/delivery_latency_us/p50") as f64),
-        ms(u(ws, "/delivery_latency_us/p50")),
-        ms(u(sp, "/delivery_latency_us/p50")),
+        ratio(u(sp, "/event_delay_us/p50") as f64 / u(ws, "/event_delay_us/p50") as f64),
+        ms(u(ws, "/event_delay_us/p50")),
+        ms(u(sp, "/event_delay_us/p50")),
         ratio(bytes(sp) / bytes(ws)),
         int(bytes(ws).round() as u64),
         int(bytes(sp).round() as u64),
@@ -457,8 +457,8 @@ fn edge_cases_render_honestly() {
     odd.interrupted = Some("Ctrl-C".into());
     if let Some(s) = odd.steps.iter_mut().find(|s| s.transport == Transport::Sse && s.clients == 100) {
         s.deliveries = 0;
-        s.missed = s.deliveries_expected;
-        s.delivery_latency_us = Default::default();
+        s.lost = s.deliveries_expected;
+        s.event_delay_us = Default::default();
         s.deliveries_per_s = vec![0; 10];
         s.wire_bytes_per_delivery = 0.0;
     }
@@ -468,12 +468,12 @@ fn edge_cases_render_honestly() {
         s.deliveries_expected = 0;
         s.deliveries = 0;
         s.messages = 0;
-        s.delivery_latency_us = Default::default();
+        s.event_delay_us = Default::default();
         s.deliveries_per_s = vec![0];
         s.measured_s = 0.004;
     }
     for s in odd.steps.iter_mut() {
-        s.delivery_latency_us.spectrum.clear();
+        s.event_delay_us.spectrum.clear();
     }
     let (_dir, html) = render(&odd);
     assert_eq!(parse_errors(&html), Vec::<String>::new());
@@ -516,7 +516,7 @@ fn chromium_shows_the_report_without_console_errors() {
     let (results, name) = match std::env::var_os("PUSHPULL_REPORT_RESULTS") {
         Some(path) => {
             let text = std::fs::read_to_string(&path).expect("PUSHPULL_REPORT_RESULTS names a results.json");
-            (serde_json::from_str::<Results>(&text).expect("results parse"), "report-run")
+            (Results::from_json(&text).expect("results parse"), "report-run")
         }
         None => (fixture(), "report-fixture"),
     };

@@ -15,13 +15,13 @@ use super::style::W;
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let lines = Lines { results, only: |_| true };
     let ms = |us: u64| us_to_ms(us);
-    let p50 = lines.series(|s| (s.delivery_latency_us.count > 0).then(|| ms(s.delivery_latency_us.p50)));
-    let p99 = lines.series(|s| (s.delivery_latency_us.count > 0).then(|| ms(s.delivery_latency_us.p99)));
+    let p50 = lines.series(|s| (s.event_delay_us.count > 0).then(|| ms(s.event_delay_us.p50)));
+    let p99 = lines.series(|s| (s.event_delay_us.count > 0).then(|| ms(s.event_delay_us.p99)));
     let y = log_range(p50.iter().chain(&p99).flat_map(|(_, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
     let mut keys = transport_keys(results, |_| true);
     keys.extend(skipped_key(
         "no deliveries",
-        &lines.skipped(|s| (s.delivery_latency_us.count > 0).then_some(0.0)),
+        &lines.skipped(|s| (s.event_delay_us.count > 0).then_some(0.0)),
     ));
     svg((W, 600), title, &keys, |body| {
         let halves = body.split_evenly((1, 2));

@@ -52,13 +52,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
     let name = |s: &Step| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64));
-    let empty: Vec<String> =
-        results.steps.iter().filter(|s| s.delivery_latency_us.count == 0).map(name).collect();
+    let empty: Vec<String> = results.steps.iter().filter(|s| s.event_delay_us.count == 0).map(name).collect();
     keys.extend(skipped_key("no deliveries", &empty));
     let coarse: Vec<String> = results
         .steps
         .iter()
-        .filter(|s| s.delivery_latency_us.count > 0 && s.delivery_latency_us.spectrum.is_empty())
+        .filter(|s| s.event_delay_us.count > 0 && s.event_delay_us.spectrum.is_empty())
         .map(name)
         .collect();
     if !coarse.is_empty() {
@@ -67,11 +66,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             coarse.join(", ")
         )));
     }
-    let all: Vec<Curve> = results
-        .steps
-        .iter()
-        .map(|s| (s.transport, s.clients, spectrum_points(&s.delivery_latency_us)))
-        .collect();
+    let all: Vec<Curve> =
+        results.steps.iter().map(|s| (s.transport, s.clients, spectrum_points(&s.event_delay_us))).collect();
     let y = log_range(all.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
     let max_nines = all.iter().flat_map(|(_, _, p)| p.iter().map(|(n, _)| *n)).fold(0f64, f64::max);
     // Up to the last point, to the next half nine: no empty decade on the right.
