@@ -19,6 +19,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod embedded;
+pub mod failure;
 pub mod hgrm;
 pub mod machine;
 pub mod recorder;

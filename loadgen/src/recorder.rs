@@ -7,64 +7,9 @@
 //! behind a shared lock while the clients run.
 
 use std::collections::BTreeMap;
-use std::io;
 
+use crate::failure::ErrorKind;
 use crate::seqcheck::SeqTracker;
-
-/// Why a client's request or connection failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ErrorKind {
-    /// The TCP connection could not be made (refused, unreachable, out of ports).
-    Connect,
-    /// The server reset or closed a connection that should have stayed open.
-    Reset,
-    /// A request, connect or handshake took longer than its bound.
-    Timeout,
-    /// 4xx answers other than 410.
-    Http4xx,
-    /// 410: the client's cursor had left the server's ring.
-    Gone,
-    /// 5xx answers (503 at the connection limit among them).
-    Http5xx,
-    /// An answer that does not parse, or a WebSocket protocol error.
-    Protocol,
-    /// The feed's epoch changed: the server restarted.
-    Restart,
-}
-
-impl ErrorKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            ErrorKind::Connect => "connect",
-            ErrorKind::Reset => "reset",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Http4xx => "http_4xx",
-            ErrorKind::Gone => "http_410_gone",
-            ErrorKind::Http5xx => "http_5xx",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::Restart => "server_restart",
-        }
-    }
-
-    /// The kind of an I/O error on an established connection.
-    pub fn of_io(e: &io::Error) -> ErrorKind {
-        match e.kind() {
-            io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            io::ErrorKind::InvalidData => ErrorKind::Protocol,
-            _ => ErrorKind::Reset,
-        }
-    }
-
-    /// The kind of an HTTP status that is an error, if it is one.
-    pub fn of_status(status: u16) -> Option<ErrorKind> {
-        match status {
-            410 => Some(ErrorKind::Gone),
-            400..=499 => Some(ErrorKind::Http4xx),
-            500..=599 => Some(ErrorKind::Http5xx),
-            _ => None,
-        }
-    }
-}
 
 /// One received event: its feed epoch and seq, its delivery latency, and when it arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,17 +95,6 @@ impl ClientRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_and_io_errors_have_kinds() {
-        assert_eq!(ErrorKind::of_status(200), None);
-        assert_eq!(ErrorKind::of_status(304), None);
-        assert_eq!(ErrorKind::of_status(410), Some(ErrorKind::Gone));
-        assert_eq!(ErrorKind::of_status(404), Some(ErrorKind::Http4xx));
-        assert_eq!(ErrorKind::of_status(503), Some(ErrorKind::Http5xx));
-        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "x");
-        assert_eq!(ErrorKind::of_io(&reset), ErrorKind::Reset);
-    }
 
     #[test]
     fn duplicates_are_not_delivered_twice_and_restarts_are_counted() {

@@ -69,7 +69,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     } else {
         clock::measure(target.addr, &target.host, 20)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {}", e.label()))?
+            .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {e}"))?
     };
     let mut results = Results {
         schema: SCHEMA,

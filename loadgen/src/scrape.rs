@@ -7,7 +7,7 @@ use std::time::Duration;
 use proto::metrics::{Sample, Single};
 
 use crate::client::http::{get, Conn};
-use crate::recorder::ErrorKind;
+use crate::failure::Failure;
 
 pub struct Scraper {
     target: SocketAddr,
@@ -21,7 +21,7 @@ impl Scraper {
     }
 
     /// One reading of every counter.
-    pub async fn sample(&mut self) -> Result<Sample, ErrorKind> {
+    pub async fn sample(&mut self) -> Result<Sample, Failure> {
         if self.conn.as_ref().is_none_or(|c| !c.is_open()) {
             self.conn = Some(Conn::open(self.target, None).await?);
         }
@@ -33,12 +33,12 @@ impl Scraper {
                 return Err(e);
             }
         };
-        if let Some(e) = ErrorKind::of_status(answer.status.as_u16()) {
+        if let Some(e) = Failure::status(answer.status.as_u16()) {
             return Err(e);
         }
-        let text = std::str::from_utf8(&answer.body).map_err(|_| ErrorKind::Protocol)?;
-        let s = Sample::parse(text).map_err(|_| ErrorKind::Protocol)?;
-        s.get(Single::FeedSeq).map_err(|_| ErrorKind::Protocol)?;
+        let text = std::str::from_utf8(&answer.body).map_err(Failure::protocol)?;
+        let s = Sample::parse(text).map_err(Failure::protocol)?;
+        s.get(Single::FeedSeq).map_err(Failure::protocol)?;
         Ok(s)
     }
 }
