@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::client::http::{get, Conn};
-use crate::recorder::ErrorKind;
+use crate::failure::Failure;
 use proto::results::Clock;
 
 /// One exchange: local time when the request left, the server's time, local time when the
@@ -24,13 +24,22 @@ pub struct Sample {
     pub received_us: u64,
 }
 
-/// The offset (server − local) from the minimum-round-trip sample, and its uncertainty.
-pub fn best(samples: &[Sample]) -> Option<(i64, u64)> {
+/// The server's clock relative to ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offset {
+    /// Server − local, µs.
+    pub offset_us: i64,
+    /// The offset is known to ± this much, µs.
+    pub uncertainty_us: u64,
+}
+
+/// The offset from the minimum-round-trip sample, and its uncertainty.
+pub fn best(samples: &[Sample]) -> Option<Offset> {
     let s =
         samples.iter().filter(|s| s.received_us >= s.sent_us).min_by_key(|s| s.received_us - s.sent_us)?;
     let half = (s.received_us - s.sent_us) / 2;
     let midpoint = s.sent_us + half;
-    Some((s.server_us as i64 - midpoint as i64, half.max(1)))
+    Some(Offset { offset_us: s.server_us as i64 - midpoint as i64, uncertainty_us: half.max(1) })
 }
 
 #[derive(Deserialize)]
@@ -39,20 +48,21 @@ struct Time {
 }
 
 /// Measures the offset to the server at `target` with `n` exchanges on one connection.
-pub async fn measure(target: SocketAddr, host: &str, n: usize) -> Result<Clock, ErrorKind> {
+pub async fn measure(target: SocketAddr, host: &str, n: usize) -> Result<Clock, Failure> {
     let mut conn = Conn::open(target, None).await?;
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let sent_us = proto::now_us();
         let a = conn.fetch(get(host, "/api/time"), Duration::from_secs(5)).await?;
         let received_us = proto::now_us();
-        if let Some(e) = ErrorKind::of_status(a.status.as_u16()) {
+        if let Some(e) = Failure::status(a.status.as_u16()) {
             return Err(e);
         }
-        let t: Time = serde_json::from_slice(&a.body).map_err(|_| ErrorKind::Protocol)?;
+        let t: Time = serde_json::from_slice(&a.body).map_err(Failure::protocol)?;
         samples.push(Sample { sent_us, server_us: t.now_us, received_us });
     }
-    let (offset_us, uncertainty_us) = best(&samples).ok_or(ErrorKind::Protocol)?;
+    let Offset { offset_us, uncertainty_us } = best(&samples)
+        .ok_or_else(|| Failure::protocol("no round trip where the local clock went forward"))?;
     Ok(Clock { same_host: false, offset_us, uncertainty_us, samples: n as u32 })
 }
 
@@ -70,7 +80,7 @@ mod tests {
             // A sample whose clock went backwards is ignored.
             Sample { sent_us: 30_000, server_us: 0, received_us: 29_000 },
         ];
-        assert_eq!(best(&samples), Some((-500, 100)));
+        assert_eq!(best(&samples), Some(Offset { offset_us: -500, uncertainty_us: 100 }));
         assert_eq!(best(&[]), None);
     }
 }

@@ -62,9 +62,13 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
 }
 
 impl Embedded {
-    /// Whether the child is still running.
-    pub fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+    /// How the child ended, if it is no longer running.
+    pub fn ended(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => Some(status.to_string()),
+            Err(e) => Some(format!("it cannot be waited for: {e}")),
+        }
     }
 
     /// The child's process id (for tests that kill it).

@@ -14,13 +14,13 @@ use thiserror::Error;
 
 use crate::client::http::{get, Conn};
 use crate::event_delay::EventTimes;
-use crate::recorder::ErrorKind;
+use crate::failure::Failure;
 
 /// Longest one page of events may take to arrive.
 const PAGE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why the window's event times could not be read.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum TimesError {
     #[error(
         "the window published events {from}..={to}, but the server's ring no longer holds the oldest \
@@ -29,8 +29,8 @@ pub enum TimesError {
     RingTooSmall { from: u64, to: u64, server_says: String },
     #[error("the server restarted (epoch {found} instead of {expected}) before the window's event times were read")]
     Restarted { expected: u64, found: u64 },
-    #[error("reading /api/events failed: {0:?}")]
-    Request(ErrorKind),
+    #[error("reading /api/events failed: {0}")]
+    Request(Failure),
     #[error("/api/events answered something that is not an events page: {0}")]
     Malformed(String),
 }
@@ -60,7 +60,7 @@ pub async fn read(
             }
             return Err(TimesError::RingTooSmall { from: from + 1, to, server_says: gone.error });
         }
-        if let Some(e) = ErrorKind::of_status(answer.status.as_u16()) {
+        if let Some(e) = Failure::status(answer.status.as_u16()) {
             return Err(TimesError::Request(e));
         }
         let page: EventsPageHead =

@@ -1,13 +1,13 @@
-//! HdrHistogram output files: the `.hgrm` percentile distribution (the text that wrk2 and
+//! HdrHistogram output formats: the `.hgrm` percentile distribution (the text that wrk2 and
 //! HdrHistogram's log processor print, which the HdrHistogram plotter reads) and interval
 //! logs (one histogram per second, V2-compressed), so runs from several machines can be merged.
+//! [`crate::files`] writes them.
 //!
 //! Values are recorded in microseconds; the `.hgrm` prints milliseconds (scaling ratio 1000),
 //! as wrk2 does.
 
 use std::fmt::Write as _;
 use std::io;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
@@ -80,13 +80,8 @@ pub fn summarize(h: &Histogram<u64>) -> Latency {
     }
 }
 
-/// Writes an interval log of per-second histograms starting at `start`.
-pub fn write_interval_log(
-    path: &Path,
-    start: SystemTime,
-    tag: &str,
-    intervals: &[Histogram<u64>],
-) -> io::Result<()> {
+/// An interval log of per-second histograms starting at `start`.
+pub fn interval_log(start: SystemTime, tag: &str, intervals: &[Histogram<u64>]) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     {
@@ -108,7 +103,7 @@ pub fn write_interval_log(
             .map_err(|e| io::Error::other(format!("{e:?}")))?;
         }
     }
-    std::fs::write(path, buf)
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -140,20 +135,15 @@ mod tests {
 
     #[test]
     fn interval_log_reads_back() {
-        let dir = std::env::temp_dir().join(format!("pushpull-hlog-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("x.hlog");
         let mut a = new_histogram();
         a.record(100).expect("in range");
         let mut b = new_histogram();
         b.record(200).expect("in range");
         b.record(300).expect("in range");
-        write_interval_log(&path, SystemTime::now(), "delivery", &[a, b]).expect("written");
-        let bytes = std::fs::read(&path).expect("read");
+        let bytes = interval_log(SystemTime::now(), "delivery", &[a, b]).expect("encoded");
         let n = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&bytes)
             .filter(|e| matches!(e, Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(_))))
             .count();
         assert_eq!(n, 2);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

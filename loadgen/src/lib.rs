@@ -2,27 +2,37 @@
 //! honestly, written as HdrHistograms, JSON and an HTML report.
 //!
 //! How a run flows:
-//! - [`run`] plans the sweep (client counts × transports) and, without `--target`, starts the
-//!   server as a separate process ([`embedded`]) so its CPU and memory are its own.
-//! - [`step`] runs one (transport, clients) step: ramps up, warms up, measures a window
-//!   bounded by two [`scrape`]s of the server's `/metrics`, drains, and assembles a
-//!   [`results::Step`].
+//! - [`run`] plans the sweep ([`plan`]: client counts × transports, each step's ramp, warm-up,
+//!   window and drain) and, without `--target`, starts the server as a separate process
+//!   ([`embedded`]) so its CPU and memory are its own. It shows [`progress`] and writes
+//!   `results.json` after every step.
+//! - [`step`] runs one (transport, clients) step: it spawns the [`client`]s, [`watch`]es the
+//!   server through [`scrape`]s of its `/metrics` (the first one checked for every metric),
+//!   which bound the measured [`window`] (one segment per server epoch), joins the clients,
+//!   [`assemble`]s their records over the window into a `proto::results::Step`, and writes its
+//!   histogram [`files`] ([`hgrm`] formats).
 //! - [`client`] holds the simulated clients (polling, SSE, WebSocket), each one task with its
-//!   own connection; they poll on a fixed [`schedule`] (coordinated omission) and keep raw
-//!   samples in a [`recorder::ClientRecord`], with [`seqcheck`] for gaps and duplicates.
-//! - [`hgrm`] writes `.hgrm` percentile files and interval logs; `proto::results` is
-//!   `results.json`; the `reports` crate draws `index.html`; [`summary`] prints the terminal table;
-//!   [`machine`] says what it ran on; [`clock`] measures the offset to a server on another
-//!   host; [`config`] is the command line.
+//!   own connection, (re)connecting through one [`client::Reconnect`]; they poll on a fixed [`schedule`]
+//!   (coordinated omission) and keep raw samples in a [`recorder::ClientRecord`], with
+//!   [`seqcheck`] for gaps and duplicates. A failed request is a [`failure::Failure`]: its
+//!   kind is counted, its cause logged.
+//! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]
+//!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
+//!   to a server on another host; [`config`] is the command line.
 
+pub mod assemble;
 pub mod client;
 pub mod clock;
 pub mod config;
 pub mod embedded;
 pub mod event_delay;
+pub mod failure;
 pub mod feed_times;
+pub mod files;
 pub mod hgrm;
 pub mod machine;
+pub mod plan;
+pub mod progress;
 pub mod recorder;
 pub mod run;
 pub mod schedule;
@@ -30,3 +40,5 @@ pub mod scrape;
 pub mod seqcheck;
 pub mod step;
 pub mod summary;
+pub mod watch;
+pub mod window;

@@ -7,64 +7,10 @@
 //! behind a shared lock while the clients run.
 
 use std::collections::BTreeMap;
-use std::io;
 
+use crate::event_delay::Held;
+use crate::failure::ErrorKind;
 use crate::seqcheck::SeqTracker;
-
-/// Why a client's request or connection failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ErrorKind {
-    /// The TCP connection could not be made (refused, unreachable, out of ports).
-    Connect,
-    /// The server reset or closed a connection that should have stayed open.
-    Reset,
-    /// A request, connect or handshake took longer than its bound.
-    Timeout,
-    /// 4xx answers other than 410.
-    Http4xx,
-    /// 410: the client's cursor had left the server's ring.
-    Gone,
-    /// 5xx answers (503 at the connection limit among them).
-    Http5xx,
-    /// An answer that does not parse, or a WebSocket protocol error.
-    Protocol,
-    /// The feed's epoch changed: the server restarted.
-    Restart,
-}
-
-impl ErrorKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            ErrorKind::Connect => "connect",
-            ErrorKind::Reset => "reset",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Http4xx => "http_4xx",
-            ErrorKind::Gone => "http_410_gone",
-            ErrorKind::Http5xx => "http_5xx",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::Restart => "server_restart",
-        }
-    }
-
-    /// The kind of an I/O error on an established connection.
-    pub fn of_io(e: &io::Error) -> ErrorKind {
-        match e.kind() {
-            io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            io::ErrorKind::InvalidData => ErrorKind::Protocol,
-            _ => ErrorKind::Reset,
-        }
-    }
-
-    /// The kind of an HTTP status that is an error, if it is one.
-    pub fn of_status(status: u16) -> Option<ErrorKind> {
-        match status {
-            410 => Some(ErrorKind::Gone),
-            400..=499 => Some(ErrorKind::Http4xx),
-            500..=599 => Some(ErrorKind::Http5xx),
-            _ => None,
-        }
-    }
-}
 
 /// One received event: its feed epoch and seq, its delivery latency, and when it arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +38,9 @@ pub struct ClientRecord {
     /// Seqs received, one tracker per feed epoch (a restarted server starts again at 1).
     pub epochs: Vec<(u64, SeqTracker)>,
     pub deliveries: Vec<Delivery>,
+    /// Snapshots the client came to hold (a short poll's 200, a push client's first message
+    /// or resync, a poller's restart point): what later coalesces the events it skipped.
+    pub held: Vec<Held>,
     pub requests: Vec<Request>,
     /// Connect + handshake times, µs.
     pub connects_us: Vec<u32>,
@@ -122,6 +71,13 @@ impl ClientRecord {
 
     /// Checks the feed's epoch; a change means the server restarted (counted), and later
     /// seqs are tracked apart.
+    /// Notes that the client now holds the feed's state at `seq` (a snapshot), received at
+    /// `at_us` on the server's clock.
+    pub fn hold(&mut self, seq: u64, at_us: u64, at_ms: u64) {
+        let epoch = self.epochs.last().map_or(0, |(e, _)| *e);
+        self.held.push(Held { epoch, seq, at_us, at_ms: u32::try_from(at_ms).unwrap_or(u32::MAX) });
+    }
+
     pub fn check_epoch(&mut self, epoch: u64) -> bool {
         match self.epochs.last() {
             Some((e, _)) if *e == epoch => true,
@@ -150,17 +106,6 @@ impl ClientRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_and_io_errors_have_kinds() {
-        assert_eq!(ErrorKind::of_status(200), None);
-        assert_eq!(ErrorKind::of_status(304), None);
-        assert_eq!(ErrorKind::of_status(410), Some(ErrorKind::Gone));
-        assert_eq!(ErrorKind::of_status(404), Some(ErrorKind::Http4xx));
-        assert_eq!(ErrorKind::of_status(503), Some(ErrorKind::Http5xx));
-        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "x");
-        assert_eq!(ErrorKind::of_io(&reset), ErrorKind::Reset);
-    }
 
     #[test]
     fn duplicates_are_not_delivered_twice_and_restarts_are_counted() {

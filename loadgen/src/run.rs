@@ -1,9 +1,10 @@
-//! `loadgen run`: the whole sweep. Starts (or finds) the server, runs every step in turn,
-//! writes `results.json` after each one (so a crash keeps what ran), renders the report.
+//! `loadgen run`: the whole sweep. Starts (or finds) the server, runs every step of the
+//! [`plan`] in turn, writes `results.json` after each one (so a crash keeps what
+//! ran), renders the report.
 //!
-//! Client counts are the outer loop: a run cut short still compares every transport at the
-//! smaller counts. Ctrl-C ends the current step early and writes what ran; a server that
-//! stops answering ends the run the same way, and the caller exits non-zero.
+//! Ctrl-C ends the current step early and writes what ran; a server that stops answering, or
+//! whose `/metrics` cannot be read, ends the run the same way, with the cause in
+//! `interrupted`, and the caller exits non-zero.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -13,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{parse_target, RunArgs, Target};
 use crate::embedded::{self, Embedded};
+use crate::plan::{self, StepPlan};
+use crate::progress::Progress;
 use crate::scrape::Scraper;
-use crate::step::{self, Env, StepPlan};
+use crate::step::{self, Env};
 use crate::{clock, machine, summary};
 use proto::results::{Clock, Results, RunConfig, Versions, SCHEMA};
 
@@ -45,33 +48,102 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     server::process::raise_fd_limit();
 
-    let mut embedded = None;
-    let target = match &args.target {
-        Some(t) => parse_target(t).map_err(anyhow::Error::msg)?,
-        None => {
-            let server_args = vec![
-                "--rate".into(),
-                args.rate.to_string(),
-                "--payload-bytes".into(),
-                args.payload_bytes.to_string(),
-                "--seed".into(),
-                args.seed.to_string(),
-            ];
-            let e = embedded::start(&server_args).await?;
-            let t = Target { addr: e.addr, host: e.addr.to_string() };
-            embedded = Some(e);
-            t
+    let Server { target, mut embedded } = find_server(&args).await?;
+    let clock = read_clock(&target).await?;
+    let mut results = new_results(&args, clock);
+    let plans = plan::sweep(&args);
+    if !args.quiet {
+        let total: Duration = plans.iter().map(StepPlan::length).sum();
+        eprintln!(
+            "pushpull: {} steps against {}, about {} s; writing to {}",
+            plans.len(),
+            target.host,
+            total.as_secs(),
+            dir.display()
+        );
+    }
+    let progress = Progress::new(args.quiet, plans.len());
+    let mut scraper = Scraper::new(target.addr, target.host.clone());
+    for p in &plans {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let shown = progress.start(p);
+        let env = Env {
+            target: &target,
+            scraper: &mut scraper,
+            embedded: embedded.as_mut(),
+            cancel: &cancel,
+            progress: &shown,
+            out: &dir,
+            clock_offset_us: clock.offset_us,
+        };
+        let outcome = step::run(p, env).await;
+        shown.done(&outcome.step);
+        results.steps.push(outcome.step);
+        write_results(&dir, &results)?;
+        if let Some(lost) = outcome.lost {
+            results.interrupted = Some(lost.describe(&p.label()));
+            break;
+        }
+    }
+    if cancel.is_cancelled() && results.interrupted.is_none() {
+        results.interrupted = Some("interrupted (Ctrl-C); the report shows the steps that ran".into());
+    }
+    write_results(&dir, &results)?;
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    if !args.quiet {
+        eprintln!("{}", summary::table(&results));
+    }
+    let report = match reports::render(&results, &dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pushpull: the report could not be drawn ({e:#}); results are in results.json");
+            dir.join("results.json")
         }
     };
+    Ok(Finished { results, dir, report })
+}
 
-    let clock = if target.addr.ip().is_loopback() {
-        Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 }
-    } else {
-        clock::measure(target.addr, &target.host, 20)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {}", e.label()))?
-    };
-    let mut results = Results {
+/// The server a run measures.
+struct Server {
+    target: Target,
+    /// Started for the run (no `--target`), stopped at its end.
+    embedded: Option<Embedded>,
+}
+
+/// `--target`, or an embedded server started for the run.
+async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
+    if let Some(t) = &args.target {
+        return Ok(Server { target: parse_target(t).map_err(anyhow::Error::msg)?, embedded: None });
+    }
+    let server_args = vec![
+        "--rate".into(),
+        args.rate.to_string(),
+        "--payload-bytes".into(),
+        args.payload_bytes.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+    ];
+    let e = embedded::start(&server_args).await?;
+    Ok(Server { target: Target { addr: e.addr, host: e.addr.to_string() }, embedded: Some(e) })
+}
+
+/// The offset to the server's clock: none on one host, measured otherwise.
+async fn read_clock(target: &Target) -> anyhow::Result<Clock> {
+    if target.addr.ip().is_loopback() {
+        return Ok(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 });
+    }
+    clock::measure(target.addr, &target.host, 20)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {e}"))
+}
+
+/// The run's record before any step.
+fn new_results(args: &RunArgs, clock: Clock) -> Results {
+    Results {
         schema: SCHEMA,
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         config: RunConfig {
@@ -95,83 +167,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         clock: Some(clock),
         interrupted: None,
         upgraded_from: None,
-    };
-
-    let plans = plan(&args);
-    if !args.quiet {
-        let total: Duration = plans.iter().map(StepPlan::length).sum();
-        eprintln!(
-            "pushpull: {} steps against {}, about {} s; writing to {}",
-            plans.len(),
-            target.host,
-            total.as_secs(),
-            dir.display()
-        );
     }
-    let mut scraper = Scraper::new(target.addr, target.host.clone());
-    for p in &plans {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let env = Env {
-            target: &target,
-            scraper: &mut scraper,
-            embedded: embedded.as_mut(),
-            cancel: &cancel,
-            quiet: args.quiet,
-            out: &dir,
-            clock_offset_us: clock.offset_us,
-        };
-        let outcome = step::run(p, env).await;
-        results.steps.push(outcome.step);
-        write_results(&dir, &results)?;
-        if outcome.server_gone {
-            results.interrupted = Some(format!("the server stopped answering during step {}", p.label()));
-            break;
-        }
-    }
-    if cancel.is_cancelled() && results.interrupted.is_none() {
-        results.interrupted = Some("interrupted (Ctrl-C); the report shows the steps that ran".into());
-    }
-    write_results(&dir, &results)?;
-    if let Some(e) = embedded {
-        stop_embedded(e).await;
-    }
-    if !args.quiet {
-        eprintln!("{}", summary::table(&results));
-    }
-    let report = match reports::render(&results, &dir) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("pushpull: the report could not be drawn ({e:#}); results are in results.json");
-            dir.join("results.json")
-        }
-    };
-    Ok(Finished { results, dir, report })
-}
-
-async fn stop_embedded(e: Embedded) {
-    e.stop().await;
-}
-
-/// Every step, client counts outermost.
-pub fn plan(args: &RunArgs) -> Vec<StepPlan> {
-    let mut out = Vec::new();
-    for &clients in &args.clients {
-        for &transport in &args.transports {
-            out.push(StepPlan {
-                index: out.len(),
-                transport,
-                clients,
-                duration: args.duration,
-                warmup: args.warmup,
-                poll_interval: args.poll_interval,
-                connect_rate: args.connect_rate,
-                seed: args.seed,
-            });
-        }
-    }
-    out
 }
 
 fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
@@ -180,21 +176,4 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
     let tmp = dir.join("results.json.tmp");
     std::fs::write(&tmp, json).with_context(|| format!("while writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("while writing {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_sweep_takes_about_three_minutes() {
-        let args = crate::config::parse_args(&[]).expect("defaults parse");
-        let plans = plan(&args);
-        assert_eq!(plans.len(), 15);
-        assert_eq!(plans[0].label(), "short-poll × 10");
-        assert_eq!(plans[5].label(), "short-poll × 100");
-        let total: Duration = plans.iter().map(StepPlan::length).sum();
-        // 15 steps of 2 s warm-up + 10 s measured, plus ramp-up and drain.
-        assert!(total <= Duration::from_secs(200), "the default run takes {total:?}");
-    }
 }

@@ -1,7 +1,8 @@
 //! Faults against a server the load generator did not start: a restart in the middle of a
 //! step. WebSocket and SSE clients must reconnect with backoff and resume, and what the
 //! restarted server (which kept no state) published before they were back must be counted
-//! as missed, not hidden.
+//! as missed, not hidden. And a server whose `/metrics` lacks a metric: the run ends at once,
+//! naming it, instead of measuring zeros.
 
 mod common;
 
@@ -16,19 +17,30 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// `loadgen run --quiet` against `url` with `flags`, writing to `dir`; stderr is kept.
+fn run_against(url: &str, flags: &[&str], dir: &std::path::Path) -> std::process::Child {
+    loadgen()
+        .args(["run", "--target", url, "--quiet", "--out"])
+        .arg(dir)
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loadgen runs")
+}
+
+fn read_results(dir: &std::path::Path) -> Results {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results written");
+    serde_json::from_str(&text).expect("results parse")
+}
+
 fn restart_during(transport: &str) -> Results {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let (mut server, _) = serve(&addr, "50");
     let dir = temp_dir(&format!("restart-{transport}"));
-    let mut run = loadgen()
-        .args(["run", "--target", &format!("http://127.0.0.1:{port}"), "--transports", transport])
-        .args(["--clients", "5", "--duration", "6s", "--warmup", "500ms", "--quiet", "--out"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("loadgen runs");
+    let flags = ["--transports", transport, "--clients", "5", "--duration", "6s", "--warmup", "500ms"];
+    let mut run = run_against(&format!("http://{addr}"), &flags, &dir);
     std::thread::sleep(Duration::from_secs(3));
     server.kill().expect("kill");
     let _ = server.wait();
@@ -40,8 +52,7 @@ fn restart_during(transport: &str) -> Results {
     let _ = server.wait();
     let stderr = stderr_of(&mut run);
     assert!(status.success(), "a restart is survived, not fatal: {stderr}");
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results written");
-    serde_json::from_str(&text).expect("results parse")
+    read_results(&dir)
 }
 
 fn check(transport: &str) {
@@ -77,4 +88,76 @@ fn websocket_clients_resume_after_a_restart_and_count_the_loss() {
 #[test]
 fn sse_clients_resume_after_a_restart_and_count_the_loss() {
     check("sse");
+}
+
+/// A server whose `/metrics` page has every metric but `pushpull_feed_epoch`, answering every
+/// request on every connection with that page.
+fn serve_without_the_epoch() -> String {
+    use proto::metrics::{PerChannel, Single};
+    use proto::Channel;
+    use std::io::{BufRead, BufReader, Write};
+
+    let mut page = String::new();
+    for m in Single::ALL.into_iter().filter(|m| *m != Single::FeedEpoch) {
+        page += &format!("{} 1\n", m.name());
+    }
+    for m in PerChannel::ALL {
+        for c in Channel::ALL {
+            page += &format!("{}{{transport=\"{}\"}} 1\n", m.name(), c.label());
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let page = page.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut stream = stream;
+                loop {
+                    let mut line = String::new();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line != "\r\n" => continue,
+                        Ok(_) => {}
+                    }
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", page.len());
+                    if stream
+                        .write_all(head.as_bytes())
+                        .and_then(|_| stream.write_all(page.as_bytes()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_missing_a_metric_ends_the_run_naming_the_metric_and_the_server() {
+    let url = serve_without_the_epoch();
+    let dir = temp_dir("no-epoch");
+    let flags = ["--transports", "ws", "--clients", "1", "--duration", "1s", "--warmup", "0s"];
+    let mut run = run_against(&url, &flags, &dir);
+    let status = wait_bounded(&mut run, Duration::from_secs(30));
+    let stderr = stderr_of(&mut run);
+    assert!(!status.success(), "an unmeasurable server means a non-zero exit: {stderr}");
+    let host = url.trim_start_matches("http://");
+    assert!(
+        stderr.contains("pushpull_feed_epoch") && stderr.contains(host),
+        "the message names the metric and the server: {stderr}"
+    );
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results written");
+    let r: Results = serde_json::from_str(&text).expect("results parse");
+    assert!(
+        r.interrupted.as_deref().is_some_and(|w| w.contains("pushpull_feed_epoch")),
+        "{:?}",
+        r.interrupted
+    );
+    assert_eq!(r.steps.len(), 1, "the run stops at its first step");
+    assert_eq!(r.steps[0].errors.get("metrics_protocol"), Some(&1), "{:?}", r.steps[0].errors);
+    assert_eq!(r.steps[0].events_published, 0, "nothing measured, nothing invented");
 }

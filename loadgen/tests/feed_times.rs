@@ -37,8 +37,10 @@ async fn reads_every_events_own_time_and_refuses_what_the_ring_lost() {
     }
     assert_eq!(times.ts(6), None, "nothing beyond the window");
 
-    let wrong = read(&mut conn, &host, epoch + 1, 1, 5).await;
-    assert_eq!(wrong, Err(TimesError::Restarted { expected: epoch + 1, found: epoch }));
+    match read(&mut conn, &host, epoch + 1, 1, 5).await {
+        Err(TimesError::Restarted { expected, found }) => assert_eq!((expected, found), (epoch + 1, epoch)),
+        other => panic!("another epoch's times must be refused, got {other:?}"),
+    }
 
     for _ in 0..20 {
         r.app.feed.publish(g.draw());

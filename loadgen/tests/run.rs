@@ -140,3 +140,35 @@ fn the_clock_offset_to_a_server_on_one_host_is_zero_within_its_uncertainty() {
         clock.uncertainty_us
     );
 }
+
+#[test]
+fn without_a_terminal_each_step_says_when_it_starts_and_when_it_is_done() {
+    let dir = temp_dir("lines");
+    // Captured stderr is a pipe, not a terminal: no bars, plain lines.
+    let out = loadgen()
+        .args(["run", "--transports", "ws,delta-poll", "--clients", "3", "--duration", "1s"])
+        .args(["--warmup", "200ms", "--poll-interval", "200ms", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("loadgen runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let only = |wanted: &dyn Fn(&str) -> bool| -> usize {
+        let at: Vec<usize> = (0..lines.len()).filter(|&i| wanted(lines[i])).collect();
+        assert_eq!(at.len(), 1, "exactly one such line in:\n{stderr}");
+        at[0]
+    };
+    let mut order = Vec::new();
+    for (i, label) in ["ws × 3", "delta-poll × 3"].into_iter().enumerate() {
+        let started = format!("step {}/2 started: {label}", i + 1);
+        let done = format!("step {}/2 done: {label} — delivered ", i + 1);
+        order.push(only(&|l| l == started));
+        let at = only(&|l| l.starts_with(&done));
+        for part in [", p50 ", " ms, p99 ", " ms, errors "] {
+            assert!(lines[at].contains(part), "{}", lines[at]);
+        }
+        order.push(at);
+    }
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "each step starts, then is done: {order:?}");
+}

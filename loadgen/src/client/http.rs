@@ -3,7 +3,8 @@
 //!
 //! Above [`CLIENTS_PER_SOURCE`](super::CLIENTS_PER_SOURCE) clients the connections spread
 //! over several loopback source addresses (127.0.0.2, 127.0.0.3 …) so that ephemeral ports do
-//! not run out. Every connect and request has a time bound.
+//! not run out. Every connect and request has a time bound, and every failure keeps its cause
+//! (a [`Failure`]) beside the kind that is counted.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -17,24 +18,28 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::recorder::ErrorKind;
+use crate::failure::{ErrorKind, Failure};
 
 /// Longest a TCP connect may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens a TCP connection from `source` (if given) to `target`.
-pub async fn connect_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, ErrorKind> {
+pub async fn connect_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, Failure> {
     let connect = async {
         let socket = if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-            .map_err(|_| ErrorKind::Connect)?;
+            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
         if let Some(ip) = source {
-            socket.bind(SocketAddr::new(ip, 0)).map_err(|_| ErrorKind::Connect)?;
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(|e| Failure::new(ErrorKind::Connect, format!("cannot bind to {ip}: {e}")))?;
         }
-        let s = socket.connect(target).await.map_err(|_| ErrorKind::Connect)?;
+        let s = socket.connect(target).await.map_err(|e| Failure::new(ErrorKind::Connect, e))?;
         let _ = s.set_nodelay(true);
         Ok(s)
     };
-    tokio::time::timeout(CONNECT_TIMEOUT, connect).await.map_err(|_| ErrorKind::Timeout)?
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| Failure::timeout("the TCP connect", CONNECT_TIMEOUT))?
 }
 
 /// One kept-alive HTTP/1.1 connection.
@@ -58,12 +63,12 @@ pub struct Answer {
 
 impl Conn {
     /// HTTP/1.1 over a fresh TCP connection.
-    pub async fn open(target: SocketAddr, source: Option<IpAddr>) -> Result<Conn, ErrorKind> {
+    pub async fn open(target: SocketAddr, source: Option<IpAddr>) -> Result<Conn, Failure> {
         let tcp = connect_tcp(target, source).await?;
         let (send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, http1::handshake(TokioIo::new(tcp)))
             .await
-            .map_err(|_| ErrorKind::Timeout)?
-            .map_err(|_| ErrorKind::Connect)?;
+            .map_err(|_| Failure::timeout("the HTTP/1.1 handshake", CONNECT_TIMEOUT))?
+            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -80,29 +85,26 @@ impl Conn {
         &mut self,
         req: Request<Empty<Bytes>>,
         limit: Duration,
-    ) -> Result<Response<Incoming>, ErrorKind> {
+    ) -> Result<Response<Incoming>, Failure> {
         let go = async {
-            self.send.ready().await.map_err(|_| ErrorKind::Reset)?;
+            self.send.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
             self.send.send_request(req).await.map_err(|e| {
-                if e.is_timeout() {
-                    ErrorKind::Timeout
-                } else {
-                    ErrorKind::Reset
-                }
+                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset };
+                Failure::new(kind, e)
             })
         };
-        tokio::time::timeout(limit, go).await.map_err(|_| ErrorKind::Timeout)?
+        tokio::time::timeout(limit, go).await.map_err(|_| Failure::timeout("the answer's head", limit))?
     }
 
     /// Sends `req` and reads the whole answer within `limit`.
-    pub async fn fetch(&mut self, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Answer, ErrorKind> {
+    pub async fn fetch(&mut self, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Answer, Failure> {
         let deadline = tokio::time::Instant::now() + limit;
         let resp = self.send(req, limit).await?;
         let (parts, body) = resp.into_parts();
         let body = tokio::time::timeout_at(deadline, body.collect())
             .await
-            .map_err(|_| ErrorKind::Timeout)?
-            .map_err(|_| ErrorKind::Reset)?
+            .map_err(|_| Failure::timeout("the whole answer", limit))?
+            .map_err(|e| Failure::new(ErrorKind::Reset, e))?
             .to_bytes();
         Ok(Answer { status: parts.status, headers: parts.headers, body })
     }

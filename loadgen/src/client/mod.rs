@@ -7,13 +7,16 @@
 //! - `http`: connecting (with the source-address spread) and the HTTP/1.1 connection.
 //!
 //! Every client ends by itself at the step's stop time or when the step is cancelled, and
-//! hands back its [`ClientRecord`].
+//! hands back its [`ClientRecord`]. All of them (re)connect through one [`Reconnect`]: bounded
+//! by the step, backing off after each failure, every failure counted by kind and its cause
+//! logged at debug level.
 
 pub mod http;
 pub mod poll;
 pub mod sse;
 pub mod ws;
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -21,7 +24,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::recorder::{ClientRecord, ErrorKind};
+use crate::failure::Failure;
+use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
 pub use proto::Transport;
 
@@ -86,30 +90,36 @@ impl StepCtx {
         }
     }
 
-    pub fn record_error(&self, rec: &mut ClientRecord, kind: ErrorKind) {
-        rec.error(kind);
+    /// Counts `failure` by its kind; its cause goes to the debug log.
+    pub fn record_error(&self, rec: &mut ClientRecord, failure: &Failure) {
+        tracing::debug!(transport = %self.transport, error = %failure, "client request failed");
+        rec.error(failure.kind());
         self.live.errors.fetch_add(1, Relaxed);
     }
 
     pub fn record_delivery(&self, rec: &mut ClientRecord, seq: u64, ts_us: u64) {
-        // The receive time on the server's clock, so that it compares with `ts_us`.
-        let now_us = proto::now_us().saturating_add_signed(self.clock_offset_us);
-        let at = self.ms_since_start(Instant::now());
+        let (now_us, at) = self.now();
         rec.deliver(seq, now_us.saturating_sub(ts_us), at);
         self.live.deliveries.fetch_add(1, Relaxed);
     }
+
+    /// Records that the client now holds a snapshot of the feed at `seq`: every event up to
+    /// it that the client did not receive itself is coalesced (see [`crate::event_delay`]).
+    pub fn record_held(&self, rec: &mut ClientRecord, seq: u64) {
+        let (now_us, at) = self.now();
+        rec.hold(seq, now_us, at);
+    }
+
+    /// Now on the server's clock (so that it compares with `ts_us`), and in ms since the
+    /// step began.
+    fn now(&self) -> (u64, u64) {
+        (proto::now_us().saturating_add_signed(self.clock_offset_us), self.ms_since_start(Instant::now()))
+    }
 }
 
-/// Waits after a failure, doubling up to 2 s; false if the step ended meanwhile.
-pub async fn backoff(ctx: &StepCtx, attempt: &mut u32) -> bool {
-    let wait = Duration::from_millis(50u64 << (*attempt).min(5)).min(Duration::from_secs(2));
-    *attempt += 1;
-    ctx.sleep_until(Instant::now() + wait).await
-}
-
-/// How one attempt to (re)connect a push client went.
+/// How one attempt to (re)connect went.
 pub enum Attempt<T> {
-    /// Connected: the connection, its connect time already recorded.
+    /// Connected.
     Open(T),
     /// Failed and backed off: try again.
     Retry,
@@ -117,8 +127,14 @@ pub enum Attempt<T> {
     Stop,
 }
 
-/// A push client's connection attempts: bounded by the step, backing off after each failure,
-/// every failure and every connect time recorded.
+/// A connection, and when the attempt that opened it started.
+pub struct Opened<T> {
+    pub conn: T,
+    pub started: Instant,
+}
+
+/// A client's connection attempts: bounded by the step, backing off after each failure (50 ms
+/// doubling up to 2 s), every failure and every connect time recorded.
 #[derive(Default)]
 pub struct Reconnect {
     attempt: u32,
@@ -126,14 +142,37 @@ pub struct Reconnect {
 }
 
 impl Reconnect {
-    /// Runs `open` (TCP connect plus handshake) until it succeeds, fails or the step ends.
+    /// One attempt: runs `open` (TCP connect plus handshake) until it succeeds, fails (counted,
+    /// then backed off) or the step ends. On success the connect time is recorded and the
+    /// backoff starts again from its shortest wait: for push clients, whose connection is
+    /// ready when the handshake is done.
     pub async fn open<T>(
         &mut self,
         ctx: &StepCtx,
         rec: &mut ClientRecord,
-        open: impl std::future::Future<Output = Result<T, ErrorKind>>,
+        open: impl Future<Output = Result<T, Failure>>,
     ) -> Attempt<T> {
-        let t = Instant::now();
+        match self.connect(ctx, rec, open).await {
+            Attempt::Open(Opened { conn, started }) => {
+                rec.connects_us.push(started.elapsed().as_micros() as u32);
+                self.answered();
+                Attempt::Open(conn)
+            }
+            Attempt::Retry => Attempt::Retry,
+            Attempt::Stop => Attempt::Stop,
+        }
+    }
+
+    /// Like [`open`](Self::open), but hands back when the attempt started instead of recording
+    /// a connect time, and keeps backing off until [`answered`](Self::answered): for a poller,
+    /// whose connection proves itself only with its first answer.
+    pub async fn connect<T>(
+        &mut self,
+        ctx: &StepCtx,
+        rec: &mut ClientRecord,
+        open: impl Future<Output = Result<T, Failure>>,
+    ) -> Attempt<Opened<T>> {
+        let started = Instant::now();
         let r = tokio::select! {
             _ = ctx.cancel.cancelled() => return Attempt::Stop,
             _ = tokio::time::sleep_until(ctx.stop_at) => return Attempt::Stop,
@@ -141,28 +180,28 @@ impl Reconnect {
         };
         match r {
             Ok(conn) => {
-                rec.connects_us.push(t.elapsed().as_micros() as u32);
                 if !self.connected_once {
                     self.connected_once = true;
                     ctx.live.connected.fetch_add(1, Relaxed);
                 }
-                self.attempt = 0;
-                Attempt::Open(conn)
+                Attempt::Open(Opened { conn, started })
             }
-            Err(e) => {
-                if self.lost(ctx, rec, e).await {
-                    Attempt::Retry
-                } else {
-                    Attempt::Stop
-                }
-            }
+            Err(e) if self.lost(ctx, rec, &e).await => Attempt::Retry,
+            Err(_) => Attempt::Stop,
         }
     }
 
+    /// The server answered: the next failure backs off from the shortest wait again.
+    pub fn answered(&mut self) {
+        self.attempt = 0;
+    }
+
     /// Counts why a connection failed or ended and backs off; false when the step is over.
-    pub async fn lost(&mut self, ctx: &StepCtx, rec: &mut ClientRecord, why: ErrorKind) -> bool {
+    pub async fn lost(&mut self, ctx: &StepCtx, rec: &mut ClientRecord, why: &Failure) -> bool {
         ctx.record_error(rec, why);
-        backoff(ctx, &mut self.attempt).await
+        let wait = Duration::from_millis(50u64 << self.attempt.min(5)).min(Duration::from_secs(2));
+        self.attempt += 1;
+        ctx.sleep_until(Instant::now() + wait).await
     }
 }
 

@@ -7,7 +7,8 @@ use http_body_util::BodyExt;
 
 use super::http::{get, Conn};
 use super::{Attempt, Reconnect, StepCtx};
-use crate::recorder::{ClientRecord, ErrorKind};
+use crate::failure::{ErrorKind, Failure};
+use crate::recorder::ClientRecord;
 use proto::sse::Decoder;
 use proto::wire::{self, PushMessage};
 
@@ -26,7 +27,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 req.headers_mut().insert("last-event-id", s.to_string().parse().expect("digits"));
             }
             let resp = conn.send(req, Duration::from_secs(10)).await?;
-            if let Some(e) = ErrorKind::of_status(resp.status().as_u16()) {
+            if let Some(e) = Failure::status(resp.status().as_u16()) {
                 return Err(e);
             }
             Ok((conn, resp))
@@ -44,17 +45,21 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 _ = tokio::time::sleep_until(ctx.stop_at) => return rec,
                 f = body.frame() => f,
             };
-            let Some(Ok(frame)) = frame else { break ErrorKind::Reset };
+            let frame = match frame {
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => break Failure::new(ErrorKind::Reset, e),
+                None => break Failure::new(ErrorKind::Reset, "the server ended the stream"),
+            };
             let Some(data) = frame.data_ref() else { continue };
             if let Err(e) = drain_events(ctx, &mut rec, &mut decoder, data, &mut last_seq) {
                 break e;
             }
             if decoder.buffered() > MAX_EVENT_BYTES {
-                break ErrorKind::Protocol;
+                break Failure::protocol(format!("an event longer than {MAX_EVENT_BYTES} bytes"));
             }
         };
         drop(conn);
-        if !reconnect.lost(ctx, &mut rec, ended).await {
+        if !reconnect.lost(ctx, &mut rec, &ended).await {
             break;
         }
     }
@@ -68,10 +73,11 @@ fn drain_events(
     decoder: &mut Decoder,
     data: &[u8],
     last_seq: &mut Option<u64>,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Failure> {
     decode(decoder, data, |msg| match msg {
         PushMessage::Snapshot(s) => {
             rec.check_epoch(s.epoch);
+            ctx.record_held(rec, s.seq);
             *last_seq = Some(s.seq);
         }
         PushMessage::Event(e) => {
@@ -85,9 +91,9 @@ fn drain_events(
 /// Parses `data` as more of the stream and hands each complete message to `on`, in order. A
 /// message that does not parse is a protocol error; those before it have been handed over.
 /// Public so the benches read the stream exactly as the load generator does.
-pub fn decode(decoder: &mut Decoder, data: &[u8], mut on: impl FnMut(PushMessage)) -> Result<(), ErrorKind> {
+pub fn decode(decoder: &mut Decoder, data: &[u8], mut on: impl FnMut(PushMessage)) -> Result<(), Failure> {
     decoder.feed(data, |m| {
-        on(wire::parse_push(&m.data).map_err(|_| ErrorKind::Protocol)?);
+        on(wire::parse_push(&m.data).map_err(Failure::protocol)?);
         Ok(())
     })
 }

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::connect_tcp;
 use super::{Attempt, Reconnect, StepCtx};
-use crate::recorder::{ClientRecord, ErrorKind};
+use crate::failure::{ErrorKind, Failure};
+use crate::recorder::ClientRecord;
 use proto::wire::{self, MessageType};
 
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
@@ -34,11 +35,13 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             let tcp = connect_tcp(ctx.target, ctx.source(i)).await?;
             let hs = tokio_tungstenite::client_async_with_config(url.as_str(), tcp, Some(config()));
             match tokio::time::timeout(HANDSHAKE_LIMIT, hs).await {
-                Err(_) => Err(ErrorKind::Timeout),
+                Err(_) => Err(Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT)),
                 Ok(Err(WsError::Http(resp))) => {
-                    Err(ErrorKind::of_status(resp.status().as_u16()).unwrap_or(ErrorKind::Protocol))
+                    let status = resp.status().as_u16();
+                    Err(Failure::status(status)
+                        .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}"))))
                 }
-                Ok(Err(e)) => Err(error_kind(&e)),
+                Ok(Err(e)) => Err(failure(e)),
                 Ok(Ok((ws, _))) => Ok(ws),
             }
         };
@@ -64,28 +67,40 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                         rec.check_epoch(h.epoch);
                         if h.kind == MessageType::Event {
                             ctx.record_delivery(&mut rec, h.seq, h.ts_us);
+                        } else {
+                            ctx.record_held(&mut rec, h.seq);
                         }
                         last_seq = Some(h.seq);
                     }
-                    Err(_) => break ErrorKind::Protocol,
+                    Err(e) => break Failure::protocol(e),
                 },
-                Some(Ok(Message::Close(_))) | None => break ErrorKind::Reset,
+                Some(Ok(Message::Close(frame))) => break closed(frame),
+                None => break Failure::new(ErrorKind::Reset, "the socket ended without a close frame"),
                 // Pings are answered by tungstenite as it reads.
                 Some(Ok(_)) => {}
-                Some(Err(e)) => break error_kind(&e),
+                Some(Err(e)) => break failure(e),
             }
         };
         let _ = ws.flush().await;
         drop(ws);
-        if !reconnect.lost(ctx, &mut rec, ended).await {
+        if !reconnect.lost(ctx, &mut rec, &ended).await {
             break;
         }
     }
     rec
 }
 
-fn error_kind(e: &WsError) -> ErrorKind {
-    match e {
+/// The server closed the socket (with 1001 when it shuts down).
+fn closed(frame: Option<CloseFrame>) -> Failure {
+    let why = match frame {
+        Some(f) => format!("the server closed the socket ({} {})", u16::from(f.code), f.reason),
+        None => "the server closed the socket".to_string(),
+    };
+    Failure::new(ErrorKind::Reset, why)
+}
+
+fn failure(e: WsError) -> Failure {
+    let kind = match &e {
         WsError::Io(io) => ErrorKind::of_io(io),
         WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Reset,
         // The TCP connection ended without a close frame: the server went away.
@@ -93,5 +108,6 @@ fn error_kind(e: &WsError) -> ErrorKind {
             tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
         ) => ErrorKind::Reset,
         _ => ErrorKind::Protocol,
-    }
+    };
+    Failure::new(kind, e)
 }

@@ -1,0 +1,132 @@
+//! What each step of a sweep is asked to do, and its timeline: clients connect over the ramp
+//! at `--connect-rate`, warm up, are measured for `--duration`, then drain.
+//!
+//! Client counts are the outer loop of the sweep: a run cut short still compares every
+//! transport at the smaller counts. The drain gives answers to events published just before
+//! the window's end time to arrive (a poller's next poll included).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::RunArgs;
+use proto::Transport;
+
+/// What a step is asked to do.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub index: usize,
+    pub transport: Transport,
+    pub clients: u32,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub poll_interval: Duration,
+    pub connect_rate: f64,
+    pub seed: u64,
+}
+
+/// When a step's phases begin and end.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeline {
+    /// The step began: clients start connecting; every `at_ms` counts from here.
+    pub t0: Instant,
+    /// The measured window opens (after the ramp and the warm-up) …
+    pub window_start: Instant,
+    /// … and closes.
+    pub window_end: Instant,
+    /// Clients stop (after the drain).
+    pub stop_at: Instant,
+}
+
+impl Timeline {
+    /// Milliseconds from the step's beginning to `t`.
+    pub fn ms_since_start(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.t0).as_millis() as u64
+    }
+}
+
+impl StepPlan {
+    /// Time for every client to connect at the connect rate.
+    pub fn ramp(&self) -> Duration {
+        Duration::from_secs_f64(f64::from(self.clients) / self.connect_rate)
+    }
+
+    /// After the window: time for answers to events published just before its end.
+    pub fn drain(&self) -> Duration {
+        let extra = if self.transport.is_scheduled_poll() {
+            self.poll_interval.min(Duration::from_secs(5))
+        } else {
+            Duration::ZERO
+        };
+        extra + Duration::from_millis(500)
+    }
+
+    /// The step's whole length, for progress and planning.
+    pub fn length(&self) -> Duration {
+        self.ramp() + self.warmup + self.duration + self.drain()
+    }
+
+    /// The step's phases if it begins at `t0`.
+    pub fn timeline(&self, t0: Instant) -> Timeline {
+        let window_start = t0 + self.ramp() + self.warmup;
+        let window_end = window_start + self.duration;
+        Timeline { t0, window_start, window_end, stop_at: window_end + self.drain() }
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} × {}", self.transport.name(), self.clients)
+    }
+}
+
+/// Every step of the run, client counts outermost.
+pub fn sweep(args: &RunArgs) -> Vec<StepPlan> {
+    let mut out = Vec::new();
+    for &clients in &args.clients {
+        for &transport in &args.transports {
+            out.push(StepPlan {
+                index: out.len(),
+                transport,
+                clients,
+                duration: args.duration,
+                warmup: args.warmup,
+                poll_interval: args.poll_interval,
+                connect_rate: args.connect_rate,
+                seed: args.seed,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_sweep_takes_about_three_minutes() {
+        let args = crate::config::parse_args(&[]).expect("defaults parse");
+        let plans = sweep(&args);
+        assert_eq!(plans.len(), 15);
+        assert_eq!(plans[0].label(), "short-poll × 10");
+        assert_eq!(plans[5].label(), "short-poll × 100");
+        let total: Duration = plans.iter().map(StepPlan::length).sum();
+        // 15 steps of 2 s warm-up + 10 s measured, plus ramp-up and drain.
+        assert!(total <= Duration::from_secs(200), "the default run takes {total:?}");
+    }
+
+    #[test]
+    fn the_timeline_is_ramp_warmup_window_drain() {
+        let args =
+            crate::config::parse_args(&["--clients", "1000", "--transports", "short-poll"]).expect("parses");
+        let p = &sweep(&args)[0];
+        let t0 = Instant::now();
+        let t = p.timeline(t0);
+        // 1000 clients at 2000/s: half a second of ramp, then the 2 s warm-up.
+        assert_eq!(t.window_start - t0, Duration::from_millis(2500));
+        assert_eq!(t.window_end - t.window_start, Duration::from_secs(10));
+        // A short poller's drain: one poll interval and half a second.
+        assert_eq!(t.stop_at - t.window_end, Duration::from_millis(1500));
+        assert_eq!(t.stop_at - t0, p.length());
+        assert_eq!(t.ms_since_start(t.window_start), 2500);
+    }
+}
