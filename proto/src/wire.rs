@@ -7,18 +7,34 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What happened in a match.
+/// What happened in a match. The simulated feed keeps the counts per 90 minutes of
+/// football (about 2.5 goals a match) whatever its event rate: at a high rate most events are
+/// `minute` and `possession`, at a low one nearly every event is notable and minutes jump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A new match starts at 0–0.
     KickOff,
-    /// The match clock moved on by one minute.
+    /// The match clock moved on (by one minute, or more when events are sparse).
     Minute,
     /// A goal; `team` says for whom.
     Goal,
+    /// A shot that did not score; `team` says whose.
+    Shot,
+    /// A corner kick; `team` says for whom.
+    Corner,
     /// A yellow card; `team` says against whom.
     Card,
+    /// A player replaced by another (at most five a side, in the second half); `team` says
+    /// which side.
+    Substitution,
+    /// The ball changed hands; `team` now has it. Nothing else changed: the most common
+    /// kind when the rate is high.
+    Possession,
+    /// The first half is over; the match pauses.
+    HalfTime,
+    /// The second half kicks off.
+    SecondHalf,
     /// The match is over; a new one kicks off later on the same pitch.
     FullTime,
 }
@@ -36,6 +52,8 @@ pub enum Side {
 #[serde(rename_all = "snake_case")]
 pub enum MatchStatus {
     Live,
+    /// Between the halves.
+    HalfTime,
     Finished,
 }
 
@@ -206,5 +224,29 @@ mod tests {
             }
             other => panic!("not an event: {other:?}"),
         }
+    }
+
+    #[test]
+    fn kinds_and_statuses_are_snake_case_on_the_wire() {
+        let kinds = [
+            (EventKind::KickOff, "kick_off"),
+            (EventKind::Minute, "minute"),
+            (EventKind::Goal, "goal"),
+            (EventKind::Shot, "shot"),
+            (EventKind::Corner, "corner"),
+            (EventKind::Card, "card"),
+            (EventKind::Substitution, "substitution"),
+            (EventKind::Possession, "possession"),
+            (EventKind::HalfTime, "half_time"),
+            (EventKind::SecondHalf, "second_half"),
+            (EventKind::FullTime, "full_time"),
+        ];
+        for (kind, name) in kinds {
+            let json = serde_json::to_string(&kind).expect("serialises");
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<EventKind>(&json).expect("parses back"), kind);
+        }
+        let ht = serde_json::to_string(&MatchStatus::HalfTime).expect("serialises");
+        assert_eq!(ht, "\"half_time\"");
     }
 }

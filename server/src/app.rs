@@ -38,7 +38,7 @@ pub struct Running {
 
 /// Binds `config.addr` and serves the embedded generator's feed.
 pub async fn start(config: Config) -> io::Result<Running> {
-    let source = Generator::new(config.matches, config.rate, config.seed);
+    let source = Generator::with_speed(config.matches, config.rate, config.seed, config.match_speed);
     start_with_source(config, source).await
 }
 

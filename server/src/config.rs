@@ -26,6 +26,12 @@ pub struct Config {
     #[arg(long, default_value_t = 10.0, value_parser = parse_rate)]
     pub rate: f64,
 
+    /// Match clock speed, in match minutes per real second: at 1 a match takes 90 s of play
+    /// plus a 15 s half-time. Goals stay at about 2.5 a match whatever `--rate` and
+    /// `--matches`, as long as `--rate` is at least about matches × speed / 10.
+    #[arg(long, value_name = "MINUTES_PER_S", default_value_t = crate::feed::generator::DEFAULT_MATCH_SPEED, value_parser = parse_match_speed)]
+    pub match_speed: f64,
+
     /// Seed of the feed's random generator: the same seed gives the same events.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -110,6 +116,14 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn parse_match_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of match minutes per second"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("match speed {v} is outside 0 (excluded) to 10000 match minutes per second"));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +136,7 @@ mod tests {
         assert_eq!(c.max_connections, 100_000);
         assert_eq!(c.long_poll_max, Duration::from_secs(30));
         assert_eq!(c.max_message_bytes, 65_536);
+        assert_eq!(c.match_speed, 1.0);
     }
 
     #[test]
@@ -129,6 +144,7 @@ mod tests {
         let e = Config::try_parse_from(["server", "--rate=-1"]).unwrap_err().to_string();
         assert!(e.contains("outside"), "{e}");
         assert!(Config::try_parse_from(["server", "--matches", "0"]).is_err());
+        assert!(Config::try_parse_from(["server", "--match-speed", "0"]).is_err());
         assert!(Config::try_parse_from(["server", "--idle-timeout", "soon"]).is_err());
         let c = Config::try_parse_from(["server", "--header-timeout", "500ms"]).expect("valid");
         assert_eq!(c.header_timeout, Duration::from_millis(500));

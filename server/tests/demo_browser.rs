@@ -280,6 +280,20 @@ async fn check_the_page(c: &Client, r: &Running, browser: Browser) {
     assert!(poll_bpe > ws_bpe, "bytes per event: polling {poll_bpe:.0}, WebSocket {ws_bpe:.0}");
     println!("bytes per event: polling {poll_bpe:.0}, WebSocket {ws_bpe:.0}");
 
+    // Event delay has one definition for every transport: each event a poll's answer
+    // brings counts from its own publication, and events wait on average half an interval
+    // for the next poll. So after a minute, the polling panel's median is about half the
+    // poll interval (the answer's own few milliseconds are well inside the 20 %).
+    if browser == Browser::Chromium {
+        sleep(Duration::from_secs(60)).await;
+        let median = read_page(c).await.num("short-poll", "delay-median") as f64;
+        let half = POLL_INTERVAL_MS as f64 / 2.0;
+        assert!(
+            (median - half).abs() <= 0.2 * half,
+            "polling median delay {median} ms after a minute, want {half} ms ± 20 %"
+        );
+    }
+
     let how = read_page(c).await.how;
     assert!(how.contains("101 Switching Protocols"), "no 101 in How it works:\n{how}");
     assert!(how.to_ascii_lowercase().contains("sec-websocket-accept: "), "no Sec-WebSocket-Accept:\n{how}");

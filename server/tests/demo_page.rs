@@ -75,6 +75,7 @@ async fn the_page_and_every_asset_it_references_are_served() {
         "bytes-out",
         "events",
         "missed",
+        "coalesced",
         "delay-last",
         "delay-median",
         "delay-worst",
@@ -82,6 +83,9 @@ async fn the_page_and_every_asset_it_references_are_served() {
     ] {
         assert!(all.contains(hook), "hook {hook} missing");
     }
+    // The page learns every event's publication time from one long poll that carries no
+    // page id, so that it is charged to no panel.
+    assert!(all.contains("`/api/events?since=${cursor}&wait=30`"), "the untagged observer is missing");
     assert_eq!(get(&format!("{}/demo/missing.js", r.url())).await.status(), 404);
     assert!(r.shutdown().await);
 }

@@ -1,12 +1,15 @@
 // pushpull classroom demo: the same live scores by AJAX polling, WebSocket, long polling and
 // Server-Sent Events, side by side, with numbers that are true.
 //
-// Counted here, in the browser: requests, empty answers, events, missed events (gaps in
-// `seq`), delays (receive time − the event's `ts_us`, on the server's clock). Counted by the
-// server at its sockets: bytes. Every feed request carries `page=ID`, and the server tallies
-// the bytes of those requests for this page; `/api/page?page=ID` reads them back (its own
-// bytes count as "other", never as a panel's), with the latest WebSocket handshake and poll
-// exchange the server captured for this page. Plain JS, no build step, nothing external.
+// Counted here, in the browser: requests, empty answers, events, coalesced and lost events,
+// and event delays: the delay of event e in a panel is the time the panel first holds a state
+// that includes e, minus e's `ts_us` (on the server's clock), for every transport alike; a
+// poll's answer makes every event since the previous answer visible at once, each with its
+// own delay. Counted by the server at its sockets: bytes. Every feed request carries
+// `page=ID`, and the server tallies the bytes of those requests for this page;
+// `/api/page?page=ID` reads them back (its own bytes count as "other", never as a panel's),
+// with the latest WebSocket handshake and poll exchange the server captured for this page.
+// Plain JS, no build step, nothing external.
 'use strict';
 
 const PAGE = makePageId();
@@ -14,6 +17,12 @@ const STATS_EVERY_MS = 1000;
 const DELAY_SAMPLES = 2000;
 const SPARK_POINTS = 60;
 const GOAL_FLASH_MS = 1200;
+const TICKER_EVERY_MS = 1500;
+// Publication times kept for panels that have not caught up yet (a poll's answer may cover
+// thousands of events at a high rate; one poll interval of them is all that is ever needed).
+const LOG_KEEP = 20000;
+// At most this many events of one answer get a delay sample; more are sampled evenly.
+const HOLD_SAMPLES = 5000;
 // A long-poll client with no cursor asks with one beyond any seq: the server answers
 // 410 Gone with the snapshot to start from (the same path that recovers after a restart).
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
@@ -91,39 +100,168 @@ function delayMs(receivedAt, tsUs) {
   return Math.max(0, receivedAt + clock.offsetMs - tsUs / 1000);
 }
 
-// ---- Goals: which panel shows each goal first --------------------------------------------
-const goals = new Map(); // goal key → { panel, at }
-let race = null; // the goal being raced on screen: { key, text, at, lags: Map(panel → ms) }
+// ---- Publication times: one observer for the whole page ---------------------------------
+// A poll's answer is a scoreboard: it carries the newest event's `ts_us` only, yet every
+// event it covers needs its own publication time. So the page follows the feed itself with
+// one long poll, `/api/events?since=S&wait=30`, *without* `page=`: untagged, its requests
+// and bytes are charged to no panel, and it runs whatever the panels do (paused, switched
+// off), so the polling panel never depends on the WebSocket panel being open. A panel whose
+// answer arrives before the observer has the event's time waits for it: the delay is counted
+// from when the panel got its answer, so waiting changes no number.
+const feedLog = {
+  epoch: null,
+  known: 0, // seqs up to here that are not in `events` will never be known
+  events: new Map(), // seq → event (without its padding)
+  waiters: new Set(), // panels waiting for a publication time
+  started: null,
+
+  /** The event, `undefined` while it may still come, `null` if it never will. */
+  get(epoch, seq) {
+    if (this.epoch === null || epoch > this.epoch) return undefined;
+    if (epoch < this.epoch) return null;
+    const e = this.events.get(seq);
+    if (e) return e;
+    return seq <= this.known ? null : undefined;
+  },
+
+  add(e) {
+    delete e.pad;
+    this.events.set(e.seq, e);
+    while (this.events.size > LOG_KEEP) {
+      const [oldest] = this.events.keys();
+      this.events.delete(oldest);
+      this.known = Math.max(this.known, oldest);
+    }
+    ticker.offer(e);
+  },
+
+  restart(snap) {
+    if (snap.epoch !== this.epoch) this.events.clear();
+    this.epoch = snap.epoch;
+    this.known = snap.seq; // what came before this snapshot cannot be read any more
+  },
+
+  async run(onStarted) {
+    let cursor = NO_CURSOR;
+    for (;;) {
+      try {
+        const r = await fetch(`/api/events?since=${cursor}&wait=30`, { cache: 'no-store' });
+        const body = await r.json();
+        if (r.status === 410) {
+          this.restart(body.snapshot);
+          cursor = body.snapshot.seq;
+          onStarted();
+        } else if (r.ok && body.epoch === this.epoch) {
+          for (const e of body.events) this.add(e);
+          cursor = body.next;
+        } else if (r.ok) {
+          cursor = NO_CURSOR; // a restarted server that has passed our cursor: start again
+        } else {
+          throw new Error(`HTTP ${r.status}`);
+        }
+        for (const p of [...this.waiters]) p.settle();
+      } catch {
+        await sleep(1000); // the server is away; the same cursor tells what we missed
+      }
+    }
+  },
+
+  start() {
+    this.started = new Promise((resolve) => this.run(resolve));
+    return this.started;
+  },
+};
+
+/** The minute as a scoreboard shows it: a match just kicked off is in its first minute. */
+function minuteText(minute) {
+  return `${Math.max(1, minute)}′`;
+}
+
+// ---- The match ticker: what happens on the pitches, one line at a time -------------------
+// Fed by the observer, throttled for a projector: the most notable event since the last
+// line, at most one line every TICKER_EVERY_MS; minute ticks and possession never show.
+const TICKER = {
+  goal: [5, 'GOAL'],
+  card: [3, 'Yellow card'],
+  substitution: [3, 'Substitution'],
+  kick_off: [3, 'Kick-off'],
+  half_time: [3, 'Half-time'],
+  second_half: [3, 'Second half'],
+  full_time: [4, 'Full time'],
+  shot: [2, 'Shot'],
+  corner: [2, 'Corner'],
+};
+
+const ticker = {
+  best: null,
+  shownAt: 0,
+  timer: 0,
+
+  offer(e) {
+    const rank = TICKER[e.kind];
+    if (!rank || (this.best && TICKER[this.best.kind][0] > rank[0])) return;
+    this.best = e;
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.show(), Math.max(0, this.shownAt + TICKER_EVERY_MS - now()));
+  },
+
+  show() {
+    this.timer = 0;
+    const e = this.best;
+    this.best = null;
+    if (!e) return;
+    this.shownAt = now();
+    const m = e.match;
+    const score = `${m.home} ${m.home_goals}–${m.away_goals} ${m.away}`;
+    const who = e.team === 'home' ? m.home : e.team === 'away' ? m.away : null;
+    const label = TICKER[e.kind][1];
+    let text = `${minuteText(m.minute)} ${label} — ${who || score}`;
+    if (e.kind === 'goal') text = `${minuteText(m.minute)} ${label} for ${who} — ${score}`;
+    else if (e.kind === 'kick_off') text = `${label} — ${m.home} v ${m.away}`;
+    setText('ticker', text);
+  },
+};
+
+// ---- Goals: each panel's delay for each goal ---------------------------------------------
+// A goal's delay in a panel is that event's delay there, the very number the panel's delay
+// counters take in, so the race line and the counters always agree.
+const goals = new Map(); // `${epoch}|${seq}` → { e, first, firstAt, delays: Map(panel → ms) }
+let race = null; // the goal being raced on screen
 let raceOpenUntil = 0;
 
-function goalSeen(panel, key, text) {
-  const t = now();
-  const first = goals.get(key);
-  if (!first) {
-    goals.set(key, { panel, at: t });
+function goalReached(panel, e, ms, at) {
+  const key = `${e.epoch}|${e.seq}`;
+  let g = goals.get(key);
+  if (!g) {
+    g = { e, first: panel, firstAt: at, delays: new Map() };
+    goals.set(key, g);
     panel.goalsFirst += 1;
     if (goals.size > 500) {
-      for (const [k, g] of goals) if (t - g.at > 60000) goals.delete(k);
+      for (const [k, old] of goals) if (at - old.firstAt > 60000) goals.delete(k);
     }
     // One race at a time, so each flash can be followed with the eye.
-    if (!race || t > raceOpenUntil) {
-      race = { key, text, at: t, winner: panel, lags: new Map() };
-      raceOpenUntil = t + 4000;
+    if (!race || now() > raceOpenUntil) {
+      race = g;
+      raceOpenUntil = now() + 4000;
       panel.flash();
-      renderRace();
     }
-    return;
+  } else if (at < g.firstAt) {
+    // This panel held the goal earlier; its publication time only became known now.
+    g.first.goalsFirst -= 1;
+    panel.goalsFirst += 1;
+    g.first = panel;
+    g.firstAt = at;
   }
-  if (race && race.key === key && !race.lags.has(panel)) {
-    race.lags.set(panel, t - first.at);
-    renderRace();
-  }
+  g.delays.set(panel, ms);
+  if (race === g) renderRace();
 }
 
 function renderRace() {
-  const parts = [`Goal! ${race.text}. First: ${race.winner.spec.short}`];
-  for (const [p, lag] of race.lags) parts.push(`${p.spec.short} +${Math.round(lag)} ms`);
-  document.getElementById('race').textContent = parts.join(' · ');
+  const m = race.e.match;
+  const lags = [...race.delays].sort((a, b) => a[1] - b[1]);
+  const parts = lags.map(([p, ms]) => `${p.spec.short} ${Math.round(ms)} ms`);
+  const score = `${m.home} ${m.home_goals}–${m.away_goals} ${m.away}`;
+  setText('race', `Goal! ${minuteText(m.minute)} ${score}. Delay: ${parts.join(' · ')}`);
 }
 
 // ---- Panels ------------------------------------------------------------------------------
@@ -169,7 +307,9 @@ class Panel {
     this.requests = this.isOpen ? 1 : 0;
     this.notModified = 0;
     this.events = 0;
-    this.missed = 0;
+    this.coalesced = 0;
+    this.lost = 0;
+    this.waiting = []; // events held but whose publication time is not known yet: { epoch, seq, at }
     this.delays = [];
     this.delayLast = null;
     this.delayWorst = null;
@@ -209,7 +349,7 @@ class Panel {
 
   start() {
     this.gen += 1;
-    // A (re)start begins from the current scores: what happened while paused is not "missed".
+    // A (re)start begins from the current scores: what happened while paused is neither coalesced nor lost.
     this.baseline = true;
     this.setState('connecting…');
     this.open(this.gen);
@@ -229,11 +369,15 @@ class Panel {
   snapshot(s, receivedAt) {
     const fresh = this.baseline || s.epoch !== this.epoch;
     if (!fresh && s.seq <= this.seq) return;
-    if (!fresh) {
-      // A poll's new snapshot: one update received, and every event in between missed.
+    if (fresh) {
+      this.waiting = [];
+    } else {
+      // One update received: the newest event, whose time the snapshot carries. Every event
+      // since the last state held is coalesced into it: its effect is on this scoreboard,
+      // the event itself never came. All of them became visible now, each with its own delay.
       this.events += 1;
-      this.missed += s.seq - this.seq - 1;
-      this.sample(delayMs(receivedAt, s.ts_us));
+      this.coalesced += s.seq - this.seq - 1;
+      this.hold(s.epoch, this.seq, s.seq, receivedAt);
     }
     this.epoch = s.epoch;
     this.seq = s.seq;
@@ -251,12 +395,45 @@ class Panel {
       this.baseline = false;
     }
     if (e.seq <= this.seq) return; // a duplicate: already shown
-    this.missed += e.seq - this.seq - 1;
+    // A gap with no snapshot to cover it: those events are lost, not even their effect came.
+    this.lost += e.seq - this.seq - 1;
     this.events += 1;
     this.seq = e.seq;
-    this.sample(delayMs(receivedAt, e.ts_us));
+    this.reach(e, receivedAt);
     this.showMatch(e.match, true);
     render();
+  }
+
+  /** Events (from, to] became visible at `at`: each gets its delay once its time is known. */
+  hold(epoch, from, to, at) {
+    const step = Math.max(1, Math.ceil((to - from) / HOLD_SAMPLES));
+    for (let seq = to - Math.floor((to - from - 1) / step) * step; seq <= to; seq += step) {
+      this.waiting.push({ epoch, seq, at });
+    }
+    if (this.waiting.length > LOG_KEEP) this.waiting.splice(0, this.waiting.length - LOG_KEEP);
+    this.settle();
+  }
+
+  /** Takes in the delays of held events whose publication time is now known, in seq order. */
+  settle() {
+    let i = 0;
+    for (; i < this.waiting.length; i++) {
+      const w = this.waiting[i];
+      const e = feedLog.get(w.epoch, w.seq);
+      if (e === undefined) break;
+      if (e !== null) this.reach(e, w.at);
+    }
+    if (i) this.waiting.splice(0, i);
+    if (this.waiting.length) feedLog.waiters.add(this);
+    else feedLog.waiters.delete(this);
+    if (i) render();
+  }
+
+  /** The panel first held a state including `e` at `at`. */
+  reach(e, at) {
+    const ms = delayMs(at, e.ts_us);
+    this.sample(ms);
+    if (e.kind === 'goal') goalReached(this, e, ms, at);
   }
 
   sample(ms) {
@@ -284,15 +461,13 @@ class Panel {
     home.textContent = m.home;
     away.textContent = m.away;
     score.textContent = `${m.home_goals}–${m.away_goals}`;
-    minute.textContent = m.status === 'finished' ? 'FT' : `${m.minute}′`;
+    minute.textContent = m.status === 'finished' ? 'FT' : m.status === 'half_time' ? 'HT' : minuteText(m.minute);
     row.tr.classList.toggle('finished', m.status === 'finished');
     const samePair = prev && prev.home === m.home && prev.away === m.away;
     if (detect && samePair && m.home_goals + m.away_goals > prev.home_goals + prev.away_goals) {
       row.tr.classList.add('scored');
       clearTimeout(row.timer);
       row.timer = setTimeout(() => row.tr.classList.remove('scored'), 800);
-      const key = `${this.epoch}|${m.id}|${m.home}|${m.away}|${m.home_goals}-${m.away_goals}`;
-      goalSeen(this, key, `${m.home} ${m.home_goals}–${m.away_goals} ${m.away}`);
     }
   }
 
@@ -314,7 +489,9 @@ class Panel {
       requests: this.requests,
       'not-modified': this.notModified,
       events: this.events,
-      missed: this.missed,
+      coalesced: this.coalesced,
+      // The page's `missed` hook (scripts and tests read it) counts the lost events.
+      missed: this.lost,
       'bytes-in': toPage,
       'bytes-out': fromPage,
       'bytes-per-event': this.events ? (toPage + fromPage) / this.events : null,
@@ -491,12 +668,11 @@ class LongPollPanel extends Panel {
         const at = now();
         if (!this.live(gen)) return;
         if (r.status === 410) {
-          // No cursor yet, or one the server cannot serve (restart): start from its snapshot.
+          // No cursor yet, or one the server cannot serve (it restarted, or this panel fell
+          // behind its ring): go on from the snapshot it carries. Behind the ring, the events
+          // skipped are coalesced into that snapshot, as in a poll's answer.
           const gone = JSON.parse(body);
-          if (cursor !== NO_CURSOR && gone.snapshot.epoch === this.epoch) {
-            this.missed += Math.max(0, gone.snapshot.seq - this.seq);
-          }
-          this.baseline = true;
+          if (cursor === NO_CURSOR) this.baseline = true;
           this.snapshot(gone.snapshot, at);
           cursor = gone.snapshot.seq;
           this.setState('waiting for news (the server holds the request)');
@@ -573,7 +749,7 @@ document.getElementById('reset').addEventListener('click', () => {
   for (const p of panels) p.resetCounters();
   goals.clear();
   race = null;
-  document.getElementById('race').textContent = 'Counters reset. Waiting for the next goal…';
+  setText('race', 'Counters reset. Waiting for the next goal…');
   render();
 });
 
@@ -648,7 +824,11 @@ function showExchanges(x) {
 document.body.dataset.pageId = PAGE;
 document.getElementById('page-id').textContent = PAGE;
 intervalValue.textContent = String(pollInterval());
-byTransport['short-poll'].setEnabled(true);
-byTransport.ws.setEnabled(true);
 refreshStats();
+// The panels start once the observer knows where the feed is (or after 3 s without it), so
+// that every event a panel will hold has a publication time to come.
+Promise.race([feedLog.start(), sleep(3000)]).then(() => {
+  byTransport['short-poll'].setEnabled(true);
+  byTransport.ws.setEnabled(true);
+});
 setInterval(refreshStats, STATS_EVERY_MS);
