@@ -127,6 +127,7 @@ pub fn in_ci() -> bool {
 /// The rule for a test that needs `programs`: `true` when every one can be run. Otherwise,
 /// under CI the test fails naming what is missing; elsewhere it prints `SKIPPED: …` and
 /// gets `false`, and should return.
+#[track_caller]
 pub fn require(test: &str, programs: &[Program]) -> bool {
     let missing: Vec<String> = programs.iter().filter_map(|p| p.missing()).collect();
     if missing.is_empty() {
