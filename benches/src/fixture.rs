@@ -1,6 +1,7 @@
 //! What every bench shares: the runtime, a server on 127.0.0.1 that publishes only when the
 //! bench says so, criterion settings that keep the whole suite within a few minutes on two
-//! cores, and [`bounded`], the time limit on every wait.
+//! cores, and [`bounded`], the time limit on every wait (`test_support`'s, with a bench's
+//! shorter [`WAIT`]).
 //!
 //! The server and the clients share one multi-threaded runtime (one worker per core), as an
 //! in-process run would; criterion's thread only blocks on it.
@@ -32,8 +33,8 @@ pub fn criterion() -> Criterion {
 /// A server with the default limits on a free loopback port; its feed publishes only when a
 /// bench calls `running.app.feed.publish`.
 pub async fn start_server() -> Running {
-    let config = Config { rate: 0.0, shutdown_grace: Duration::from_secs(1), ..Config::ephemeral() };
-    bounded("starting the server", server::start(config)).await.expect("the server binds 127.0.0.1:0")
+    test_support::start(Config { rate: 0.0, shutdown_grace: Duration::from_secs(1), ..Config::ephemeral() })
+        .await
 }
 
 /// Shuts the server down (bounded: a server that does not stop fails the bench; one whose
@@ -46,8 +47,5 @@ pub async fn stop_server(running: Running) {
 
 /// Awaits `f`, failing the bench with `what` if it takes longer than [`WAIT`].
 pub async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
-    match tokio::time::timeout(WAIT, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("{what}: nothing within {WAIT:?}; is the server broken?"),
-    }
+    test_support::bounded_by(WAIT, what, f).await
 }

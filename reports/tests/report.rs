@@ -508,11 +508,14 @@ fn edge_cases_render_honestly() {
 /// Headless Chromium opens the report and takes a full-page screenshot, kept under
 /// `runs/ci/report-fixture/` (or `runs/ci/report-run/` for the results named by
 /// `PUSHPULL_REPORT_RESULTS`, e.g. those of a short real run); the browser's log must show no
-/// console error. Run it with `cargo test -p loadgen --test report -- --ignored`.
+/// console error. Run it with `cargo test -p reports --test report -- --ignored`; without
+/// Chromium it skips, except under `CI=true`, where it fails.
 #[test]
 #[ignore = "needs chromium"]
 fn chromium_shows_the_report_without_console_errors() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !browser::require("the report's Chromium check", &[browser::Browser::Chromium.binary()]) {
+        return;
+    }
     let (results, name) = match std::env::var_os("PUSHPULL_REPORT_RESULTS") {
         Some(path) => {
             let text = std::fs::read_to_string(&path).expect("PUSHPULL_REPORT_RESULTS names a results.json");
@@ -520,7 +523,7 @@ fn chromium_shows_the_report_without_console_errors() {
         }
         None => (fixture(), "report-fixture"),
     };
-    let out = root.join("runs/ci").join(name);
+    let out = test_support::artifacts(name);
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("runs/ci");
     let index = report::render(&results, &out).expect("renders").canonicalize().expect("path");
@@ -572,26 +575,19 @@ fn console_lines(log: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Runs headless Chromium on a file; returns its stdout and stderr.
+use test_support::browser;
+
+/// Longest one headless Chromium run of the report check may take.
+const CHROMIUM_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs headless Chromium (`test_support`'s flags, `PUSHPULL_CHROMIUM` or /usr/bin/chromium)
+/// on a file, bounded; returns its stdout and stderr.
 fn chromium(args: &[&str], page: &Path) -> (String, String) {
-    let profile = tempfile::tempdir().expect("profile dir");
-    let output =
-        std::process::Command::new(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(args)
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .expect("chromium runs (apt-get install chromium)");
+    let profile = test_support::files::temp_dir();
+    let output = test_support::process::output_within(
+        browser::chromium(profile.path()).args(args).arg(format!("file://{}", page.display())),
+        CHROMIUM_LIMIT,
+    );
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

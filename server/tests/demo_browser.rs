@@ -10,158 +10,40 @@
 //! what the class should see (the WebSocket panel wins on delay and on bytes per event), and
 //! saves screenshots under `runs/ci/` for a human to look at. `PUSHPULL_CHROMIUM`,
 //! `PUSHPULL_CHROMEDRIVER`, `PUSHPULL_FIREFOX` and `PUSHPULL_GECKODRIVER` override the
-//! binaries' paths.
+//! binaries' paths. A missing browser or driver skips a test with a message, except under
+//! `CI=true`, where it fails (`test_support::browser::require`).
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
-use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{json, Value};
 use server::{Config, Running};
+use test_support::browser::{self, Browser};
+use test_support::{webdriver, within, LIMIT};
 use tokio::time::{sleep, timeout};
 
-/// Longest any one browser command may take.
-const LIMIT: Duration = Duration::from_secs(30);
 /// The poll interval the page starts with (its slider's default), in ms.
 const POLL_INTERVAL_MS: u64 = 1000;
+/// The browser window the checks start with.
+const WINDOW: (u32, u32) = (1440, 1000);
 
-/// The browsers the demo is checked in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Browser {
-    Chromium,
-    Firefox,
+/// The screenshot files of each browser.
+trait Shot {
+    /// The screenshot file for `what` (`""`, `"-all"`, `"-1280x720"`).
+    fn shot(self, what: &str) -> String;
 }
 
-impl Browser {
-    fn driver(self) -> String {
-        match self {
-            Browser::Chromium => {
-                std::env::var("PUSHPULL_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
-            }
-            Browser::Firefox => {
-                std::env::var("PUSHPULL_GECKODRIVER").unwrap_or_else(|_| "geckodriver".into())
-            }
-        }
-    }
-
-    fn binary(self) -> String {
-        match self {
-            Browser::Chromium => {
-                std::env::var("PUSHPULL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
-            }
-            Browser::Firefox => {
-                std::env::var("PUSHPULL_FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into())
-            }
-        }
-    }
-
-    fn driver_args(self, port: u16) -> Vec<String> {
-        match self {
-            Browser::Chromium => vec![format!("--port={port}")],
-            Browser::Firefox => vec!["--port".into(), port.to_string(), "--log".into(), "error".into()],
-        }
-    }
-
-    fn capabilities(self, profile: &std::path::Path) -> Capabilities {
-        let caps = match self {
-            Browser::Chromium => json!({
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": self.binary(),
-                    "args": [
-                        "--headless",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-quic",
-                        "--no-first-run",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--disable-dev-shm-usage",
-                        "--hide-scrollbars",
-                        "--window-size=1440,1000",
-                        format!("--user-data-dir={}", profile.display()),
-                    ],
-                },
-            }),
-            // geckodriver makes a fresh profile itself.
-            Browser::Firefox => json!({
-                "browserName": "firefox",
-                "moz:firefoxOptions": {
-                    "binary": self.binary(),
-                    "args": ["-headless", "--width=1440", "--height=1000"],
-                    "prefs": {
-                        "app.update.auto": false,
-                        "browser.shell.checkDefaultBrowser": false,
-                        "datareporting.policy.dataSubmissionEnabled": false,
-                        "network.captive-portal-service.enabled": false,
-                        "network.connectivity-service.enabled": false,
-                    },
-                },
-            }),
-        };
-        match caps {
-            Value::Object(m) => m,
-            _ => unreachable!("a JSON object"),
-        }
-    }
-
-    /// The screenshot file for `what` (`""`, `"-all"`, `"-1280x720"`).
+impl Shot for Browser {
     fn shot(self, what: &str) -> String {
         match self {
             Browser::Chromium => format!("demo-browser{what}.png"),
             Browser::Firefox => format!("demo-firefox{what}.png"),
         }
-    }
-}
-
-/// The WebDriver server, killed when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    l.local_addr().expect("address").port()
-}
-
-async fn start_driver(browser: Browser) -> (Driver, String) {
-    let bin = browser.driver();
-    let port = free_port();
-    let child = Command::new(&bin)
-        .args(browser.driver_args(port))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}): run scripts/install-chromium.sh first"));
-    let driver = Driver(child);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + LIMIT;
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < deadline, "{bin} did not listen on {addr} within {LIMIT:?}");
-        sleep(Duration::from_millis(50)).await;
-    }
-    (driver, format!("http://{addr}"))
-}
-
-async fn within<T, E: std::fmt::Debug>(what: &str, f: impl std::future::Future<Output = Result<T, E>>) -> T {
-    match timeout(LIMIT, f).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => panic!("{what}: {e:?}"),
-        Err(_) => panic!("{what}: no answer within {LIMIT:?}"),
     }
 }
 
@@ -230,9 +112,7 @@ async fn screenshot(c: &Client, name: &str) -> PathBuf {
     within("resizing", c.set_window_size(1440, height + 120)).await;
     sleep(Duration::from_millis(400)).await;
     let png = within("screenshot", c.screenshot()).await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runs/ci");
-    std::fs::create_dir_all(&dir).expect("create runs/ci");
-    let path = dir.join(name);
+    let path = test_support::artifacts("").join(name);
     std::fs::write(&path, png).expect("write screenshot");
     println!("screenshot: {}", path.display());
     path
@@ -367,25 +247,27 @@ async fn check_the_page(c: &Client, r: &Running, browser: Browser) {
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts a server with a fast feed (20 events/s) and a browser session, runs the checks,
-/// and tears everything down even when a check fails.
+/// and tears everything down even when a check fails. Without the browser or its driver it
+/// skips (outside CI) or fails (under CI).
 async fn run_in(browser: Browser) {
+    let test = format!("the {browser:?} demo test");
+    if !browser::require(&test, &[browser.binary(), browser.driver()]) {
+        return;
+    }
     let _turn = ONE_AT_A_TIME.lock().await;
-    let r = server::start(Config { rate: 20.0, ..Config::ephemeral() }).await.expect("server starts");
-    let (_driver, webdriver) = start_driver(browser).await;
-    let stamp =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let profile = std::env::temp_dir().join(format!("pushpull-browser-{}-{stamp}", std::process::id()));
+    let r = test_support::start(Config { rate: 20.0, ..Config::ephemeral() }).await;
+    let driver = webdriver::start(browser).await;
+    let profile = test_support::files::temp_dir();
     let client = within(
         &format!("starting a {browser:?} session"),
         ClientBuilder::new(HttpConnector::new())
-            .capabilities(browser.capabilities(&profile))
-            .connect(&webdriver),
+            .capabilities(browser.capabilities(profile.path(), WINDOW))
+            .connect(&driver.url),
     )
     .await;
 
     let outcome = AssertUnwindSafe(check_the_page(&client, &r, browser)).catch_unwind().await;
     let _ = timeout(LIMIT, client.close()).await;
-    let _ = std::fs::remove_dir_all(&profile);
     assert!(r.shutdown().await, "the server shut down in time");
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -398,26 +280,8 @@ async fn the_demo_shows_the_websocket_winning_in_chromium() {
     run_in(Browser::Chromium).await;
 }
 
-/// Whether `bin` names an executable file, by path or on `PATH`.
-fn installed(bin: &str) -> bool {
-    let bin = std::path::Path::new(bin);
-    if bin.components().count() > 1 {
-        return bin.is_file();
-    }
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs firefox-esr and geckodriver"]
 async fn the_demo_shows_the_websocket_winning_in_firefox() {
-    // Firefox is the second browser, installed best-effort by scripts/install-chromium.sh
-    // (geckodriver is built from source): without it, say so loudly rather than fail CI.
-    let (driver, binary) = (Browser::Firefox.driver(), Browser::Firefox.binary());
-    if !installed(&driver) || !installed(&binary) {
-        eprintln!(
-            "SKIPPED: the Firefox demo test needs `{driver}` and `{binary}` (scripts/install-chromium.sh)"
-        );
-        return;
-    }
     run_in(Browser::Firefox).await;
 }

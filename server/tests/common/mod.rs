@@ -1,67 +1,49 @@
-//! What the hostile-client and close-handshake tests share: starting a server (in this
-//! process, or as a child `server` process for a clean memory figure), raw HTTP and raw
-//! WebSocket frames over a `TcpStream` for bytes no well-behaved client would send, and the
-//! "is the server still healthy" check every test ends with.
+//! What the hostile-client and close-handshake tests share beyond `test_support`: the
+//! `server` binary as a child process (for a clean memory figure), raw WebSocket frames over a
+//! `TcpStream` for bytes no well-behaved client would send, and the "is the server still
+//! healthy" check every test ends with.
 //!
 //! Every wait is bounded by [`LIMIT`]; nothing asserts on speed.
 
-#![allow(dead_code)] // each test file uses a different part of this module
+#![allow(dead_code, unused_imports)] // each test file uses a different part of this module
 
 use std::net::SocketAddr;
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use proto::metrics::{Sample, Single};
-use server::{Config, Running};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The bound on every single wait in these tests.
-pub const LIMIT: Duration = Duration::from_secs(30);
-
-/// Starts an in-process server on `127.0.0.1:0`.
-pub async fn start(cfg: Config) -> Running {
-    server::start(cfg).await.expect("server starts on 127.0.0.1:0")
-}
+// The shared pieces, under the names these tests use.
+pub use test_support::probe::{get_status, http_url, metrics, raw_exchange, status_of, value, ws_url};
+pub use test_support::{start, LIMIT};
 
 /// A `server` binary running as a child process: its RSS is the server's alone. Killed
 /// when dropped.
 pub struct ServerProcess {
     pub addr: SocketAddr,
-    child: tokio::process::Child,
+    child: Child,
 }
 
 impl ServerProcess {
     /// Starts `target/…/server --addr 127.0.0.1:0 ARGS…` and reads its address from the
     /// "listening on" line it prints.
     pub async fn spawn(args: &[&str]) -> ServerProcess {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the server binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = timeout(LIMIT, async {
-            while let Some(line) = lines.next_line().await.expect("read the server's stdout") {
-                if let Some(rest) = line.strip_prefix("pushpull server listening on http://") {
-                    return rest.trim().parse::<SocketAddr>().expect("an address");
-                }
-            }
-            panic!("the server exited without saying where it listens");
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (child, addr) = tokio::task::spawn_blocking(move || {
+            test_support::serve::spawn(
+                Command::new(env!("CARGO_BIN_EXE_server"))
+                    .args(["--addr", "127.0.0.1:0"])
+                    .args(args)
+                    .env("RUST_LOG", "warn")
+                    .stderr(Stdio::inherit()),
+            )
         })
         .await
-        .expect("the server says where it listens in time");
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         ServerProcess { addr, child }
     }
 
@@ -71,55 +53,11 @@ impl ServerProcess {
     }
 }
 
-pub fn http_url(addr: SocketAddr, path: &str) -> String {
-    format!("http://{addr}{path}")
-}
-
-pub fn ws_url(addr: SocketAddr, path: &str) -> String {
-    format!("ws://{addr}{path}")
-}
-
-/// `GET path` with reqwest; returns the status.
-pub async fn get_status(addr: SocketAddr, path: &str) -> u16 {
-    let resp = timeout(LIMIT, reqwest::get(http_url(addr, path)))
-        .await
-        .expect("answered in time")
-        .expect("a response");
-    resp.status().as_u16()
-}
-
-/// The server's `/metrics`, parsed.
-pub async fn metrics(addr: SocketAddr) -> Sample {
-    let body = timeout(LIMIT, async {
-        reqwest::get(http_url(addr, "/metrics")).await.expect("metrics answered").text().await
-    })
-    .await
-    .expect("metrics in time")
-    .expect("metrics body");
-    Sample::parse(&body).expect("/metrics parses")
-}
-
-/// A metric without labels (every one is on the page).
-pub fn value(s: &Sample, m: Single) -> f64 {
-    s.get(m).expect("the metric is on the page")
-}
-
-/// Writes `request` on a fresh connection and reads until the server closes it (or
-/// [`LIMIT`]); returns what was read, lossily as text.
-pub async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    tcp.write_all(request).await.expect("write the request");
-    let mut out = Vec::new();
-    let _ = timeout(LIMIT, tcp.read_to_end(&mut out)).await.expect("the server answers and closes in time");
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The status code of a raw HTTP/1.1 answer.
-pub fn status_of(response: &str) -> Option<u16> {
-    let line = response.lines().next()?;
-    let mut parts = line.split(' ');
-    (parts.next()? == "HTTP/1.1").then_some(())?;
-    parts.next()?.parse().ok()
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `true` for an event message, with its seq, read from the head of the JSON without
