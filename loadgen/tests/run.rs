@@ -13,7 +13,7 @@ use proto::Transport;
 
 fn read_results(dir: &Path) -> Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
-    serde_json::from_str(&text).expect("results.json parses as the documented schema")
+    Results::from_json(&text).expect("results.json parses as the documented schema")
 }
 
 fn step(r: &Results, transport: Transport) -> &Step {
@@ -41,7 +41,7 @@ fn a_small_sweep_measures_every_transport_honestly() {
     assert!(Path::new(last).exists());
 
     let r = read_results(&dir);
-    assert_eq!(r.schema, 1);
+    assert_eq!(r.schema, proto::results::SCHEMA);
     assert_eq!(r.steps.len(), 5);
     assert!(r.interrupted.is_none());
     for s in &r.steps {
@@ -58,7 +58,7 @@ fn a_small_sweep_measures_every_transport_honestly() {
     }
     for t in [Transport::Ws, Transport::Sse, Transport::DeltaPoll, Transport::LongPoll] {
         let s = step(&r, t);
-        assert_eq!((s.lost, s.duplicates), (0, 0), "{t} must deliver every event once");
+        assert_eq!((s.coalesced, s.lost, s.duplicates), (0, 0, 0), "{t} must deliver every event once");
         assert_eq!(s.deliveries, s.deliveries_expected, "{t}");
     }
     for t in [Transport::ShortPoll, Transport::DeltaPoll] {
@@ -68,8 +68,9 @@ fn a_small_sweep_measures_every_transport_honestly() {
     assert!(step(&r, Transport::Ws).request_latency_us.is_none());
     let short = step(&r, Transport::ShortPoll);
     let ws = step(&r, Transport::Ws);
-    assert!(short.lost > 0, "20 events/s polled twice a second must miss events");
-    assert_eq!(short.deliveries + short.lost, short.deliveries_expected);
+    assert!(short.coalesced > 0, "20 events/s polled twice a second must coalesce events");
+    assert_eq!(short.lost, 0, "every event's effect reaches a snapshot poller");
+    assert_eq!(short.deliveries + short.coalesced + short.lost, short.deliveries_expected);
     assert!(short.empty_polls < short.requests);
     assert!(
         ws.event_delay_us.p50 < short.event_delay_us.p50,
