@@ -174,7 +174,8 @@ pub struct Step {
     pub server: ProcessCost,
     pub loadgen: ProcessCost,
     /// Errors by kind (`connect`, `reset`, `timeout`, `http_4xx`, `http_5xx`, `protocol`,
-    /// `server_gone` …); empty when none.
+    /// `server_gone`, and for the step itself `metrics_protocol`, `file_write`,
+    /// `event_times` …); empty when none.
     pub errors: BTreeMap<String, u64>,
     /// Deliveries in each second of the measured window.
     pub deliveries_per_s: Vec<u64>,
