@@ -26,8 +26,10 @@ pub mod metrics;
 pub mod net;
 pub mod pages;
 pub mod process;
+pub mod serve;
 pub mod shutdown;
 pub mod transport;
 
-pub use app::{run_until_signal, start, start_with_source, App, Running};
+pub use app::App;
+pub use serve::{run_until_signal, start, start_with_source, Running};
 pub use config::Config;
