@@ -17,6 +17,7 @@ use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Version};
 use serde::Serialize;
 
+use crate::http::headers::has_token;
 use crate::net::metered::ByteTally;
 use proto::{Channel, Transport};
 
@@ -91,7 +92,7 @@ impl Capture {
             page: page.to_string(),
             transport,
             version: req.version(),
-            closes: has_token(req.headers(), "close"),
+            closes: has_token(req.headers(), header::CONNECTION, "close"),
             request_head: head,
         })
     }
@@ -113,7 +114,7 @@ pub fn response_head<B>(
     head.extend_from_slice(format!("{} {} {reason}\r\n", version_str(version), status.as_str()).as_bytes());
     write_headers(&mut head, resp.headers());
     let h = resp.headers();
-    if version == Version::HTTP_11 && closes && !has_token(h, "close") {
+    if version == Version::HTTP_11 && closes && !has_token(h, header::CONNECTION, "close") {
         head.extend_from_slice(b"connection: close\r\n");
     }
     let may_have_length =
@@ -150,14 +151,6 @@ fn write_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-}
-
-fn has_token(h: &HeaderMap, token: &str) -> bool {
-    h.get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Text of a head for display, cut at [`MAX_HEAD_BYTES`].
