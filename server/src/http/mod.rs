@@ -4,3 +4,4 @@ pub mod headers;
 pub mod query;
 pub mod response;
 pub mod router;
+pub mod routes;
