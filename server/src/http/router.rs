@@ -16,7 +16,7 @@ use super::routes::{self, Handler};
 use crate::app::App;
 use crate::demo;
 use crate::net::metered::{ConnMeter, InFlight};
-use crate::pages::Capture;
+use crate::pages::{Capture, MAX_HEAD_BYTES};
 use crate::transport::{echo, events, short_poll, sse, ws};
 use proto::Channel;
 
@@ -33,7 +33,8 @@ pub async fn handle(
     let tally = page.and_then(|p| app.pages.tally(p, channel));
     let in_flight = meter.begin_request(channel, tally);
     // Demo page (issue 6): a tagged short poll or WebSocket handshake is kept, with the
-    // response below, for the page's "How it works". Untagged requests copy nothing.
+    // response head as the socket writes it, for the page's "How it works". Untagged
+    // requests copy nothing.
     let capture = Capture::request(page, channel, &req);
 
     let Some(route) = route else {
@@ -47,8 +48,9 @@ pub async fn handle(
         Err(e) => return Ok(response::error(StatusCode::BAD_REQUEST, e.to_string())),
     };
     let resp = dispatch(&app, route.handler, req, &query, in_flight).await;
-    if let Some(c) = capture {
-        app.pages.record(c, &resp);
+    if let Some(pending) = capture.and_then(|c| c.respond(&resp)) {
+        let app = app.clone();
+        meter.capture_response_head(MAX_HEAD_BYTES, move |head, len| app.pages.record(pending, head, len));
     }
     Ok(resp)
 }
