@@ -21,6 +21,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::metrics::{Metrics, TransportCounters};
 use proto::Channel;
 
@@ -56,7 +58,7 @@ pub struct ConnMeter {
 
 impl ConnMeter {
     pub fn new(metrics: Arc<Metrics>) -> Arc<ConnMeter> {
-        metrics.transport(Channel::Other).connections_open.fetch_add(1, Relaxed);
+        metrics.transport(Channel::Other).connections_open.inc();
         Arc::new(ConnMeter {
             metrics,
             transport: AtomicU8::new(Channel::Other.index() as u8),
@@ -83,14 +85,14 @@ impl ConnMeter {
         let c = self.metrics.transport(transport);
         if !self.routed.swap(true, Relaxed) {
             let other = self.metrics.transport(Channel::Other);
-            other.connections_open.fetch_sub(1, Relaxed);
-            c.connections_open.fetch_add(1, Relaxed);
-            c.connections_opened.fetch_add(1, Relaxed);
+            other.connections_open.dec();
+            c.connections_open.inc();
+            c.connections_opened.inc();
             *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner()) = Some(transport);
         }
-        c.requests.fetch_add(1, Relaxed);
+        c.requests.inc();
         let pending = self.unattributed_in.swap(0, Relaxed);
-        c.bytes_received.fetch_add(pending, Relaxed);
+        c.bytes_received.inc_by(pending);
         if let Some(t) = &tally {
             t.received.fetch_add(pending, Relaxed);
         }
@@ -113,10 +115,10 @@ impl ConnMeter {
     fn count(
         &self,
         n: u64,
-        field: fn(&TransportCounters) -> &AtomicU64,
+        field: fn(&TransportCounters) -> &Counter,
         tally: fn(&ByteTally) -> &AtomicU64,
     ) {
-        field(self.metrics.transport(self.transport())).fetch_add(n, Relaxed);
+        field(self.metrics.transport(self.transport())).inc_by(n);
         if self.tallied.load(Relaxed) {
             if let Some(t) = &*self.tally.lock().unwrap_or_else(|e| e.into_inner()) {
                 tally(t).fetch_add(n, Relaxed);
@@ -178,12 +180,12 @@ impl ConnMeter {
         let conn = *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
         match conn {
             Some(t) => {
-                self.metrics.transport(t).connections_open.fetch_sub(1, Relaxed);
+                self.metrics.transport(t).connections_open.dec();
             }
             None => {
                 let other = self.metrics.transport(Channel::Other);
-                other.connections_open.fetch_sub(1, Relaxed);
-                other.connections_opened.fetch_add(1, Relaxed);
+                other.connections_open.dec();
+                other.connections_opened.inc();
             }
         }
     }
@@ -197,8 +199,11 @@ struct HeadCapture {
     limit: usize,
     /// How much of the blank line that ends a head (`\r\n\r\n`) the last bytes were.
     matched: u8,
-    done: Box<dyn FnOnce(&[u8], u64) + Send>,
+    done: HeadSink,
 }
+
+/// Where a captured head goes: its first bytes and its true length.
+type HeadSink = Box<dyn FnOnce(&[u8], u64) + Send>;
 
 impl HeadCapture {
     /// Takes written bytes up to the end of the head; returns whether the head is complete.
@@ -363,11 +368,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
                 let m = this.meter.metrics();
                 match limit {
                     ReadLimit::Header => {
-                        m.header_timeouts.fetch_add(1, Relaxed);
+                        m.header_timeouts.inc();
                         Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head timed out")))
                     }
                     ReadLimit::Idle => {
-                        m.idle_timeouts.fetch_add(1, Relaxed);
+                        m.idle_timeouts.inc();
                         // End of stream: an idle kept-alive connection closes cleanly.
                         Poll::Ready(Ok(()))
                     }
@@ -381,7 +386,7 @@ impl<S: AsyncWrite + Unpin> MeteredStream<S> {
     fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let since = *self.write_blocked_since.get_or_insert_with(Instant::now);
         if expired(&mut self.write_timer, since + self.timeouts.send, cx) {
-            self.meter.metrics().slow_consumers_dropped.fetch_add(1, Relaxed);
+            self.meter.metrics().slow_consumers_dropped.inc();
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
         }
         Poll::Pending
@@ -474,7 +479,7 @@ mod tests {
         let mut echo = vec![0; wire.len()];
         theirs.read_exact(&mut echo).await.expect("read");
         assert_eq!(echo, wire);
-        assert_eq!(meter.metrics().transport(Channel::Other).bytes_sent.load(Relaxed), wire.len() as u64);
+        assert_eq!(meter.metrics().transport(Channel::Other).bytes_sent.get(), wire.len() as u64);
     }
 
     #[test]

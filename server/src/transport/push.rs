@@ -7,7 +7,6 @@
 //! counted). Events count as delivered when handed out here; frames count as sent where the
 //! transport sends them.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,7 +40,7 @@ impl Push {
         let (opening, rx, last_seq) = match resumed {
             Some((s, backlog, rx)) => {
                 let last = backlog.last().map_or(s, |p| p.seq);
-                app.metrics.transport(transport).events_delivered.fetch_add(backlog.len() as u64, Relaxed);
+                app.metrics.transport(transport).events_delivered.inc_by(backlog.len() as u64);
                 (backlog.into_iter().map(Item::Event).collect(), rx, last)
             }
             None => {
@@ -60,13 +59,13 @@ impl Push {
                 Ok(ev) if ev.seq <= self.last_seq => continue,
                 Ok(ev) => {
                     self.last_seq = ev.seq;
-                    self.app.metrics.transport(self.transport).events_delivered.fetch_add(1, Relaxed);
+                    self.app.metrics.transport(self.transport).events_delivered.inc();
                     return Some(Item::Event(ev));
                 }
                 Err(RecvError::Lagged(_)) => {
                     let (seq, json) = self.app.feed.snapshot();
                     self.last_seq = seq;
-                    self.app.metrics.slow_consumer_resyncs.fetch_add(1, Relaxed);
+                    self.app.metrics.slow_consumer_resyncs.inc();
                     return Some(Item::Snapshot { seq, json });
                 }
                 Err(RecvError::Closed) => return None,

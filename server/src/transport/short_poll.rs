@@ -1,7 +1,6 @@
 //! Short polling: `GET /api/scores` answers the whole snapshot every time, unless the
 //! client's `If-None-Match` names the current seq, in which case it gets a bodyless 304.
 
-use std::sync::atomic::Ordering::Relaxed;
 
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -23,7 +22,7 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Response<Body> {
         r
     } else {
         if seq > 0 {
-            app.metrics.transport(Transport::ShortPoll).events_delivered.fetch_add(1, Relaxed);
+            app.metrics.transport(Transport::ShortPoll).events_delivered.inc();
         }
         response::ok("application/json", snapshot)
     };

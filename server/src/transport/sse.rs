@@ -8,7 +8,6 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -75,7 +74,7 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
 
 /// An item's SSE frame, counted as a message sent.
 fn frame(app: &App, item: Item) -> Bytes {
-    app.metrics.transport(Transport::Sse).messages_sent.fetch_add(1, Relaxed);
+    app.metrics.transport(Transport::Sse).messages_sent.inc();
     match item {
         Item::Snapshot { seq, json } => proto::sse::frame(Some(seq), "snapshot", &json),
         Item::Event(ev) => ev.sse.clone(),

@@ -6,7 +6,6 @@
 //! goes out every `--ping-interval`; a client that has not answered by the next one is
 //! closed. On shutdown every client gets close 1001.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -48,7 +47,7 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
         if ws.send(message(item)).await.is_err() {
             return;
         }
-        counters.messages_sent.fetch_add(1, Relaxed);
+        counters.messages_sent.inc();
     }
 
     let every = app.config.ping_interval;
@@ -69,7 +68,7 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
             },
             _ = ping.tick() => {
                 if awaiting_pong {
-                    app.metrics.ws_pings_missed.fetch_add(1, Relaxed);
+                    app.metrics.ws_pings_missed.inc();
                     upgrade::close(&mut ws, CloseCode::Policy, "no pong").await;
                     return;
                 }
@@ -90,6 +89,6 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
         if ws.send(out).await.is_err() {
             return;
         }
-        counters.messages_sent.fetch_add(1, Relaxed);
+        counters.messages_sent.inc();
     }
 }
