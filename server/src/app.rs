@@ -1,7 +1,7 @@
 //! What every handler shares: the configuration, the feed, the counters, the demo page's
 //! tallies and the shutdown handle.
 //!
-//! This file holds state only. Starting and stopping live in [`crate::serve`], so that the
+//! This file holds state only. Starting and stopping live in `serve.rs`, so that the
 //! transports can depend on [`App`] without depending on the code that starts them.
 
 use std::sync::atomic::AtomicUsize;

@@ -1,7 +1,7 @@
 //! Counters per transport, counted at the socket, and the `/metrics` page.
 //!
 //! prometheus-client keeps the counters and writes the page (Prometheus text format 0.0.4).
-//! A per-channel metric is a fixed array of handles indexed by [`Channel`] ([`ByChannel`]),
+//! A per-channel metric is a fixed array of handles indexed by [`Channel`] (`ByChannel`),
 //! so the byte count on every socket read and write stays one array index and one atomic
 //! add. Every name comes from [`proto::metrics`], which the load generator reads back with.
 //!
@@ -185,8 +185,18 @@ impl Collector for ProcessCollector {
         let rss = ConstGauge::new(process::resident_bytes());
         let (c, g) = (Single::ProcessCpuSeconds, Single::ProcessResidentMemory);
         // A collector's help is written as given, so here it keeps its `.`.
-        cpu.encode(encoder.encode_descriptor(registered_name(c.name(), c.kind()), c.help(), None, cpu.metric_type())?)?;
-        rss.encode(encoder.encode_descriptor(registered_name(g.name(), g.kind()), g.help(), None, rss.metric_type())?)
+        cpu.encode(encoder.encode_descriptor(
+            registered_name(c.name(), c.kind()),
+            c.help(),
+            None,
+            cpu.metric_type(),
+        )?)?;
+        rss.encode(encoder.encode_descriptor(
+            registered_name(g.name(), g.kind()),
+            g.help(),
+            None,
+            rss.metric_type(),
+        )?)
     }
 }
 

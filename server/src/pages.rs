@@ -246,7 +246,8 @@ mod tests {
         let p = Pages::default();
         p.tally("a", Channel::Feed(Transport::ShortPoll));
         let req = Request::get("/api/scores?page=a").body(()).expect("request");
-        let capture = || Capture::request(Some("a"), Channel::Feed(Transport::ShortPoll), &req).expect("captured");
+        let capture =
+            || Capture::request(Some("a"), Channel::Feed(Transport::ShortPoll), &req).expect("captured");
         let ok = Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")));
         // The tail of an earlier response is not this one's head.
         p.record(capture().respond(&ok).expect("a 200 is shown"), b"}\r\n\r\n", 5);

@@ -9,7 +9,12 @@ use http::header::{AsHeaderName, HeaderMap};
 
 /// Every token of every `name` header, trimmed, in order.
 pub fn tokens<K: AsHeaderName>(headers: &HeaderMap, name: K) -> impl Iterator<Item = &str> {
-    headers.get_all(name).into_iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim)
+    headers
+        .get_all(name)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
 }
 
 /// Whether a `name` header lists `token` (compared case-insensitively, as header tokens are).

@@ -9,7 +9,8 @@
 //! within the header timeout (slowloris), a connection with no request in flight is closed
 //! after the idle timeout, and a peer that accepts no bytes for the send timeout is dropped
 //! as a slow consumer. Timers are reset lazily, so a busy connection costs no timer work.
-//! For the demo page, a response head can be copied as it is written ([`HeadCapture`]).
+//! For the demo page, a response head can be copied as it is written
+//! ([`ConnMeter::capture_response_head`]).
 
 use std::io;
 use std::pin::Pin;
@@ -112,12 +113,7 @@ impl ConnMeter {
     }
 
     /// Counts `n` bytes for the current transport and tally.
-    fn count(
-        &self,
-        n: u64,
-        field: fn(&TransportCounters) -> &Counter,
-        tally: fn(&ByteTally) -> &AtomicU64,
-    ) {
+    fn count(&self, n: u64, field: fn(&TransportCounters) -> &Counter, tally: fn(&ByteTally) -> &AtomicU64) {
         field(self.metrics.transport(self.transport())).inc_by(n);
         if self.tallied.load(Relaxed) {
             if let Some(t) = &*self.tally.lock().unwrap_or_else(|e| e.into_inner()) {
@@ -456,8 +452,11 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    const TIMEOUTS: Timeouts =
-        Timeouts { header: Duration::from_secs(5), idle: Duration::from_secs(5), send: Duration::from_secs(5) };
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(5),
+        idle: Duration::from_secs(5),
+        send: Duration::from_secs(5),
+    };
 
     #[tokio::test]
     async fn a_head_split_over_writes_is_captured_up_to_its_blank_line() {
@@ -484,7 +483,8 @@ mod tests {
 
     #[test]
     fn the_blank_line_is_found_across_false_starts() {
-        let mut c = HeadCapture { head: Vec::new(), len: 0, limit: 64, matched: 0, done: Box::new(|_, _| {}) };
+        let mut c =
+            HeadCapture { head: Vec::new(), len: 0, limit: 64, matched: 0, done: Box::new(|_, _| {}) };
         assert!(!c.feed(b"a\r\r\n\r"));
         assert!(c.feed(b"\nrest"));
         assert_eq!(c.head, b"a\r\r\n\r\n");

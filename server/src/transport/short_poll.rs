@@ -1,7 +1,6 @@
 //! Short polling: `GET /api/scores` answers the whole snapshot every time, unless the
 //! client's `If-None-Match` names the current seq, in which case it gets a bodyless 304.
 
-
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 
@@ -14,8 +13,8 @@ use proto::Transport;
 pub fn handle<B>(app: &App, req: &Request<B>) -> Response<Body> {
     let (seq, snapshot) = app.feed.snapshot();
     let tag = wire::etag(seq);
-    let not_modified =
-        headers::tokens(req.headers(), header::IF_NONE_MATCH).any(|t| t == "*" || wire::parse_etag(t) == Some(seq));
+    let not_modified = headers::tokens(req.headers(), header::IF_NONE_MATCH)
+        .any(|t| t == "*" || wire::parse_etag(t) == Some(seq));
     let mut resp = if not_modified {
         let mut r = Response::new(response::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
