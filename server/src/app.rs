@@ -1,21 +1,15 @@
-//! The running server: what every handler shares, and how it starts and stops.
+//! What every handler shares: the configuration, the feed, the counters, the demo page's
+//! tallies and the shutdown handle.
 //!
-//! [`start`] binds the listener, starts the feed's source and the accept loop, and returns a
-//! [`Running`] handle; [`Running::shutdown`] stops accepting, tells every connection to
-//! finish (WebSockets close with 1001, held long polls are answered, SSE streams end) and
-//! waits up to `--shutdown-grace` for them.
+//! This file holds state only. Starting and stopping live in `serve.rs`, so that the
+//! transports can depend on [`App`] without depending on the code that starts them.
 
-use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
-
 use crate::config::Config;
-use crate::feed::{EventSource, Feed, FeedOptions, Generator};
+use crate::feed::Feed;
 use crate::metrics::Metrics;
-use crate::net::listener;
 use crate::pages::Pages;
 use crate::shutdown::Shutdown;
 
@@ -30,85 +24,16 @@ pub struct App {
     pub open_connections: AtomicUsize,
 }
 
-/// A started server.
-pub struct Running {
-    pub addr: SocketAddr,
-    pub app: Arc<App>,
-}
-
-/// Binds `config.addr` and serves the embedded generator's feed.
-pub async fn start(config: Config) -> io::Result<Running> {
-    let source = Generator::with_speed(config.matches, config.rate, config.seed, config.match_speed);
-    start_with_source(config, source).await
-}
-
-/// Binds `config.addr` and serves the feed of `source`.
-pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io::Result<Running> {
-    let listener = TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
-    let feed = Feed::new(
-        source.initial_matches(),
-        FeedOptions {
-            ring: config.ring as usize,
-            payload_bytes: config.payload_bytes as usize,
-            client_queue: config.client_queue as usize,
-            epoch: None,
-        },
-    );
-    let shutdown = Shutdown::new();
-    let app = Arc::new(App {
-        config,
-        feed: feed.clone(),
-        metrics: Arc::new(Metrics::new()),
-        pages: Pages::default(),
-        shutdown: shutdown.clone(),
-        open_connections: AtomicUsize::new(0),
-    });
-    shutdown.spawn(feed.pump(source, shutdown.clone()));
-    shutdown.spawn(listener::accept_loop(listener, app.clone()));
-    tracing::info!(%addr, "serving");
-    Ok(Running { addr, app })
-}
-
-impl Running {
-    /// Graceful shutdown; returns whether every task ended within the grace period.
-    pub async fn shutdown(self) -> bool {
-        let s = &self.app.shutdown;
-        s.cancel();
-        let done = s.wait(self.app.config.shutdown_grace).await;
-        if !done {
-            tracing::warn!(left = s.running(), "tasks still running after the grace period");
-        }
-        done
+impl App {
+    /// Fresh counters and page tallies around `feed`.
+    pub fn new(config: Config, feed: Arc<Feed>, shutdown: Shutdown) -> Arc<App> {
+        Arc::new(App {
+            config,
+            feed,
+            metrics: Arc::new(Metrics::new()),
+            pages: Pages::default(),
+            shutdown,
+            open_connections: AtomicUsize::new(0),
+        })
     }
-
-    /// The base URL, `http://ADDR`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-/// Serves `config` until Ctrl-C or SIGTERM, then shuts down gracefully: the whole of the
-/// `server` binary, and the load generator's embedded server process. Prints the listening
-/// URL on stdout as `pushpull server listening on http://ADDR` (the embedding process reads
-/// that line).
-pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    use tokio::signal::unix::{signal, SignalKind};
-
-    let fds = crate::process::raise_fd_limit();
-    let addr = config.addr;
-    let running = start(config).await.with_context(|| format!("while binding {addr}"))?;
-    tracing::info!(url = %running.url(), open_files = fds, "pushpull server ready; Ctrl-C to stop");
-    println!("pushpull server listening on {}", running.url());
-    let mut term = signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("while waiting for Ctrl-C")?,
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
-    if !running.shutdown().await {
-        tracing::warn!("some connections did not finish within the grace period");
-    }
-    Ok(())
 }

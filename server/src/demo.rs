@@ -17,9 +17,6 @@ use crate::http::response::{self, Body};
 use crate::pages::Exchanges;
 use proto::Transport;
 
-/// The path of the page-stats endpoint.
-pub const STATS_PATH: &str = "/api/page";
-
 struct Asset {
     path: &'static str,
     content_type: &'static str,
@@ -53,11 +50,8 @@ pub fn is_asset(path: &str) -> bool {
     ASSETS.iter().any(|a| a.path == path)
 }
 
-/// Serves the demo page, its assets and the page-stats endpoint.
-pub fn handle(app: &App, path: &str, query: &FeedQuery) -> Response<Body> {
-    if path == STATS_PATH {
-        return stats(app, query);
-    }
+/// Serves one of the page's embedded files.
+pub fn asset(path: &str) -> Response<Body> {
     let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
         return response::not_found(path);
     };
@@ -94,7 +88,8 @@ struct PageStats {
     exchanges: Exchanges,
 }
 
-fn stats(app: &App, query: &FeedQuery) -> Response<Body> {
+/// `GET /api/page?page=ID`: the page's own byte counts and captured exchanges.
+pub fn stats(app: &App, query: &FeedQuery) -> Response<Body> {
     let Some(page) = query.page.as_deref() else {
         return response::error(
             StatusCode::BAD_REQUEST,

@@ -1,21 +1,26 @@
 //! pushpull's server: one simulated live-score feed, served every way a web page can get
 //! live data, with exact per-transport counters.
 //!
-//! How data moves:
-//! - [`feed`]: the embedded [`Generator`](feed::Generator) (behind the
-//!   [`EventSource`](feed::EventSource) interface) makes score changes; [`Feed`](feed::Feed)
-//!   stamps each with `seq`/`ts_us`/`epoch`, serialises it once, keeps the snapshot and a ring,
-//!   and broadcasts the shared bytes.
-//! - [`transport`]: short poll (`/api/scores`), delta and long poll (`/api/events`), SSE
-//!   (`/sse`), WebSocket (`/ws`) and the echo socket (`/ws/echo`) read from the feed.
-//! - [`http`]: routing, query validation and error answers; `proto::wire` is the JSON both the
-//!   server and every client use.
-//! - [`net`]: the accept loop with its connection limit, and the metered socket that counts
-//!   every byte per transport and enforces the header, idle and send timeouts.
-//! - [`metrics`] renders the counters (and [`process`] CPU and memory) at `/metrics`;
-//!   [`pages`] tallies the demo page's own bytes; [`demo`] serves the page.
-//! - [`app`] starts and stops it all; [`shutdown`] is the handle every task holds;
-//!   [`config`] is the command line.
+//! Layout, from the outside in (each layer uses only the ones below it):
+//! - [`serve`]: [`start`] binds, builds the [`App`], spawns the feed's pump and the accept
+//!   loop; [`Running::shutdown`] stops them; [`run_until_signal`] is the whole binary.
+//! - [`net`]: `listener` accepts within the connection limit and runs one hyper HTTP/1
+//!   connection per socket; `metered` wraps every socket, counts each byte for the channel
+//!   of the request in flight and enforces the header, idle and send timeouts.
+//! - [`http`]: `routes` is the table of endpoints (path → channel, methods, handler);
+//!   `router` is the service hyper calls; `query`, `headers` and `response` serve both.
+//! - [`transport`]: one file per way to get the feed (`short_poll`, `events` for delta and
+//!   long polling, `sse`, `ws`) and the `echo` socket; `push` is what SSE and WebSocket
+//!   share (resume, snapshot, resync), `upgrade` the WebSocket handshake.
+//! - [`app`]: [`App`], the state every handler reads; [`demo`] serves the classroom page.
+//! - Below them: [`feed`], [`metrics`] (and [`process`]), [`pages`], [`shutdown`], [`config`].
+//!
+//! How data moves: the [`EventSource`](feed::EventSource) (the embedded
+//! [`Generator`](feed::Generator)) makes a change; [`Feed::publish`](feed::Feed::publish)
+//! stamps it with `seq`/`ts_us`/`epoch` and serialises it once (JSON and SSE frame) into the
+//! snapshot, the ring and a broadcast; polls read the snapshot or ring on request, push
+//! clients get the broadcast through `transport::push`; the shared bytes then cross the
+//! metered socket, which counts them, and [`metrics`] shows the counts at `/metrics`.
 
 pub mod app;
 pub mod config;
@@ -26,8 +31,10 @@ pub mod metrics;
 pub mod net;
 pub mod pages;
 pub mod process;
+pub mod serve;
 pub mod shutdown;
 pub mod transport;
 
-pub use app::{run_until_signal, start, start_with_source, App, Running};
+pub use app::App;
 pub use config::Config;
+pub use serve::{run_until_signal, start, start_with_source, Running};

@@ -1,9 +1,10 @@
 //! Per-page byte tallies for the classroom demo: the page tags its requests with
 //! `?page=ID`, and the bytes of those requests are counted for that page and transport too,
 //! so the page can show true wire bytes rather than estimates. For the page's "How it
-//! works", each page also keeps its latest WebSocket handshake and poll exchanges ([`Capture`]),
-//! rebuilt from the head hyper parsed and the head hyper will write (header names in lower
-//! case, as hyper keeps them; `tests/demo_page.rs` checks them byte for byte against the wire).
+//! works", each page also keeps its latest WebSocket handshake and poll exchanges ([`Capture`]):
+//! the request head as hyper parsed it (header names in lower case, as hyper keeps them) and
+//! the response head copied off the socket as hyper wrote it, so nothing here re-creates
+//! hyper's serialisation (`tests/demo_page.rs` checks both against the wire).
 //!
 //! Bounded: at most [`MAX_PAGES`] pages are tracked; a new page evicts the one seen least
 //! recently, so a script inventing page ids cannot grow the server's memory; a page keeps
@@ -11,9 +12,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Version};
 use serde::Serialize;
 
@@ -61,13 +61,19 @@ pub struct Exchanges {
 }
 
 /// A tagged request whose exchange the page will show: taken before the handler consumes
-/// the request, completed with the response by [`Pages::record`].
+/// the request, then completed with the response ([`Capture::respond`]) and the response head
+/// as the socket wrote it ([`Pages::record`]).
 pub struct Capture {
     page: String,
     transport: Channel,
-    version: Version,
-    closes: bool,
     request_head: Vec<u8>,
+}
+
+/// A capture waiting for its response head to cross the socket.
+pub struct Pending {
+    capture: Capture,
+    status: StatusCode,
+    body_len: u64,
 }
 
 impl Capture {
@@ -82,88 +88,38 @@ impl Capture {
         }
         let mut head = Vec::with_capacity(512);
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        head.extend_from_slice(
-            format!("{} {} {}\r\n", req.method(), target, version_str(req.version())).as_bytes(),
-        );
-        write_headers(&mut head, req.headers());
-        head.extend_from_slice(b"\r\n");
-        Some(Capture {
-            page: page.to_string(),
-            transport,
-            version: req.version(),
-            closes: has_token(req.headers(), "close"),
-            request_head: head,
-        })
-    }
-}
-
-/// The response head hyper 1.x writes for `resp`: its status line, the handler's headers in
-/// order, then what hyper adds itself (`content-length` when the body has a known length and
-/// the status allows one, `connection: close` when the client asked to close, and `date`).
-/// Header names are lower case, as hyper writes them.
-pub fn response_head<B>(
-    resp: &Response<B>,
-    body_len: Option<u64>,
-    version: Version,
-    closes: bool,
-) -> Vec<u8> {
-    let status = resp.status();
-    let mut head = Vec::with_capacity(256);
-    let reason = status.canonical_reason().unwrap_or("<none>");
-    head.extend_from_slice(format!("{} {} {reason}\r\n", version_str(version), status.as_str()).as_bytes());
-    write_headers(&mut head, resp.headers());
-    let h = resp.headers();
-    if version == Version::HTTP_11 && closes && !has_token(h, "close") {
-        head.extend_from_slice(b"connection: close\r\n");
-    }
-    let may_have_length =
-        !status.is_informational() && status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED;
-    if may_have_length
-        && !h.contains_key(header::CONTENT_LENGTH)
-        && !h.contains_key(header::TRANSFER_ENCODING)
-    {
-        match body_len {
-            Some(n) => head.extend_from_slice(format!("content-length: {n}\r\n").as_bytes()),
-            None => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        let version = if req.version() == Version::HTTP_10 { "HTTP/1.0" } else { "HTTP/1.1" };
+        head.extend_from_slice(format!("{} {target} {version}\r\n", req.method()).as_bytes());
+        for (name, value) in req.headers() {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
         }
+        head.extend_from_slice(b"\r\n");
+        Some(Capture { page: page.to_string(), transport, request_head: head })
     }
-    if !h.contains_key(header::DATE) {
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        head.extend_from_slice(format!("date: {date}\r\n").as_bytes());
-    }
-    head.extend_from_slice(b"\r\n");
-    head
-}
 
-fn version_str(v: Version) -> &'static str {
-    if v == Version::HTTP_10 {
-        "HTTP/1.0"
-    } else {
-        "HTTP/1.1"
-    }
-}
-
-fn write_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+    /// Adds the response's status and body size; `None` when the page shows no exchange of
+    /// this kind (a short poll answered neither 200 nor 304).
+    pub fn respond<B: hyper::body::Body>(self, resp: &Response<B>) -> Option<Pending> {
+        let status = resp.status();
+        let shown = self.transport == Channel::Feed(Transport::Ws)
+            || matches!(status, StatusCode::OK | StatusCode::NOT_MODIFIED);
+        let body_len = if status == StatusCode::NOT_MODIFIED || status.is_informational() {
+            0
+        } else {
+            resp.body().size_hint().exact().unwrap_or(0)
+        };
+        shown.then_some(Pending { capture: self, status, body_len })
     }
 }
 
-fn has_token(h: &HeaderMap, token: &str) -> bool {
-    h.get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
-}
-
-/// Text of a head for display, cut at [`MAX_HEAD_BYTES`].
-fn head_text(bytes: &[u8]) -> String {
-    let mut s = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_HEAD_BYTES)]).into_owned();
-    if bytes.len() > MAX_HEAD_BYTES {
+/// Text of a head for display, cut at [`MAX_HEAD_BYTES`]; `len` is the head's true length.
+fn head_text(bytes: &[u8], len: u64) -> String {
+    let kept = &bytes[..bytes.len().min(MAX_HEAD_BYTES)];
+    let mut s = String::from_utf8_lossy(kept).into_owned();
+    if len > kept.len() as u64 {
         s.push_str("…(cut)");
     }
     s
@@ -204,22 +160,22 @@ impl Pages {
         out
     }
 
-    /// Completes `capture` with the response about to be sent and keeps it as `page`'s latest
-    /// exchange of its kind. A page that is no longer tracked is not brought back.
-    pub fn record<B: hyper::body::Body>(&self, capture: Capture, resp: &Response<B>) {
-        let status = resp.status();
-        let body_len = if status == StatusCode::NOT_MODIFIED || status.is_informational() {
-            Some(0)
-        } else {
-            resp.body().size_hint().exact()
-        };
-        let response = response_head(resp, body_len, capture.version, capture.closes);
+    /// Keeps `pending`'s exchange, completed with the response head as the socket wrote it
+    /// (`head`, of `head_bytes` bytes in all), as its page's latest of its kind. A head that is
+    /// not this response's is dropped: a client pipelining requests on a congested connection
+    /// could have had the tail of the previous response still queued. A page that is no
+    /// longer tracked is not brought back.
+    pub fn record(&self, pending: Pending, head: &[u8], head_bytes: u64) {
+        let Pending { capture, status, body_len } = pending;
+        if !head.starts_with(b"HTTP/1.") || head.get(9..12) != Some(status.as_str().as_bytes()) {
+            return;
+        }
         let exchange = Exchange {
-            request_head: head_text(&capture.request_head),
+            request_head: head_text(&capture.request_head, capture.request_head.len() as u64),
             request_head_bytes: capture.request_head.len() as u64,
-            response_head: head_text(&response),
-            response_head_bytes: response.len() as u64,
-            response_body_bytes: body_len.unwrap_or(0),
+            response_head: head_text(head, head_bytes),
+            response_head_bytes: head_bytes,
+            response_body_bytes: body_len,
             status: status.as_u16(),
         };
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
@@ -227,8 +183,7 @@ impl Pages {
         let slot = match (capture.transport, status) {
             (Channel::Feed(Transport::Ws), _) => &mut p.exchanges.ws_handshake,
             (_, StatusCode::OK) => &mut p.exchanges.poll_new,
-            (_, StatusCode::NOT_MODIFIED) => &mut p.exchanges.poll_not_modified,
-            _ => return,
+            _ => &mut p.exchanges.poll_not_modified,
         };
         *slot = Some(exchange);
     }
@@ -271,19 +226,15 @@ mod tests {
         let c = Capture::request(Some("a"), Channel::Feed(Transport::ShortPoll), &req).expect("captured");
         let mut resp = Response::new(http_body_util::Empty::<bytes::Bytes>::new());
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
-        resp.headers_mut().insert("etag", "\"7\"".parse().expect("value"));
-        p.record(c, &resp);
+        let pending = c.respond(&resp).expect("a 304 is shown");
+        let wire = "HTTP/1.1 304 Not Modified\r\netag: \"7\"\r\ndate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n";
+        p.record(pending, wire.as_bytes(), wire.len() as u64);
         let ex = p.exchanges("a").poll_not_modified.expect("kept");
         let want = "GET /api/scores?page=a HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nif-none-match: \"7\"\r\n\r\n";
         assert_eq!(ex.request_head, want);
         assert_eq!(ex.request_head_bytes, want.len() as u64);
-        assert!(
-            ex.response_head.starts_with("HTTP/1.1 304 Not Modified\r\netag: \"7\"\r\ndate: "),
-            "{}",
-            ex.response_head
-        );
-        assert!(!ex.response_head.contains("content-length"));
-        assert_eq!(ex.response_head_bytes, ex.response_head.len() as u64);
+        assert_eq!((ex.response_head.as_str(), ex.response_head_bytes), (wire, wire.len() as u64));
+        assert_eq!((ex.status, ex.response_body_bytes), (304, 0));
         assert!(p.exchanges("a").poll_new.is_none());
         assert_eq!(p.exchanges("b"), Exchanges::default());
         assert!(Capture::request(None, Channel::Feed(Transport::ShortPoll), &req).is_none());
@@ -291,10 +242,23 @@ mod tests {
     }
 
     #[test]
-    fn content_length_and_close_are_added_as_hyper_adds_them() {
-        let resp = Response::new(());
-        let h = String::from_utf8(response_head(&resp, Some(12), Version::HTTP_11, true)).expect("text");
-        assert!(h.starts_with("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 12\r\ndate: "), "{h}");
-        assert!(h.ends_with(" GMT\r\n\r\n"), "{h}");
+    fn only_the_responses_own_head_is_kept_and_long_heads_are_cut() {
+        let p = Pages::default();
+        p.tally("a", Channel::Feed(Transport::ShortPoll));
+        let req = Request::get("/api/scores?page=a").body(()).expect("request");
+        let capture =
+            || Capture::request(Some("a"), Channel::Feed(Transport::ShortPoll), &req).expect("captured");
+        let ok = Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")));
+        // The tail of an earlier response is not this one's head.
+        p.record(capture().respond(&ok).expect("a 200 is shown"), b"}\r\n\r\n", 5);
+        assert!(p.exchanges("a").poll_new.is_none());
+        let head = b"HTTP/1.1 200 OK\r\n";
+        p.record(capture().respond(&ok).expect("a 200 is shown"), head, MAX_HEAD_BYTES as u64 + 1);
+        let ex = p.exchanges("a").poll_new.expect("kept");
+        assert!(ex.response_head.ends_with("…(cut)"));
+        assert_eq!((ex.response_head_bytes, ex.response_body_bytes), (MAX_HEAD_BYTES as u64 + 1, 2));
+        let mut bad = Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+        *bad.status_mut() = StatusCode::BAD_REQUEST;
+        assert!(capture().respond(&bad).is_none(), "a 400 poll is not an exchange the page shows");
     }
 }

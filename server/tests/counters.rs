@@ -180,7 +180,7 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n
     let m = &r.app.metrics;
     let dropped = timeout(LIMIT, async {
         loop {
-            let dropped = m.slow_consumers_dropped.load(std::sync::atomic::Ordering::Relaxed);
+            let dropped = m.slow_consumers_dropped.get();
             if dropped > 0 {
                 return dropped;
             }

@@ -176,7 +176,7 @@ async fn over_the_connection_limit_extra_clients_get_503_and_others_keep_receivi
         }
     }
     assert!(got_503 > 0, "at least some extra connections read the 503");
-    assert!(r.app.metrics.connections_refused.load(Relaxed) >= EXTRA as u64);
+    assert!(r.app.metrics.connections_refused.get() >= EXTRA as u64);
 
     // The WebSocket clients kept receiving through the flood.
     timeout(LIMIT, async {
@@ -452,14 +452,14 @@ async fn ten_thousand_parked_long_polls_are_all_answered() {
     // All parked at once: every request routed, none answered.
     let long_polls = r.app.metrics.transport(Transport::LongPoll);
     timeout(LIMIT * 2, async {
-        while long_polls.requests.load(Relaxed) < n as u64 && answered.load(Relaxed) == 0 {
+        while long_polls.requests.get() < n as u64 && answered.load(Relaxed) == 0 {
             sleep(Duration::from_millis(50)).await;
         }
     })
     .await
     .expect("every long poll reaches the server in time");
     assert_eq!(answered.load(Relaxed), 0, "no poll was answered before the event");
-    assert_eq!(long_polls.requests.load(Relaxed), n as u64, "all {n} polls parked at once");
+    assert_eq!(long_polls.requests.get(), n as u64, "all {n} polls parked at once");
 
     // One event releases them all.
     r.app.feed.publish(gen.draw());

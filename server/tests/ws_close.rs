@@ -98,16 +98,17 @@ async fn oversized_message_closes_1009() {
     assert!(r.shutdown().await);
 }
 
-#[tokio::test]
-async fn invalid_utf8_text_closes_1007() {
+/// Sends one bad text frame on each WebSocket path and expects the server's close with
+/// `code`, then the end of the TCP connection (after answering the close, if `reply`).
+async fn bad_text_closes(payload: &[u8], masked: bool, code: u16, reply: bool) {
     let r = server().await;
-    // "κόσμε" followed by an encoded surrogate (ED A0 80), which UTF-8 forbids.
-    let bad = [0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80];
     for path in ["/ws/echo", "/ws"] {
         let mut ws = RawWs::connect(r.addr, path).await;
-        ws.send(OP_TEXT, &bad, true).await;
-        assert_eq!(ws.read_close().await, Some(1007), "{path}");
-        ws.send_close(1007).await;
+        ws.send(OP_TEXT, payload, masked).await;
+        assert_eq!(ws.read_close().await, Some(code), "{path}");
+        if reply {
+            ws.send_close(code).await;
+        }
         ws.expect_tcp_end().await;
     }
     assert_healthy(r.addr).await;
@@ -115,14 +116,13 @@ async fn invalid_utf8_text_closes_1007() {
 }
 
 #[tokio::test]
+async fn invalid_utf8_text_closes_1007() {
+    // "κόσμε" followed by an encoded surrogate (ED A0 80), which UTF-8 forbids.
+    let bad = [0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80];
+    bad_text_closes(&bad, true, 1007, true).await;
+}
+
+#[tokio::test]
 async fn unmasked_client_frame_closes_1002() {
-    let r = server().await;
-    for path in ["/ws/echo", "/ws"] {
-        let mut ws = RawWs::connect(r.addr, path).await;
-        ws.send(OP_TEXT, b"not masked", false).await;
-        assert_eq!(ws.read_close().await, Some(1002), "{path}");
-        ws.expect_tcp_end().await;
-    }
-    assert_healthy(r.addr).await;
-    assert!(r.shutdown().await);
+    bad_text_closes(b"not masked", false, 1002, false).await;
 }

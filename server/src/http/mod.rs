@@ -1,5 +1,8 @@
-//! HTTP plumbing shared by the transports: routing, query parsing, responses.
+//! HTTP plumbing: the route table and the router that reads it, and what every handler
+//! uses (query parameters, header token lists, responses and error answers).
 
+pub mod headers;
 pub mod query;
 pub mod response;
 pub mod router;
+pub mod routes;

@@ -49,9 +49,12 @@ pub fn not_found(path: &str) -> Response<Body> {
     error(StatusCode::NOT_FOUND, format!("no such endpoint: {path}"))
 }
 
-pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+/// A `405`; `allow` lists the methods (tokens, so always a valid header value).
+pub fn method_not_allowed(allow: &str) -> Response<Body> {
     let mut r = error(StatusCode::METHOD_NOT_ALLOWED, format!("method not allowed; use {allow}"));
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
     r
 }
 

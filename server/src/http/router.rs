@@ -1,39 +1,24 @@
-//! Routing: which handler answers a request, and which transport its bytes count for.
+//! The service hyper calls for every request: name the channel, start counting, answer.
 //!
-//! The transport is named before anything else happens, so that even a refused request's
-//! bytes land on the right counter.
+//! Which channel, which methods and which handler all come from one table
+//! ([`super::routes::ROUTES`]). The channel is named before anything else happens, so that
+//! even a refused request's bytes land on the right counter.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{Method, Request, Response};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::query::FeedQuery;
 use super::response::{self, Body};
+use super::routes::{self, Handler};
 use crate::app::App;
-use crate::net::metered::ConnMeter;
+use crate::demo;
+use crate::net::metered::{ConnMeter, InFlight};
+use crate::pages::{Capture, MAX_HEAD_BYTES};
 use crate::transport::{echo, events, short_poll, sse, ws};
-use proto::{Channel, Transport};
-
-/// Which transport a path belongs to (`other` for everything that is not the feed).
-pub fn transport_of(path: &str, query: Option<&str>) -> Channel {
-    match path {
-        "/api/scores" => Channel::Feed(Transport::ShortPoll),
-        "/api/events" => {
-            let long = query.is_some_and(|q| q.split('&').any(|p| p == "wait" || p.starts_with("wait=")));
-            if long {
-                Channel::Feed(Transport::LongPoll)
-            } else {
-                Channel::Feed(Transport::DeltaPoll)
-            }
-        }
-        "/sse" => Channel::Feed(Transport::Sse),
-        "/ws" => Channel::Feed(Transport::Ws),
-        "/ws/echo" => Channel::WsEcho,
-        _ => Channel::Other,
-    }
-}
+use proto::Channel;
 
 /// The service hyper calls for every request on a connection.
 pub async fn handle(
@@ -41,70 +26,55 @@ pub async fn handle(
     meter: Arc<ConnMeter>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let path = req.uri().path().to_string();
-    let transport = transport_of(&path, req.uri().query());
+    let route = routes::find(req.uri().path(), req.uri().query());
+    let channel = route.map_or(Channel::Other, |r| r.channel);
     let query = FeedQuery::parse(req.uri().query());
     let page = query.as_ref().ok().and_then(|q| q.page.as_deref());
-    let tally = page.and_then(|p| app.pages.tally(p, transport));
-    let in_flight = meter.begin_request(transport, tally);
+    let tally = page.and_then(|p| app.pages.tally(p, channel));
+    let in_flight = meter.begin_request(channel, tally);
     // Demo page (issue 6): a tagged short poll or WebSocket handshake is kept, with the
-    // response below, for the page's "How it works". Untagged requests copy nothing.
-    let capture = crate::pages::Capture::request(page, transport, &req);
+    // response head as the socket writes it, for the page's "How it works". Untagged
+    // requests copy nothing.
+    let capture = Capture::request(page, channel, &req);
 
-    let known =
-        matches!(path.as_str(), "/" | "/healthz" | "/metrics" | "/api/time" | crate::demo::STATS_PATH)
-            || transport != Channel::Other
-            || crate::demo::is_asset(&path);
-    if !known {
-        return Ok(response::not_found(&path));
-    }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(response::method_not_allowed("GET, HEAD"));
+    let Some(route) = route else {
+        return Ok(response::not_found(req.uri().path()));
+    };
+    if !route.allows(req.method()) {
+        return Ok(response::method_not_allowed(&route.allow()));
     }
     let query = match query {
         Ok(q) => q,
-        Err(e) => return Ok(response::error(http::StatusCode::BAD_REQUEST, e.to_string())),
+        Err(e) => return Ok(response::error(StatusCode::BAD_REQUEST, e.to_string())),
     };
-    let resp = match transport {
-        Channel::Feed(Transport::ShortPoll) => short_poll::handle(&app, &req),
-        Channel::Feed(Transport::DeltaPoll) | Channel::Feed(Transport::LongPoll) => {
-            events::handle(&app, &query).await
-        }
-        Channel::Feed(Transport::Sse) => sse::handle(&app, &req, &query, in_flight),
-        Channel::Feed(Transport::Ws) => ws::handle(&app, req, &query, in_flight),
-        Channel::WsEcho => echo::handle(&app, req, in_flight),
-        Channel::Other => match path.as_str() {
-            "/healthz" => response::ok("text/plain; charset=utf-8", "ok\n"),
-            // The server's clock, for clients on other hosts to estimate their offset.
-            "/api/time" => {
-                response::json(http::StatusCode::OK, format!("{{\"now_us\":{}}}", proto::now_us()))
-            }
-            "/metrics" => response::ok(
-                "text/plain; version=0.0.4; charset=utf-8",
-                app.metrics.render(app.feed.latest_seq(), app.feed.epoch()),
-            ),
-            _ => crate::demo::handle(&app, &path, &query),
-        },
-    };
-    if let Some(c) = capture {
-        app.pages.record(c, &resp);
+    let resp = dispatch(&app, route.handler, req, &query, in_flight).await;
+    if let Some(pending) = capture.and_then(|c| c.respond(&resp)) {
+        let app = app.clone();
+        meter.capture_response_head(MAX_HEAD_BYTES, move |head, len| app.pages.record(pending, head, len));
     }
     Ok(resp)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_map_to_transports() {
-        assert_eq!(transport_of("/api/scores", None), Channel::Feed(Transport::ShortPoll));
-        assert_eq!(transport_of("/api/events", Some("since=1")), Channel::Feed(Transport::DeltaPoll));
-        assert_eq!(transport_of("/api/events", Some("since=1&wait=30")), Channel::Feed(Transport::LongPoll));
-        assert_eq!(transport_of("/api/events", Some("waiting=1")), Channel::Feed(Transport::DeltaPoll));
-        assert_eq!(transport_of("/sse", None), Channel::Feed(Transport::Sse));
-        assert_eq!(transport_of("/ws", Some("since=4")), Channel::Feed(Transport::Ws));
-        assert_eq!(transport_of("/ws/echo", None), Channel::WsEcho);
-        assert_eq!(transport_of("/metrics", None), Channel::Other);
+async fn dispatch(
+    app: &Arc<App>,
+    handler: Handler,
+    req: Request<Incoming>,
+    query: &FeedQuery,
+    in_flight: InFlight,
+) -> Response<Body> {
+    match handler {
+        Handler::ShortPoll => short_poll::handle(app, &req),
+        Handler::Events => events::handle(app, query).await,
+        Handler::Sse => sse::handle(app, &req, query, in_flight),
+        Handler::Ws => ws::handle(app, req, query, in_flight),
+        Handler::WsEcho => echo::handle(app, req, in_flight),
+        Handler::Health => response::ok("text/plain; charset=utf-8", "ok\n"),
+        Handler::Time => response::json(StatusCode::OK, format!("{{\"now_us\":{}}}", proto::now_us())),
+        Handler::Metrics => response::ok(
+            "text/plain; version=0.0.4; charset=utf-8",
+            app.metrics.render(app.feed.latest_seq(), app.feed.epoch()),
+        ),
+        Handler::PageStats => demo::stats(app, query),
+        Handler::DemoAsset => demo::asset(req.uri().path()),
     }
 }

@@ -36,11 +36,11 @@ pub async fn accept_loop(listener: TcpListener, app: Arc<App>) {
                 continue;
             }
         };
-        app.metrics.connections_accepted.fetch_add(1, Relaxed);
+        app.metrics.connections_accepted.inc();
         let open = app.open_connections.fetch_add(1, Relaxed);
         let slot = Slot(app.clone());
         if open >= app.config.max_connections {
-            app.metrics.connections_refused.fetch_add(1, Relaxed);
+            app.metrics.connections_refused.inc();
             shutdown.spawn(refuse(tcp, slot));
             continue;
         }

@@ -9,6 +9,8 @@
 //! within the header timeout (slowloris), a connection with no request in flight is closed
 //! after the idle timeout, and a peer that accepts no bytes for the send timeout is dropped
 //! as a slow consumer. Timers are reset lazily, so a busy connection costs no timer work.
+//! For the demo page, a response head can be copied as it is written
+//! ([`ConnMeter::capture_response_head`]).
 
 use std::io;
 use std::pin::Pin;
@@ -19,6 +21,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
+
+use prometheus_client::metrics::counter::Counter;
 
 use crate::metrics::{Metrics, TransportCounters};
 use proto::Channel;
@@ -47,11 +51,15 @@ pub struct ConnMeter {
     /// Requests begun on this connection: a change tells the stream a head was routed.
     requests: AtomicU64,
     routed: AtomicBool,
+    /// A response head being copied off the wire; `capturing` says whether there is one, so
+    /// that other writes never take the lock.
+    capture: Mutex<Option<HeadCapture>>,
+    capturing: AtomicBool,
 }
 
 impl ConnMeter {
     pub fn new(metrics: Arc<Metrics>) -> Arc<ConnMeter> {
-        metrics.transport(Channel::Other).connections_open.fetch_add(1, Relaxed);
+        metrics.transport(Channel::Other).connections_open.inc();
         Arc::new(ConnMeter {
             metrics,
             transport: AtomicU8::new(Channel::Other.index() as u8),
@@ -62,6 +70,8 @@ impl ConnMeter {
             in_flight: AtomicU32::new(0),
             requests: AtomicU64::new(0),
             routed: AtomicBool::new(false),
+            capture: Mutex::new(None),
+            capturing: AtomicBool::new(false),
         })
     }
 
@@ -76,14 +86,14 @@ impl ConnMeter {
         let c = self.metrics.transport(transport);
         if !self.routed.swap(true, Relaxed) {
             let other = self.metrics.transport(Channel::Other);
-            other.connections_open.fetch_sub(1, Relaxed);
-            c.connections_open.fetch_add(1, Relaxed);
-            c.connections_opened.fetch_add(1, Relaxed);
+            other.connections_open.dec();
+            c.connections_open.inc();
+            c.connections_opened.inc();
             *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner()) = Some(transport);
         }
-        c.requests.fetch_add(1, Relaxed);
+        c.requests.inc();
         let pending = self.unattributed_in.swap(0, Relaxed);
-        c.bytes_received.fetch_add(pending, Relaxed);
+        c.bytes_received.inc_by(pending);
         if let Some(t) = &tally {
             t.received.fetch_add(pending, Relaxed);
         }
@@ -103,13 +113,8 @@ impl ConnMeter {
     }
 
     /// Counts `n` bytes for the current transport and tally.
-    fn count(
-        &self,
-        n: u64,
-        field: fn(&TransportCounters) -> &AtomicU64,
-        tally: fn(&ByteTally) -> &AtomicU64,
-    ) {
-        field(self.metrics.transport(self.transport())).fetch_add(n, Relaxed);
+    fn count(&self, n: u64, field: fn(&TransportCounters) -> &Counter, tally: fn(&ByteTally) -> &AtomicU64) {
+        field(self.metrics.transport(self.transport())).inc_by(n);
         if self.tallied.load(Relaxed) {
             if let Some(t) = &*self.tally.lock().unwrap_or_else(|e| e.into_inner()) {
                 tally(t).fetch_add(n, Relaxed);
@@ -129,20 +134,96 @@ impl ConnMeter {
         self.count(n, |c| &c.bytes_sent, |t| &t.sent);
     }
 
+    /// Copies the next response head this connection writes, whole up to `limit` bytes (its
+    /// true length is always counted), and hands it to `done` as soon as its blank line has
+    /// been written, so before the client can have read it. A capture asked for while another
+    /// is unfinished replaces it.
+    pub fn capture_response_head(&self, limit: usize, done: impl FnOnce(&[u8], u64) + Send + 'static) {
+        let capture = HeadCapture { head: Vec::new(), len: 0, limit, matched: 0, done: Box::new(done) };
+        *self.capture.lock().unwrap_or_else(|e| e.into_inner()) = Some(capture);
+        self.capturing.store(true, Relaxed);
+    }
+
+    /// Feeds the first `n` bytes of `bufs`, just written, to the capture in progress.
+    fn capture_written(&self, bufs: &[io::IoSlice<'_>], mut n: usize) {
+        let finished = {
+            let mut slot = self.capture.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(c) = slot.as_mut() else { return };
+            let mut complete = false;
+            for b in bufs {
+                let chunk = &b[..b.len().min(n)];
+                n -= chunk.len();
+                complete = c.feed(chunk);
+                if complete || n == 0 {
+                    break;
+                }
+            }
+            if !complete {
+                return;
+            }
+            self.capturing.store(false, Relaxed);
+            slot.take()
+        };
+        // Outside the lock: `done` may take locks of its own.
+        if let Some(c) = finished {
+            (c.done)(&c.head, c.len);
+        }
+    }
+
     fn closed(&self) {
         let pending = self.unattributed_in.swap(0, Relaxed);
         self.count(pending, |c| &c.bytes_received, |t| &t.received);
         let conn = *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
         match conn {
             Some(t) => {
-                self.metrics.transport(t).connections_open.fetch_sub(1, Relaxed);
+                self.metrics.transport(t).connections_open.dec();
             }
             None => {
                 let other = self.metrics.transport(Channel::Other);
-                other.connections_open.fetch_sub(1, Relaxed);
-                other.connections_opened.fetch_add(1, Relaxed);
+                other.connections_open.dec();
+                other.connections_opened.inc();
             }
         }
+    }
+}
+
+/// A response head being copied as it is written; see [`ConnMeter::capture_response_head`].
+struct HeadCapture {
+    head: Vec<u8>,
+    /// Bytes of the head written so far, those beyond `limit` included.
+    len: u64,
+    limit: usize,
+    /// How much of the blank line that ends a head (`\r\n\r\n`) the last bytes were.
+    matched: u8,
+    done: HeadSink,
+}
+
+/// Where a captured head goes: its first bytes and its true length.
+type HeadSink = Box<dyn FnOnce(&[u8], u64) + Send>;
+
+impl HeadCapture {
+    /// Takes written bytes up to the end of the head; returns whether the head is complete.
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        for (i, &b) in chunk.iter().enumerate() {
+            self.matched = match (self.matched, b) {
+                (0 | 2, b'\r') => self.matched + 1,
+                (1 | 3, b'\n') => self.matched + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            if self.matched == 4 {
+                self.keep(&chunk[..=i]);
+                return true;
+            }
+        }
+        self.keep(chunk);
+        false
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        let room = self.limit.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 }
 
@@ -283,11 +364,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
                 let m = this.meter.metrics();
                 match limit {
                     ReadLimit::Header => {
-                        m.header_timeouts.fetch_add(1, Relaxed);
+                        m.header_timeouts.inc();
                         Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head timed out")))
                     }
                     ReadLimit::Idle => {
-                        m.idle_timeouts.fetch_add(1, Relaxed);
+                        m.idle_timeouts.inc();
                         // End of stream: an idle kept-alive connection closes cleanly.
                         Poll::Ready(Ok(()))
                     }
@@ -301,16 +382,20 @@ impl<S: AsyncWrite + Unpin> MeteredStream<S> {
     fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let since = *self.write_blocked_since.get_or_insert_with(Instant::now);
         if expired(&mut self.write_timer, since + self.timeouts.send, cx) {
-            self.meter.metrics().slow_consumers_dropped.fetch_add(1, Relaxed);
+            self.meter.metrics().slow_consumers_dropped.inc();
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
         }
         Poll::Pending
     }
 
-    fn wrote(&mut self, n: usize) {
+    /// Books `n` bytes written from `bufs`.
+    fn wrote(&mut self, bufs: &[io::IoSlice<'_>], n: usize) {
         self.write_blocked_since = None;
         self.last_activity = Instant::now();
         self.meter.count_write(n as u64);
+        if self.meter.capturing.load(Relaxed) {
+            self.meter.capture_written(bufs, n);
+        }
     }
 }
 
@@ -319,7 +404,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for MeteredStream<S> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_write(cx, buf) {
             Poll::Ready(Ok(n)) => {
-                this.wrote(n);
+                this.wrote(&[io::IoSlice::new(buf)], n);
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -335,7 +420,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for MeteredStream<S> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
             Poll::Ready(Ok(n)) => {
-                this.wrote(n);
+                this.wrote(bufs, n);
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -359,5 +444,49 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for MeteredStream<S> {
 impl<S> Drop for MeteredStream<S> {
     fn drop(&mut self) {
         self.meter.closed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(5),
+        idle: Duration::from_secs(5),
+        send: Duration::from_secs(5),
+    };
+
+    #[tokio::test]
+    async fn a_head_split_over_writes_is_captured_up_to_its_blank_line() {
+        let meter = ConnMeter::new(Arc::new(Metrics::new()));
+        let (ours, mut theirs) = tokio::io::duplex(4096);
+        let mut s = MeteredStream::new(ours, meter.clone(), TIMEOUTS, None);
+        let got = Arc::new(Mutex::new(None));
+        let sink = got.clone();
+        meter.capture_response_head(20, move |head, len| {
+            *sink.lock().expect("lock") = Some((head.to_vec(), len));
+        });
+        let wire: &[u8] = b"HTTP/1.1 304 Not Modified\r\netag: \"7\"\r\n\r\nnext";
+        for part in [&wire[..27], &wire[27..38], &wire[38..]] {
+            s.write_all(part).await.expect("write");
+        }
+        let head_len = wire.len() - 4;
+        assert_eq!(*got.lock().expect("lock"), Some((wire[..20].to_vec(), head_len as u64)));
+        assert!(!meter.capturing.load(Relaxed), "one capture, one head");
+        let mut echo = vec![0; wire.len()];
+        theirs.read_exact(&mut echo).await.expect("read");
+        assert_eq!(echo, wire);
+        assert_eq!(meter.metrics().transport(Channel::Other).bytes_sent.get(), wire.len() as u64);
+    }
+
+    #[test]
+    fn the_blank_line_is_found_across_false_starts() {
+        let mut c =
+            HeadCapture { head: Vec::new(), len: 0, limit: 64, matched: 0, done: Box::new(|_, _| {}) };
+        assert!(!c.feed(b"a\r\r\n\r"));
+        assert!(c.feed(b"\nrest"));
+        assert_eq!(c.head, b"a\r\r\n\r\n");
     }
 }

@@ -2,7 +2,6 @@
 //! completes the closing handshake. This is what the Autobahn suite and round-trip time
 //! measurements talk to; it never touches the feed.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -39,7 +38,7 @@ async fn run(app: Arc<App>, mut ws: Socket) {
                 if ws.send(m).await.is_err() {
                     return;
                 }
-                counters.messages_sent.fetch_add(1, Relaxed);
+                counters.messages_sent.inc();
             }
             // Pings are answered and close frames replied to by tungstenite as it reads.
             Some(Ok(_)) => {}

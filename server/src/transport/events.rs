@@ -6,7 +6,6 @@
 //! is held until an event after S exists, `wait` (capped by `--long-poll-max`) passes, or the
 //! server shuts down, whichever comes first.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use http::{Response, StatusCode};
@@ -46,7 +45,7 @@ pub async fn handle(app: &App, query: &FeedQuery) -> Response<Body> {
             }
         }
     }
-    app.metrics.transport(transport).events_delivered.fetch_add(events.len() as u64, Relaxed);
+    app.metrics.transport(transport).events_delivered.inc_by(events.len() as u64);
     response::json(StatusCode::OK, page(app.feed.epoch(), &events, since))
 }
 

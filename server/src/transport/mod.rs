@@ -5,10 +5,12 @@
 //! - `sse`: `GET /sse`, Server-Sent Events with `Last-Event-ID` resume.
 //! - `ws`: `GET /ws`, snapshot then one text frame per event, `?since=S` resume.
 //! - `echo`: `GET /ws/echo`, echoes frames (conformance, round-trip time).
+//! - `push`: where a push client (SSE, WebSocket) starts, what it gets next, and resyncs.
 //! - `upgrade`: the WebSocket handshake checks both WebSocket endpoints share.
 
 pub mod echo;
 pub mod events;
+pub mod push;
 pub mod short_poll;
 pub mod sse;
 pub mod upgrade;

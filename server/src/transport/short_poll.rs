@@ -1,12 +1,11 @@
 //! Short polling: `GET /api/scores` answers the whole snapshot every time, unless the
 //! client's `If-None-Match` names the current seq, in which case it gets a bodyless 304.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 
 use crate::app::App;
+use crate::http::headers;
 use crate::http::response::{self, Body};
 use proto::wire;
 use proto::Transport;
@@ -14,20 +13,15 @@ use proto::Transport;
 pub fn handle<B>(app: &App, req: &Request<B>) -> Response<Body> {
     let (seq, snapshot) = app.feed.snapshot();
     let tag = wire::etag(seq);
-    let not_modified = req
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == "*" || wire::parse_etag(t) == Some(seq));
+    let not_modified = headers::tokens(req.headers(), header::IF_NONE_MATCH)
+        .any(|t| t == "*" || wire::parse_etag(t) == Some(seq));
     let mut resp = if not_modified {
         let mut r = Response::new(response::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
         if seq > 0 {
-            app.metrics.transport(Transport::ShortPoll).events_delivered.fetch_add(1, Relaxed);
+            app.metrics.transport(Transport::ShortPoll).events_delivered.inc();
         }
         response::ok("application/json", snapshot)
     };

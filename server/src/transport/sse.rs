@@ -1,15 +1,13 @@
 //! Server-Sent Events: `GET /sse`, one `text/event-stream` that never ends on its own.
 //!
 //! The stream opens with the snapshot (`event: snapshot`), or, when the client resumes with
-//! `Last-Event-ID` (or `?since=S`), with every event it missed from the ring. Every event
-//! frame carries `id: <seq>`, so a browser's `EventSource` resumes with no gap by itself.
-//! Events are the feed's pre-built frames; a client that falls more than `--client-queue`
-//! events behind is sent a fresh snapshot instead (a resync, counted), and one that stops
-//! reading altogether is dropped by the socket's send timeout.
+//! `Last-Event-ID` (or `?since=S`), with every event it missed from the ring; after that,
+//! [`Push`] decides what comes next. Every event frame carries `id: <seq>`, so a browser's
+//! `EventSource` resumes with no gap by itself. Events are the feed's pre-built frames; a
+//! client that stops reading altogether is dropped by the socket's send timeout.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,11 +16,10 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Interval};
 
+use super::push::{Item, Push};
 use crate::app::App;
-use crate::feed::Published;
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
 use crate::net::metered::InFlight;
@@ -32,9 +29,9 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 struct Stream {
     app: Arc<App>,
+    /// Frames to send before waiting on the feed: the retry hint and the opening.
     pending: VecDeque<Bytes>,
-    rx: broadcast::Receiver<Arc<Published>>,
-    last_seq: u64,
+    push: Push,
     keep_alive: Interval,
     _in_flight: InFlight,
 }
@@ -54,35 +51,15 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
         Some(Err(_)) => return response::error(StatusCode::BAD_REQUEST, "`Last-Event-ID` is not text"),
     };
     // The header wins: a browser reconnecting keeps the page's original `?since`.
-    let since = last_event_id.or(query.since);
-
-    let mut pending = VecDeque::new();
+    let (opening, push) = Push::subscribe(app, Transport::Sse, last_event_id.or(query.since));
+    let mut pending = VecDeque::with_capacity(opening.len() + 1);
     pending.push_back(Bytes::from_static(b"retry: 1000\n\n"));
-    let feed = &app.feed;
-    let counters = app.metrics.transport(Transport::Sse);
-    let resumed = since.and_then(|s| feed.subscribe_since(s).ok().map(|(backlog, rx)| (s, backlog, rx)));
-    let (rx, last_seq) = match resumed {
-        Some((s, backlog, rx)) => {
-            let last = backlog.last().map_or(s, |p| p.seq);
-            counters.events_delivered.fetch_add(backlog.len() as u64, Relaxed);
-            counters.messages_sent.fetch_add(backlog.len() as u64, Relaxed);
-            pending.extend(backlog.iter().map(|p| p.sse.clone()));
-            (rx, last)
-        }
-        None => {
-            // No cursor, or one the ring cannot serve: start from the snapshot.
-            let (seq, snap, rx) = feed.subscribe_snapshot();
-            pending.push_back(proto::sse::frame(Some(seq), "snapshot", &snap));
-            counters.messages_sent.fetch_add(1, Relaxed);
-            (rx, seq)
-        }
-    };
+    pending.extend(opening.into_iter().map(|item| frame(app, item)));
     let ka = app.config.sse_keepalive;
     let st = Stream {
         app: app.clone(),
         pending,
-        rx,
-        last_seq,
+        push,
         keep_alive: tokio::time::interval_at(Instant::now() + ka, ka),
         _in_flight: in_flight,
     };
@@ -95,34 +72,26 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
     r
 }
 
+/// An item's SSE frame, counted as a message sent.
+fn frame(app: &App, item: Item) -> Bytes {
+    app.metrics.transport(Transport::Sse).messages_sent.inc();
+    match item {
+        Item::Snapshot { seq, json } => proto::sse::frame(Some(seq), "snapshot", &json),
+        Item::Event(ev) => ev.sse.clone(),
+    }
+}
+
 async fn next_frame(mut st: Stream) -> Option<(Result<Frame<Bytes>, Infallible>, Stream)> {
     if let Some(b) = st.pending.pop_front() {
         return Some((Ok(Frame::data(b)), st));
     }
-    let counters = st.app.metrics.transport(Transport::Sse);
-    loop {
-        let frame = tokio::select! {
-            _ = st.app.shutdown.cancelled() => return None,
-            _ = st.keep_alive.tick() => Bytes::from_static(KEEP_ALIVE),
-            r = st.rx.recv() => match r {
-                Ok(ev) if ev.seq <= st.last_seq => continue,
-                Ok(ev) => {
-                    st.last_seq = ev.seq;
-                    counters.events_delivered.fetch_add(1, Relaxed);
-                    counters.messages_sent.fetch_add(1, Relaxed);
-                    st.keep_alive.reset();
-                    ev.sse.clone()
-                }
-                Err(RecvError::Lagged(_)) => {
-                    let (seq, snap) = st.app.feed.snapshot();
-                    st.last_seq = seq;
-                    st.app.metrics.slow_consumer_resyncs.fetch_add(1, Relaxed);
-                    counters.messages_sent.fetch_add(1, Relaxed);
-                    proto::sse::frame(Some(seq), "snapshot", &snap)
-                }
-                Err(RecvError::Closed) => return None,
-            },
-        };
-        return Some((Ok(Frame::data(frame)), st));
-    }
+    let frame = tokio::select! {
+        _ = st.app.shutdown.cancelled() => return None,
+        _ = st.keep_alive.tick() => Bytes::from_static(KEEP_ALIVE),
+        item = st.push.next() => {
+            st.keep_alive.reset();
+            frame(&st.app, item?)
+        }
+    };
+    Some((Ok(Frame::data(frame)), st))
 }

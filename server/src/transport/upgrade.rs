@@ -20,6 +20,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::http::headers::has_token;
 use crate::http::response::{self, Body};
 use crate::net::metered::InFlight;
 
@@ -105,11 +106,11 @@ pub async fn fail(ws: &mut Socket, e: &WsError) {
 #[allow(clippy::result_large_err)]
 pub fn accept<B>(config: &Config, req: &Request<B>) -> Result<Response<Body>, Response<Body>> {
     let h = req.headers();
-    let wants_upgrade = header_has_token(h, header::UPGRADE, "websocket");
+    let wants_upgrade = has_token(h, header::UPGRADE, "websocket");
     if !wants_upgrade {
         return Err(response::upgrade_required());
     }
-    if !header_has_token(h, header::CONNECTION, "upgrade") {
+    if !has_token(h, header::CONNECTION, "upgrade") {
         return Err(response::error(StatusCode::BAD_REQUEST, "`Connection: Upgrade` is missing"));
     }
     if h.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
@@ -148,14 +149,6 @@ pub fn ws_config(config: &Config) -> WebSocketConfig {
         .read_buffer_size(4096)
         .max_message_size(Some(config.max_message_bytes))
         .max_frame_size(Some(config.max_message_bytes))
-}
-
-fn header_has_token(h: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    h.get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// A key is 16 random bytes in base64: 24 characters ending in `==`.
