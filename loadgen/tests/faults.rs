@@ -102,7 +102,7 @@ fn sse_clients_resume_after_a_restart_and_count_the_loss() {
 /// A server whose `/metrics` page has every metric but `pushpull_feed_epoch`, answering every
 /// request on every connection with that page.
 fn serve_without_the_epoch() -> String {
-    use proto::metrics::{PerChannel, Single};
+    use proto::metrics::{Described, PerChannel, Single};
     use proto::Channel;
     use std::io::{BufRead, BufReader, Write};
 

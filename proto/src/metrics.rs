@@ -21,6 +21,26 @@ pub enum Kind {
     Gauge,
 }
 
+/// What every metric says of itself: its name on the page, its type and its help text.
+/// Implemented by [`PerChannel`] and [`Single`] from one table each.
+pub trait Described: Copy {
+    /// (name, type, help).
+    fn describe(self) -> (&'static str, Kind, &'static str);
+
+    /// The sample's name as it appears on the page.
+    fn name(self) -> &'static str {
+        self.describe().0
+    }
+
+    fn kind(self) -> Kind {
+        self.describe().1
+    }
+
+    fn help(self) -> &'static str {
+        self.describe().2
+    }
+}
+
 /// Metrics kept per [`Channel`] (labelled `transport="…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PerChannel {
@@ -43,20 +63,9 @@ impl PerChannel {
         PerChannel::BytesReceived,
         PerChannel::BytesSent,
     ];
+}
 
-    /// The sample's name as it appears on the page.
-    pub fn name(self) -> &'static str {
-        self.describe().0
-    }
-
-    pub fn kind(self) -> Kind {
-        self.describe().1
-    }
-
-    pub fn help(self) -> &'static str {
-        self.describe().2
-    }
-
+impl Described for PerChannel {
     fn describe(self) -> (&'static str, Kind, &'static str) {
         match self {
             PerChannel::ConnectionsOpened => (
@@ -128,20 +137,9 @@ impl Single {
         Single::ProcessCpuSeconds,
         Single::ProcessResidentMemory,
     ];
+}
 
-    /// The sample's name as it appears on the page.
-    pub fn name(self) -> &'static str {
-        self.describe().0
-    }
-
-    pub fn kind(self) -> Kind {
-        self.describe().1
-    }
-
-    pub fn help(self) -> &'static str {
-        self.describe().2
-    }
-
+impl Described for Single {
     fn describe(self) -> (&'static str, Kind, &'static str) {
         match self {
             Single::ConnectionsAccepted => {

@@ -20,7 +20,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Metric, Registry};
-use proto::metrics::{Kind, PerChannel, Single, CHANNEL_LABEL};
+use proto::metrics::{Described, Kind, PerChannel, Single, CHANNEL_LABEL};
 use proto::Channel;
 
 use crate::process;
