@@ -14,8 +14,8 @@ use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
 const CHARTS: [(&str, &str); 7] = [
-    ("spectrum", "Delivery delay by percentile"),
-    ("latency", "Delivery delay against number of clients"),
+    ("spectrum", "Event delay by percentile"),
+    ("latency", "Event delay against number of clients"),
     ("bytes", "Wire bytes per delivered event"),
     ("server-cost", "Server cost against number of clients"),
     ("polling", "Polling: requests and empty polls per second"),
@@ -147,7 +147,7 @@ fn every_chart_is_an_svg_with_its_title_inline_and_beside_the_page() {
 fn axes_have_units_and_each_transport_keeps_its_colour() {
     let (_dir, html) = render(&fixture());
     for label in [
-        "delay (ms, log scale)",
+        "event delay (ms, log scale)",
         "percentile (nines scale)",
         "clients (log scale)",
         "bytes per delivered event",
@@ -182,12 +182,33 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
         let t = s["transport"].as_str().expect("transport");
         let c = u(s, "/clients");
         let delivery = row(&doc, "delivery", t, c);
-        for (i, path) in
-            [(3, "/events_published"), (4, "/deliveries_expected"), (5, "/deliveries"), (6, "/missed")]
-        {
+        for (i, path) in [
+            (3, "/events_published"),
+            (4, "/deliveries_expected"),
+            (5, "/deliveries"),
+            (6, "/coalesced"),
+            (8, "/lost"),
+            (10, "/duplicates"),
+        ] {
             assert_eq!(delivery[i], int(u(s, path)), "{t} {c} {path}");
         }
-        let kept_up = if t == "short-poll" && c == 100 { "no: 3 errors (timeout: 3)" } else { "yes" };
+        let share =
+            |path: &str| format!("{:.1}%", 100.0 * u(s, path) as f64 / u(s, "/deliveries_expected") as f64);
+        assert_eq!(delivery[7], share("/coalesced"), "{t} {c}");
+        assert_eq!(delivery[9], share("/lost"), "{t} {c}");
+        // The fixture coalesces only where short polling does by design, and loses nothing.
+        assert_eq!(u(s, "/coalesced") > 0, t == "short-poll", "{t} {c}");
+        assert_eq!(u(s, "/lost"), 0, "{t} {c}");
+        let kept_up = if t == "short-poll" && c == 100 {
+            "no: 3 errors (timeout: 3)".to_string()
+        } else if t == "short-poll" {
+            format!(
+                "yes, on state: {} of events seen only inside a later snapshot (coalesced, by design)",
+                share("/coalesced")
+            )
+        } else {
+            "yes, with every event".to_string()
+        };
         assert_eq!(row(&doc, "kept-up", t, c)[2], kept_up, "{t} {c}");
         let delay = row(&doc, "delay", t, c);
         for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999"), (6, "max")] {
@@ -243,46 +264,66 @@ fn the_summary_figures_come_from_the_fixture() {
     here.sort_by_key(|s| u(s, "/event_delay_us/p50"));
     let (fast, slow) = (here[0], here[here.len() - 1]);
     let expected = format!(
-        "At 100 clients, {} was fastest: events reached the clients after {} at the median and {} at p99",
+        "At 100 clients, {} had the shortest event delay: its clients held an event {} after its publication \
+         at the median and {} at p99",
         name(fast["transport"].as_str().unwrap_or("")),
         ms(u(fast, "/event_delay_us/p50")),
         ms(u(fast, "/event_delay_us/p99")),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     let expected = format!(
-        "The slowest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        "The longest, {}, took {} at the median and {} at p99: {} longer at the median.",
         name(slow["transport"].as_str().unwrap_or("")),
         ms(u(slow, "/event_delay_us/p50")),
         ms(u(slow, "/event_delay_us/p99")),
         ratio(u(slow, "/event_delay_us/p50") as f64 / u(fast, "/event_delay_us/p50") as f64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
-    // WebSocket against the classic short poll.
+    // The headline: WebSocket against the classic short poll, by event delay, first.
     let ws = here.iter().find(|s| s["transport"] == "ws").expect("ws");
     let sp = here.iter().find(|s| s["transport"] == "short-poll").expect("short poll");
+    let (ws_p50, sp_p50) = (u(ws, "/event_delay_us/p50"), u(sp, "/event_delay_us/p50"));
+    let half = sp_p50 as f64 / 1e6;
+    assert!((0.45..=0.55).contains(&half), "the fixture polls every 1 s: about half of it, {half}");
+    let expected = format!(
+        "At 100 clients, WebSocket told clients of an event {} after it happened (median); short polling every \
+         1 s, {}: about half the poll interval, because an event waits on average half an interval for the next \
+         poll.",
+        ms(ws_p50),
+        ms(sp_p50),
+    );
+    let first = doc.select(&sel("section#summary p")).next().map(text).unwrap_or_default();
+    assert_eq!(first, expected, "the headline is the summary's first line");
     let bytes = |s: &Value| {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
     };
     let expected = format!(
-        "Against short polling every 1 s (the classic AJAX poll), WebSocket delivered events {} sooner at the \
-         median ({} against {}) and moved {} fewer bytes per delivered event ({} B against {} B).",
-        ratio(u(sp, "/event_delay_us/p50") as f64 / u(ws, "/event_delay_us/p50") as f64),
-        ms(u(ws, "/event_delay_us/p50")),
-        ms(u(sp, "/event_delay_us/p50")),
+        "WebSocket was {} sooner at the median and moved {} fewer bytes per delivered event ({} B against \
+         {} B).",
+        ratio(sp_p50 as f64 / ws_p50 as f64),
         ratio(bytes(sp) / bytes(ws)),
         int(bytes(ws).round() as u64),
         int(bytes(sp).round() as u64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
-    // Short polling's missed share.
-    let share = u(sp, "/missed") as f64 / u(sp, "/deliveries_expected") as f64;
+    // Short polling's coalesced share, and what it keeps up on.
+    let share = u(sp, "/coalesced") as f64 / u(sp, "/deliveries_expected") as f64;
+    assert!((0.8..=0.91).contains(&share), "short polling at 10 events/s and 1 s polls: {share}");
     let expected = format!(
-        "short polling missed {:.1}% of the events at 100 clients ({} of {})",
+        "Short polling coalesced {:.1}% of the events at 100 clients ({} of {}): each poll shows only the \
+         newest state",
         share * 100.0,
-        int(u(sp, "/missed")),
+        int(u(sp, "/coalesced")),
         int(u(sp, "/deliveries_expected"))
     );
-    assert!(summary.to_lowercase().contains(&expected.to_lowercase()), "{expected}\nnot in\n{summary}");
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    assert!(summary
+        .contains("It can keep up on state (the score is right after every poll), not with every event"));
+    assert!(
+        summary.contains("Delta polling, long polling, Server-Sent Events and WebSocket delivered every event, none twice."),
+        "{summary}"
+    );
+    assert!(summary.contains("No transport lost an event at 100 clients"), "{summary}");
     // Bytes: the heaviest and the lightest transport per delivered event.
     let per = |s: &Value| {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
@@ -306,10 +347,19 @@ fn the_summary_figures_come_from_the_fixture() {
     // Where polling stopped keeping up: the fixture's only errors are short polling's 3
     // timeouts at 100 clients.
     assert!(
-        summary.contains("Short polling stopped keeping up at 100 clients: 3 errors (timeout: 3)."),
+        summary.contains(
+            "Short polling stopped keeping up at 100 clients: 3 errors (timeout: 3); at 10 clients it kept up on \
+             state."
+        ),
         "{summary}"
     );
-    assert!(summary.contains("kept up at every client count measured (up to 100)."), "{summary}");
+    assert!(
+        summary.contains(
+            "Delta polling, long polling, Server-Sent Events and WebSocket kept up with every event at every \
+             client count measured (up to 100)."
+        ),
+        "{summary}"
+    );
     // The errors, in red at the top.
     let alert = doc.select(&sel("p.alert")).next().map(text).expect("an alert");
     assert!(alert.contains("This run had 3 errors: short polling at 100 clients (timeout: 3)"), "{alert}");
@@ -478,14 +528,17 @@ fn edge_cases_render_honestly() {
     let (_dir, html) = render(&odd);
     assert_eq!(parse_errors(&html), Vec::<String>::new());
     assert!(html.contains("This run was cut short (Ctrl-C)"));
-    assert!(html.contains("no deliveries: Server-Sent Events"), "the spectrum says what it could not draw");
+    assert!(
+        html.contains("no event delay measured: Server-Sent Events"),
+        "the spectrum says what it could not draw"
+    );
     assert!(html.contains("Server-Sent Events stopped keeping up at 100 clients: delivered nothing"));
-    assert!(html.contains("WebSocket kept up at every client count measured (up to 10)."));
+    assert!(html.contains("WebSocket kept up with every event at every client count measured (up to 10)."));
     assert!(html.contains(
         "Not measured, because the feed published no event during the step&#39;s window: WebSocket at 100 clients."
     ));
     assert!(
-        html.contains("At 10 clients, WebSocket was fastest"),
+        html.contains("At 10 clients, WebSocket had the shortest event delay"),
         "the headline compares where all five delivered"
     );
 
@@ -495,7 +548,7 @@ fn edge_cases_render_honestly() {
     push.config.transports = vec![Transport::Sse, Transport::Ws];
     push.steps.iter_mut().for_each(|s| s.errors.clear());
     let summary = renders_honestly(&push);
-    assert!(summary.contains("Server-Sent Events and WebSocket kept up"), "{summary}");
+    assert!(summary.contains("Server-Sent Events and WebSocket kept up with every event"), "{summary}");
 
     // Nothing ran at all.
     let mut none = fixture();
