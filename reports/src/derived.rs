@@ -348,6 +348,50 @@ mod tests {
         let mut w = step(Transport::Ws);
         w.lost = 5;
         w.event_delay_us.p99 = 2_000_000;
-        assert_eq!(shortfalls(&w, &config()).len(), 2);
+        let why = shortfalls(&w, &config());
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert_eq!(why[0], "lost 5 events (0.5%)");
+        assert!(why[1].starts_with("p99 event delay 2,000"), "{why:?}");
+    }
+
+    #[test]
+    fn snapshot_polling_that_coalesces_keeps_up_on_state() {
+        let mut s = step(Transport::ShortPoll);
+        assert_eq!(verdict(&s, &config()), Verdict::KeptUp(KeptUpOn::EveryEvent));
+        s.deliveries = 100;
+        s.coalesced = 900;
+        assert_eq!(verdict(&s, &config()), Verdict::KeptUp(KeptUpOn::State));
+        s.deliveries_expected = 0;
+        assert_eq!(verdict(&s, &config()), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn lost_events_fail_every_transport_and_coalesced_ones_fail_all_but_snapshot_polling() {
+        for t in Transport::ALL {
+            let mut s = step(t);
+            s.deliveries = 990;
+            s.lost = 10;
+            assert_eq!(
+                verdict(&s, &config()),
+                Verdict::FellShort(vec!["lost 10 events (1.0%)".into()]),
+                "{t}"
+            );
+            s.lost = 0;
+            s.coalesced = 10;
+            let v = verdict(&s, &config());
+            if t.is_snapshot() {
+                assert_eq!(v, Verdict::KeptUp(KeptUpOn::State), "{t}");
+            } else {
+                assert_eq!(
+                    v,
+                    Verdict::FellShort(vec![
+                        "fell behind: 10 events (1.0%) reached its clients only inside a resync \
+                         snapshot (coalesced)"
+                            .into()
+                    ]),
+                    "{t}"
+                );
+            }
+        }
     }
 }

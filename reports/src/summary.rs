@@ -406,6 +406,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pollers_median_is_said_against_its_interval() {
+        assert_eq!(
+            interval_share(502_000.0, 1000.0),
+            ": about half the poll interval, because an event waits on average half an interval for \
+             the next poll"
+        );
+        assert_eq!(interval_share(70_100.0, 1000.0), ": 7.0% of the poll interval");
+        assert_eq!(interval_share(70_100.0, 0.0), "");
+    }
+
+    #[test]
     fn names_join_as_in_a_sentence() {
         assert_eq!(join_names(&["A".into()]), "A");
         assert_eq!(join_names(&["A".into(), "B".into()]), "A and B");

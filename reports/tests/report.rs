@@ -1,6 +1,7 @@
-//! The HTML report, rendered from the checked-in fixture `fixtures/results.json` (5
-//! transports × 10 and 100 clients, one step with errors) and read back with real parsers:
-//! html5ever (through scraper) for the page, roxmltree for the standalone SVG files.
+//! The HTML report, rendered from the checked-in fixture `fixtures/results.json` (schema 2,
+//! 5 transports × 10 and 100 clients, one step with errors; `results-schema1.json` is the
+//! previous fixture as schema 1 wrote it) and read back with real parsers: html5ever (through
+//! scraper) for the page, roxmltree for the standalone SVG files.
 //!
 //! Expected figures are computed here from the fixture's JSON (not through the report's own
 //! types) and written with the report's stated rules, so a wrong number fails the test.
@@ -364,6 +365,195 @@ fn the_summary_figures_come_from_the_fixture() {
     let alert = doc.select(&sel("p.alert")).next().map(text).expect("an alert");
     assert!(alert.contains("This run had 3 errors: short polling at 100 clients (timeout: 3)"), "{alert}");
     assert!(html.contains(".alert { background: #fdecec; color: #a00000;"), "alerts are red");
+}
+
+/// The CSS classes of each cell of the row of `transport` at `clients` in table `id`.
+/// The "at a glance" table has no client column: `clients` is `None` for it.
+fn row_classes(doc: &Html, id: &str, transport: &str, clients: Option<u64>) -> Vec<String> {
+    doc.select(&sel(&format!("table#table-{id} tbody tr")))
+        .map(|tr| tr.select(&sel("td")).collect::<Vec<_>>())
+        .find(|cells| {
+            cells.len() > 1
+                && text(cells[0]) == name(transport)
+                && clients.is_none_or(|c| text(cells[1]) == int(c))
+        })
+        .unwrap_or_else(|| panic!("a row for {transport} at {clients:?} in table {id}"))
+        .iter()
+        .map(|td| td.value().attr("class").unwrap_or("").to_string())
+        .collect()
+}
+
+fn head_of(doc: &Html, id: &str) -> Vec<String> {
+    doc.select(&sel(&format!("table#table-{id} thead th"))).map(text).collect()
+}
+
+#[test]
+fn coalesced_and_lost_have_their_own_columns_and_only_lost_is_red() {
+    let mut results = fixture();
+    // WebSocket fell behind at 100 clients and was resynced; SSE lost events there; short
+    // polling at 10 clients coalesced some events whose publication time it could not read.
+    for s in results.steps.iter_mut() {
+        match (s.transport, s.clients) {
+            (Transport::Ws, 100) => {
+                s.deliveries -= 120;
+                s.coalesced = 120;
+            }
+            (Transport::Sse, 100) => {
+                s.deliveries -= 30;
+                s.lost = 30;
+            }
+            (Transport::ShortPoll, 10) => s.coalesced_without_delay = 12,
+            _ => {}
+        }
+    }
+    let (_dir, html) = render(&results);
+    let doc = Html::parse_document(&html);
+    let head = head_of(&doc, "delivery");
+    for col in ["Delivered", "Coalesced", "Coalesced %", "Lost", "Lost %", "Coalesced without a delay sample"]
+    {
+        assert!(head.contains(&col.to_string()), "{col} in {head:?}");
+    }
+    // Short polling's coalesced events are by design: not red; its events without a delay are
+    // shown.
+    let sp = row(&doc, "delivery", "short-poll", 10);
+    assert_eq!(
+        (sp[6].as_str(), sp[7].as_str(), sp[8].as_str(), sp[12].as_str()),
+        ("880", "89.8%", "0", "12")
+    );
+    let classes = row_classes(&doc, "delivery", "short-poll", Some(10));
+    assert!(!classes[6].contains("bad") && !classes[7].contains("bad"), "{classes:?}");
+    // A push transport's coalesced events are resyncs, said so, and it did not keep up.
+    let ws = row(&doc, "delivery", "ws", 100);
+    assert_eq!((ws[6].as_str(), ws[7].as_str()), ("120 (resyncs)", "1.2%"));
+    assert!(!row_classes(&doc, "delivery", "ws", Some(100))[6].contains("bad"));
+    assert_eq!(
+        row(&doc, "kept-up", "ws", 100)[2],
+        "no: fell behind: 120 events (1.2%) reached its clients only inside a resync snapshot (coalesced)"
+    );
+    // Lost events are red, for every transport.
+    let sse = row(&doc, "delivery", "sse", 100);
+    assert_eq!((sse[8].as_str(), sse[9].as_str()), ("30", "0.3%"));
+    let classes = row_classes(&doc, "delivery", "sse", Some(100));
+    assert!(classes[8].contains("bad") && classes[9].contains("bad"), "{classes:?}");
+    assert_eq!(row(&doc, "kept-up", "sse", 100)[2], "no: lost 30 events (0.3%)");
+    let glance = row_classes(&doc, "glance", "sse", None);
+    assert!(glance[4].contains("bad") && !glance[3].contains("bad"), "{glance:?}");
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    for said in [
+        "WebSocket fell behind and was resynced: 1.2% of the events at 100 clients (120 of 10,400) reached its \
+         clients only inside a snapshot (coalesced)",
+        "Server-Sent Events lost 0.3% of the events at 100 clients (30 of 10,400): its clients never held them",
+        "WebSocket stopped keeping up at 100 clients: fell behind",
+    ] {
+        assert!(summary.contains(said), "{said}\nnot in\n{summary}");
+    }
+    assert!(!summary.contains("No transport lost an event"), "{summary}");
+
+    // Without such events the column is not there, and the fixture's headers are the same but
+    // for it.
+    let (_dir, html) = render(&fixture());
+    let plain = head_of(&Html::parse_document(&html), "delivery");
+    assert_eq!(plain, head[..head.len() - 1]);
+    let mut few = fixture();
+    few.steps.retain(|s| s.transport == Transport::ShortPoll && s.clients == 100);
+    few.steps[0].coalesced_without_delay = 7;
+    let summary = renders_honestly(&few);
+    assert!(summary
+        .contains("; 7 of them have no delay sample, because their publication time could not be read."));
+}
+
+#[test]
+fn a_short_poller_that_keeps_up_does_so_on_state_not_with_every_event() {
+    let mut results = fixture();
+    results.steps.iter_mut().for_each(|s| s.errors.clear());
+    let (_dir, html) = render(&results);
+    let doc = Html::parse_document(&html);
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    for said in [
+        "Short polling kept up on state at every client count measured (up to 100): the clients always had the \
+         latest score within a poll, but saw most events only inside a later snapshot, not as events of their own.",
+        "Delta polling, long polling, Server-Sent Events and WebSocket kept up with every event at every client \
+         count measured (up to 100).",
+    ] {
+        assert!(summary.contains(said), "{said}\nnot in\n{summary}");
+    }
+    let json = fixture_json();
+    let sp = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["transport"] == "short-poll" && s["clients"] == 100))
+        .expect("short polling at 100");
+    let share = 100.0 * u(sp, "/coalesced") as f64 / u(sp, "/deliveries_expected") as f64;
+    let glance = |transport: &str| -> Vec<String> {
+        doc.select(&sel("table#table-glance tbody tr"))
+            .map(|tr| tr.select(&sel("td")).map(text).collect::<Vec<_>>())
+            .find(|cells| cells[0] == name(transport))
+            .unwrap_or_default()
+    };
+    assert_eq!(glance("short-poll")[3..5], [format!("{share:.1}%"), "0.0%".into()], "coalesced, lost");
+    assert_eq!(
+        glance("short-poll")[7],
+        format!(
+            "yes, on state: {share:.1}% of events seen only inside a later snapshot (coalesced, by design)"
+        )
+    );
+    assert_eq!(glance("ws")[7], "yes, with every event");
+    // The rules say the same.
+    let how = doc.select(&sel("section#how-to-read")).next().map(text).unwrap_or_default();
+    for said in [
+        "lost no events; coalesced none, except short polling, which then keeps up on state rather than with \
+         every event",
+        "still keeps up on state: after every poll its page shows the right score. What it does not deliver is \
+         the event stream",
+        "on average an event waits half an interval for the next poll",
+    ] {
+        assert!(how.contains(said), "{said}\nnot in\n{how}");
+    }
+}
+
+#[test]
+fn a_schema_1_file_says_what_its_figures_meant() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-schema1.json");
+    let old = Results::from_json(&std::fs::read_to_string(&path).expect("schema 1 fixture")).expect("parses");
+    assert_eq!(old.upgraded_from, Some(1));
+    let (_dir, html) = render(&old);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    let note = doc.select(&sel("p.note")).next().map(text).expect("a note");
+    for said in [
+        "This file was written in results schema 1",
+        "Its short-polling delays are the age of the newest event in each changed snapshot, not event delays",
+        "Its coalesced and lost counts were split by transport from one \"missed\" count: short polling's as \
+         coalesced, every other transport's as lost.",
+    ] {
+        assert!(note.contains(said), "{said}\nnot in\n{note}");
+    }
+    // Near the top: before the summary.
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(at("<p class=\"note\">") < at("<section id=\"summary\">"));
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    assert!(
+        summary.contains(
+            "(in this older file, short polling's figure is the age of the newest event in each snapshot"
+        ),
+        "{summary}"
+    );
+    // Its "missed" went to coalesced for short polling.
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let sp = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["transport"] == "short-poll" && s["clients"] == 100))
+        .expect("short polling at 100");
+    let delivery = row(&doc, "delivery", "short-poll", 100);
+    assert_eq!((delivery[6].clone(), delivery[8].as_str()), (int(u(sp, "/missed")), "0"));
+
+    // A schema 2 file has no note, and nothing of the old meaning is left on its page.
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("p.note")).count(), 0);
+    let page = doc.select(&sel("main")).next().map(text).unwrap_or_default().to_lowercase();
+    for old_word in ["missed", "newest event", "age of the newest", "delivery delay", "was fastest"] {
+        assert!(!page.contains(old_word), "{old_word:?} on a schema 2 page");
+    }
 }
 
 #[test]
