@@ -1,6 +1,7 @@
 //! What the report derives from the results: the run's transports, client counts and step
 //! order, the headline client count, and per step its rates, costs per 1,000 deliveries,
-//! bytes per message and "kept up?", in one place so a chart and its table never disagree.
+//! bytes per message and "kept up?" (on every event, or on state only), in one place so a
+//! chart and its table never disagree.
 //!
 //! Every function answers `None` rather than dividing by zero: a step with no deliveries has
 //! no cost per delivery, and the report says so instead of drawing infinity.
@@ -136,11 +137,49 @@ pub fn bytes_per_message(step: &Step) -> Option<f64> {
     }
 }
 
+/// How a step did against the "kept up?" rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The feed published nothing in the step's window: nothing to judge it by.
+    NotMeasured,
+    /// It kept up, on every event or (snapshot polling that coalesced events) on state.
+    KeptUp(KeptUpOn),
+    /// It did not; the reasons, as [`shortfalls`] gives them.
+    FellShort(Vec<String>),
+}
+
+/// What a transport that kept up kept up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeptUpOn {
+    /// Every client received every event as an event of its own.
+    EveryEvent,
+    /// Every client held the latest state, but saw some events only inside a later snapshot
+    /// (coalesced): snapshot polling, by design.
+    State,
+}
+
+/// The verdict of a step.
+pub fn verdict(step: &Step, config: &RunConfig) -> Verdict {
+    if measured_nothing(step) {
+        return Verdict::NotMeasured;
+    }
+    let why = shortfalls(step, config);
+    if !why.is_empty() {
+        Verdict::FellShort(why)
+    } else if step.coalesced > 0 {
+        Verdict::KeptUp(KeptUpOn::State)
+    } else {
+        Verdict::KeptUp(KeptUpOn::EveryEvent)
+    }
+}
+
 /// Why a step did not keep up; empty when it did. The rules (also written in the report's
-/// "How to read" section): no errors; something delivered; no missed events except for
-/// snapshot polling; scheduled polls answered within one poll interval at p99 and at least
-/// 90 % of them sent; other transports deliver within one poll interval at p99 (otherwise
-/// plain polling would have done as well).
+/// "How to read" section): no errors; something delivered; no lost events, for every
+/// transport; no coalesced events except for snapshot polling (a push or cursor client that
+/// got a snapshot instead of its events fell behind and was resynced); scheduled polls
+/// answered within one poll interval at p99 and at least 90 % of them sent; other transports'
+/// event delay within one poll interval at p99 (otherwise plain polling would have done as
+/// well).
 pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     let mut why = Vec::new();
     let errors = step.errors_total();
@@ -151,39 +190,61 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     }
     if step.deliveries == 0 && step.deliveries_expected > 0 {
         why.push("delivered nothing".to_string());
-    } else if step.lost > 0 && !step.transport.is_snapshot() {
-        why.push(format!("missed {} events", format::int(step.lost)));
+    } else {
+        if step.lost > 0 {
+            why.push(format!(
+                "lost {} events ({})",
+                format::int(step.lost),
+                format::percent(step.lost_ratio())
+            ));
+        }
+        if step.coalesced > 0 && !step.transport.is_snapshot() {
+            why.push(format!(
+                "fell behind: {} events ({}) reached its clients only inside a resync snapshot \
+                 (coalesced)",
+                format::int(step.coalesced),
+                format::percent(step.coalesced_ratio())
+            ));
+        }
     }
     let interval_us = config.poll_interval_ms * 1000.0;
     if step.transport.is_scheduled_poll() {
-        if let Some(req) = &step.request_latency_us {
-            if interval_us > 0.0 && req.count > 0 && req.p99 as f64 > interval_us {
-                why.push(format!(
-                    "p99 request latency {} is over the {} poll interval",
-                    format::latency_us(req.p99 as f64),
-                    format::duration_ms(config.poll_interval_ms)
-                ));
-            }
-        }
-        if let Some(scheduled) = scheduled_per_s(step, config) {
-            let wanted = scheduled * step.measured_s;
-            if (step.requests as f64) < 0.9 * wanted {
-                why.push(format!(
-                    "sent {} of {} scheduled polls",
-                    format::int(step.requests),
-                    format::round(wanted)
-                ));
-            }
-        }
+        why.extend(poll_shortfalls(step, config));
     } else if interval_us > 0.0
         && step.event_delay_us.count > 0
         && step.event_delay_us.p99 as f64 > interval_us
     {
         why.push(format!(
-            "p99 delivery {} is over the {} poll interval",
+            "p99 event delay {} is over the {} poll interval",
             format::latency_us(step.event_delay_us.p99 as f64),
             format::duration_ms(config.poll_interval_ms)
         ));
+    }
+    why
+}
+
+/// The scheduled polls' own rules: answered within one interval at p99, 90 % of them sent.
+fn poll_shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
+    let mut why = Vec::new();
+    let interval_us = config.poll_interval_ms * 1000.0;
+    if let Some(req) = &step.request_latency_us {
+        if interval_us > 0.0 && req.count > 0 && req.p99 as f64 > interval_us {
+            why.push(format!(
+                "p99 request latency {} is over the {} poll interval",
+                format::latency_us(req.p99 as f64),
+                format::duration_ms(config.poll_interval_ms)
+            ));
+        }
+    }
+    if let Some(scheduled) = scheduled_per_s(step, config) {
+        let wanted = scheduled * step.measured_s;
+        if (step.requests as f64) < 0.9 * wanted {
+            why.push(format!(
+                "sent {} of {} scheduled polls",
+                format::int(step.requests),
+                format::round(wanted)
+            ));
+        }
     }
     why
 }
@@ -287,6 +348,50 @@ mod tests {
         let mut w = step(Transport::Ws);
         w.lost = 5;
         w.event_delay_us.p99 = 2_000_000;
-        assert_eq!(shortfalls(&w, &config()).len(), 2);
+        let why = shortfalls(&w, &config());
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert_eq!(why[0], "lost 5 events (0.5%)");
+        assert!(why[1].starts_with("p99 event delay 2,000"), "{why:?}");
+    }
+
+    #[test]
+    fn snapshot_polling_that_coalesces_keeps_up_on_state() {
+        let mut s = step(Transport::ShortPoll);
+        assert_eq!(verdict(&s, &config()), Verdict::KeptUp(KeptUpOn::EveryEvent));
+        s.deliveries = 100;
+        s.coalesced = 900;
+        assert_eq!(verdict(&s, &config()), Verdict::KeptUp(KeptUpOn::State));
+        s.deliveries_expected = 0;
+        assert_eq!(verdict(&s, &config()), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn lost_events_fail_every_transport_and_coalesced_ones_fail_all_but_snapshot_polling() {
+        for t in Transport::ALL {
+            let mut s = step(t);
+            s.deliveries = 990;
+            s.lost = 10;
+            assert_eq!(
+                verdict(&s, &config()),
+                Verdict::FellShort(vec!["lost 10 events (1.0%)".into()]),
+                "{t}"
+            );
+            s.lost = 0;
+            s.coalesced = 10;
+            let v = verdict(&s, &config());
+            if t.is_snapshot() {
+                assert_eq!(v, Verdict::KeptUp(KeptUpOn::State), "{t}");
+            } else {
+                assert_eq!(
+                    v,
+                    Verdict::FellShort(vec![
+                        "fell behind: 10 events (1.0%) reached its clients only inside a resync \
+                         snapshot (coalesced)"
+                            .into()
+                    ]),
+                    "{t}"
+                );
+            }
+        }
     }
 }

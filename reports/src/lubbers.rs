@@ -2,7 +2,7 @@
 //! table computed from this run's bytes per request and per message.
 //!
 //! Their table assumes every client gets one message a second; so does ours, to compare like
-//! with like. They wrote Mbit/s as 2^20 bits per second (871 B × 1,000/s = 6.6 "Mbit/s"),
+//! with like. It compares bytes only; the explanation beside it adds the event delay. They wrote Mbit/s as 2^20 bits per second (871 B × 1,000/s = 6.6 "Mbit/s"),
 //! so the computed rows use the same unit and the published figures reproduce exactly.
 
 use proto::results::Results;
@@ -124,7 +124,31 @@ pub fn explanation(results: &Results) -> String {
             format::ratio(poll / ws)
         ));
     }
+    text.push_str(&delay_note(results));
     text
+}
+
+/// What the 2010 table leaves out: it compares bytes only, but a poll also tells its clients of
+/// an event later (event delay, at the headline client count) and only as part of a snapshot.
+fn delay_note(results: &Results) -> String {
+    let Some(clients) = derived::headline_clients(results) else { return String::new() };
+    let median = |t: Transport| {
+        derived::step(results, t, clients)
+            .filter(|s| s.event_delay_us.count > 0)
+            .map(|s| s.event_delay_us.p50)
+    };
+    let (Some(poll), Some(ws)) = (median(Transport::ShortPoll), median(Transport::Ws)) else {
+        return String::new();
+    };
+    format!(
+        " Bytes are not the whole comparison: a short poll also tells its clients of an event \
+         only at the next poll, {} after the event at the median in this run against {} for \
+         WebSocket (event delay, at {} clients), and shows it only as part of the newest \
+         snapshot, not as an event of its own.",
+        format::latency_us(poll as f64),
+        format::latency_us(ws as f64),
+        format::int(clients as u64)
+    )
 }
 
 #[cfg(test)]

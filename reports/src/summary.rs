@@ -1,14 +1,17 @@
 //! The plain-words summary at the top of the report, computed from this run's numbers only.
 //!
-//! It answers the teacher's four questions in order: which transport was faster and by how
-//! much, what it missed, how many bytes each moved, and where polling stopped keeping up.
-//! The comparison is made at the largest client count that delivered anything, where the
-//! differences are widest.
+//! It answers the teacher's questions in order: how soon WebSocket and short polling told
+//! their clients of an event (event delay), how the others rank, what was coalesced and what
+//! lost, how many bytes each moved, and where a transport stopped keeping up (and on what:
+//! every event, or state only). The comparison is made at the largest client count at which
+//! the most transports delivered anything, where the differences are widest.
+
+use std::collections::BTreeMap;
 
 use proto::results::{Results, Step};
 use proto::Transport;
 
-use super::derived;
+use super::derived::{self, KeptUpOn, Verdict};
 use super::format;
 use super::palette;
 
@@ -17,6 +20,8 @@ use super::palette;
 pub struct Summary {
     /// Shown in red: the run was interrupted, or had errors.
     pub alerts: Vec<String>,
+    /// Shown boxed above the summary: what the figures of an older results file meant.
+    pub notes: Vec<String>,
     /// Plain sentences, one paragraph each.
     pub lines: Vec<String>,
 }
@@ -59,6 +64,7 @@ pub fn summarise(results: &Results) -> Summary {
             places.join("; ")
         ));
     }
+    out.notes.extend(schema_note(results));
     if results.steps.is_empty() {
         out.lines.push("No step ran, so there is nothing to compare.".to_string());
         return out;
@@ -69,9 +75,9 @@ pub fn summarise(results: &Results) -> Summary {
     };
     let at: Vec<&Step> =
         derived::transports(results).iter().filter_map(|t| derived::step(results, t, clients)).collect();
+    headline(&mut out, results, clients, &at);
     speed(&mut out, clients, &at);
-    classic(&mut out, results, &at);
-    missed(&mut out, clients, &at);
+    completeness(&mut out, results, clients, &at);
     bytes(&mut out, clients, &at);
     keeping_up(&mut out, results);
     cost(&mut out, clients, &at);
@@ -79,59 +85,54 @@ pub fn summarise(results: &Results) -> Summary {
     out
 }
 
-fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
-    let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.event_delay_us.count > 0).collect();
-    ranked.sort_by_key(|s| s.event_delay_us.p50);
-    let n = format::int(clients as u64);
-    let (Some(fast), Some(slow)) = (ranked.first(), ranked.last()) else { return };
-    let (f, s) = (&fast.event_delay_us, &slow.event_delay_us);
-    if ranked.len() == 1 {
-        out.lines.push(format!(
-            "At {n} clients, {} delivered events with a median delay of {} (p99 {}).",
-            palette::name(fast.transport),
-            format::latency_us(f.p50 as f64),
-            format::latency_us(f.p99 as f64)
-        ));
-        return;
+/// The note of a file written in an older schema, read through `Results::from_json`.
+fn schema_note(results: &Results) -> Option<String> {
+    match results.upgraded_from? {
+        1 => Some(
+            "This file was written in results schema 1, before pushpull measured event delay. \
+             Its short-polling delays are the age of the newest event in each changed snapshot, \
+             not event delays: they leave out the wait of every event a snapshot coalesced, so \
+             they flatter short polling (its event delay is about half the poll interval on \
+             average). Its coalesced and lost counts were split by transport from one \"missed\" \
+             count: short polling's as coalesced, every other transport's as lost. Run it again \
+             for figures by today's definitions."
+                .to_string(),
+        ),
+        n => Some(format!(
+            "This file was written in results schema {n}, older than this report: its figures \
+             may not mean what this page says they mean."
+        )),
     }
-    out.lines.push(format!(
-        "At {n} clients, {} was fastest: events reached the clients after {} at the median and \
-         {} at p99 (one event in a hundred was slower). The slowest, {}, took {} at the median \
-         and {} at p99: {} longer at the median.",
-        palette::name(fast.transport),
-        format::latency_us(f.p50 as f64),
-        format::latency_us(f.p99 as f64),
-        palette::name(slow.transport),
-        format::latency_us(s.p50 as f64),
-        format::latency_us(s.p99 as f64),
-        format::ratio(s.p50.max(1) as f64 / f.p50.max(1) as f64),
-    ));
-    let order: Vec<String> = ranked
-        .iter()
-        .map(|s| {
-            format!("{} {}", palette::name(s.transport), format::latency_us(s.event_delay_us.p50 as f64))
-        })
-        .collect();
-    out.lines.push(format!("Median delay at {n} clients, fastest first: {}.", order.join(", ")));
 }
 
-/// The question the project is named for: WebSocket against the classic AJAX short poll.
-fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
+/// The headline, the question the project is named for: how soon WebSocket and the classic
+/// AJAX short poll told their clients of an event, then the bytes each moved.
+fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
     let find = |t: Transport| at.iter().copied().find(|s| s.transport == t && s.event_delay_us.count > 0);
     let (Some(ws), Some(poll)) = (find(Transport::Ws), find(Transport::ShortPoll)) else { return };
     let (w, p) = (ws.event_delay_us.p50.max(1) as f64, poll.event_delay_us.p50.max(1) as f64);
+    let mut text = format!(
+        "At {} clients, WebSocket told clients of an event {} after it happened (median); short \
+         polling every {}, {}{}",
+        format::int(clients as u64),
+        format::latency_us(w),
+        format::duration_ms(results.config.poll_interval_ms),
+        format::latency_us(p),
+        interval_share(p, results.config.poll_interval_ms),
+    );
+    if results.upgraded_from.is_some() {
+        text.push_str(
+            " (in this older file, short polling's figure is the age of the newest event in each \
+             snapshot, not an event delay: see the note above)",
+        );
+    }
+    out.lines.push(format!("{text}."));
     let speed = if p >= w {
         format!("{} sooner", format::ratio(p / w))
     } else {
         format!("{} later", format::ratio(w / p))
     };
-    let mut text = format!(
-        "Against short polling every {} (the classic AJAX poll), WebSocket delivered events {speed} at \
-         the median ({} against {})",
-        format::duration_ms(results.config.poll_interval_ms),
-        format::latency_us(w),
-        format::latency_us(p),
-    );
+    let mut text = format!("WebSocket was {speed} at the median");
     if let (Some((a, b)), Some((c, d))) = (derived::bytes_per_delivery(ws), derived::bytes_per_delivery(poll))
     {
         let (wb, pb) = (a + b, c + d);
@@ -146,34 +147,123 @@ fn classic(out: &mut Summary, results: &Results, at: &[&Step]) {
             format::bytes(pb)
         ));
     }
-    text.push('.');
-    out.lines.push(text);
+    out.lines.push(format!("{text}."));
 }
 
-fn missed(out: &mut Summary, clients: u32, at: &[&Step]) {
-    for s in at.iter().filter(|s| s.lost > 0) {
-        let why = if s.transport.is_snapshot() {
-            ": each poll shows only the newest state, so events that came and went between two \
-             polls were never seen (and its delay figures count only the events it did see)"
-        } else {
-            ""
-        };
+/// How a poller's median event delay compares with its interval. About half is what waiting
+/// for the next poll gives: an event happens, on average, halfway between two polls.
+fn interval_share(median_us: f64, interval_ms: f64) -> String {
+    if interval_ms <= 0.0 {
+        return String::new();
+    }
+    let share = median_us / (interval_ms * 1000.0);
+    if (0.4..=0.65).contains(&share) {
+        ": about half the poll interval, because an event waits on average half an interval for \
+         the next poll"
+            .to_string()
+    } else {
+        format!(": {} of the poll interval", format::percent(share))
+    }
+}
+
+/// Every transport ranked by median event delay.
+fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
+    let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.event_delay_us.count > 0).collect();
+    ranked.sort_by_key(|s| s.event_delay_us.p50);
+    let n = format::int(clients as u64);
+    let (Some(fast), Some(slow)) = (ranked.first(), ranked.last()) else { return };
+    let (f, s) = (&fast.event_delay_us, &slow.event_delay_us);
+    if ranked.len() == 1 {
         out.lines.push(format!(
-            "{} missed {} of the events at {} clients ({} of {}){why}.",
+            "At {n} clients, {} told clients of an event {} after it happened at the median (p99 {}).",
+            palette::name(fast.transport),
+            format::latency_us(f.p50 as f64),
+            format::latency_us(f.p99 as f64)
+        ));
+        return;
+    }
+    out.lines.push(format!(
+        "At {n} clients, {} had the shortest event delay: its clients held an event {} after its \
+         publication at the median and {} at p99 (one event in a hundred took longer). The \
+         longest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        palette::name(fast.transport),
+        format::latency_us(f.p50 as f64),
+        format::latency_us(f.p99 as f64),
+        palette::name(slow.transport),
+        format::latency_us(s.p50 as f64),
+        format::latency_us(s.p99 as f64),
+        format::ratio(s.p50.max(1) as f64 / f.p50.max(1) as f64),
+    ));
+    let order: Vec<String> = ranked
+        .iter()
+        .map(|s| {
+            format!("{} {}", palette::name(s.transport), format::latency_us(s.event_delay_us.p50 as f64))
+        })
+        .collect();
+    out.lines.push(format!("Median event delay at {n} clients, shortest first: {}.", order.join(", ")));
+}
+
+/// What was coalesced (by design for snapshot polling, a resync otherwise) and what was lost.
+fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
+    let n = format::int(clients as u64);
+    for s in at.iter().filter(|s| s.coalesced > 0) {
+        let share = format!(
+            "{} of the events at {n} clients ({} of {})",
+            format::percent(s.coalesced_ratio()),
+            format::int(s.coalesced),
+            format::int(s.deliveries_expected),
+        );
+        let mut text = if s.transport.is_snapshot() {
+            // A schema 1 file has no delay for its coalesced events (see its note).
+            let delays = if results.upgraded_from.is_none() {
+                "; each coalesced event still has its event delay, up to the snapshot that included it"
+            } else {
+                ""
+            };
+            format!(
+                "{} coalesced {share}: each poll shows only the newest state, so its clients saw \
+                 those events only inside a later snapshot, never as events of their own. It can \
+                 keep up on state (the score is right after every poll), not with every event{delays}",
+                palette::name(s.transport)
+            )
+        } else {
+            format!(
+                "{} fell behind and was resynced: {share} reached its clients only inside a \
+                 snapshot (coalesced), not as events of their own",
+                palette::name(s.transport)
+            )
+        };
+        if s.coalesced_without_delay > 0 {
+            text.push_str(&format!(
+                "; {} of them have no delay sample, because their publication time could not be read",
+                format::int(s.coalesced_without_delay)
+            ));
+        }
+        out.lines.push(format!("{text}."));
+    }
+    for s in at.iter().filter(|s| s.lost > 0) {
+        out.lines.push(format!(
+            "{} lost {} of the events at {n} clients ({} of {}): its clients never held them, not \
+             even inside a later state.",
             palette::name(s.transport),
             format::percent(s.lost_ratio()),
-            format::int(clients as u64),
             format::int(s.lost),
             format::int(s.deliveries_expected),
         ));
     }
     let complete: Vec<String> = at
         .iter()
-        .filter(|s| s.lost == 0 && s.duplicates == 0 && s.deliveries > 0)
+        .filter(|s| s.lost == 0 && s.coalesced == 0 && s.duplicates == 0 && s.deliveries > 0)
         .map(|s| palette::name(s.transport).to_string())
         .collect();
     if !complete.is_empty() && complete.len() < at.len() {
         out.lines.push(format!("{} delivered every event, none twice.", join_names(&complete)));
+    }
+    if at.len() > 1 && at.iter().all(|s| s.lost == 0 && s.deliveries > 0) {
+        out.lines.push(format!(
+            "No transport lost an event at {n} clients: every client held every event, or its \
+             effect, by the end."
+        ));
     }
 }
 
@@ -200,34 +290,56 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
 
 fn keeping_up(out: &mut Summary, results: &Results) {
     let counts = derived::client_counts(results);
-    // Transports that kept up, by the largest client count they were measured at.
-    let mut fine: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+    // Transports that kept up, by the largest client count they were measured at and what
+    // they kept up on.
+    let mut fine: BTreeMap<(u32, KeptUpOn), Vec<String>> = BTreeMap::new();
     for t in derived::transports(results) {
-        let steps: Vec<&Step> = counts.iter().filter_map(|c| derived::step(results, t, *c)).collect();
-        let first_short = steps.iter().filter(|s| !derived::measured_nothing(s)).find_map(|s| {
-            let why = derived::shortfalls(s, &results.config);
-            (!why.is_empty()).then_some((s.clients, why))
+        let verdicts: Vec<(u32, Verdict)> = counts
+            .iter()
+            .filter_map(|c| derived::step(results, t, *c))
+            .map(|s| (s.clients, derived::verdict(s, &results.config)))
+            .filter(|(_, v)| *v != Verdict::NotMeasured)
+            .collect();
+        let first_short = verdicts.iter().find_map(|(c, v)| match v {
+            Verdict::FellShort(why) => Some((c, why)),
+            _ => None,
         });
-        match first_short {
-            Some((c, why)) => out.lines.push(format!(
-                "{} stopped keeping up at {} clients: {}.",
-                palette::name(t),
-                format::int(c as u64),
-                why.join("; ")
-            )),
-            None => {
-                if let Some(top) =
-                    steps.iter().filter(|s| !derived::measured_nothing(s)).map(|s| s.clients).max()
-                {
-                    fine.entry(top).or_default().push(palette::name(t).to_string());
+        if let Some((c, why)) = first_short {
+            let before = verdicts.iter().take_while(|(b, _)| b < c).last();
+            let until = match before {
+                Some((b, Verdict::KeptUp(on))) => {
+                    format!("; at {} clients it kept up {}", format::int(*b as u64), on_what(*on))
                 }
-            }
+                _ => String::new(),
+            };
+            out.lines.push(format!(
+                "{} stopped keeping up at {} clients: {}{until}.",
+                palette::name(t),
+                format::int(*c as u64),
+                why.join("; ")
+            ));
+            continue;
+        }
+        let on = verdicts
+            .iter()
+            .filter_map(|(_, v)| if let Verdict::KeptUp(on) = v { Some(*on) } else { None })
+            .max();
+        if let (Some(top), Some(on)) = (verdicts.iter().map(|(c, _)| *c).max(), on) {
+            fine.entry((top, on)).or_default().push(palette::name(t).to_string());
         }
     }
-    for (top, names) in fine {
+    for ((top, on), names) in fine {
+        let state_only = match on {
+            KeptUpOn::EveryEvent => "",
+            KeptUpOn::State => {
+                ": the clients always had the latest score within a poll, but saw most events only \
+                 inside a later snapshot, not as events of their own"
+            }
+        };
         out.lines.push(format!(
-            "{} kept up at every client count measured (up to {}).",
+            "{} kept up {} at every client count measured (up to {}){state_only}.",
             join_names(&names),
+            on_what(on),
             format::int(top as u64)
         ));
     }
@@ -263,6 +375,14 @@ fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
     ));
 }
 
+/// "with every event" or "on state", as "kept up …" says it.
+fn on_what(on: KeptUpOn) -> &'static str {
+    match on {
+        KeptUpOn::EveryEvent => "with every event",
+        KeptUpOn::State => "on state",
+    }
+}
+
 /// The sentence with its first letter in capitals ("short polling …" → "Short polling …").
 fn sentence(text: String) -> String {
     let mut chars = text.chars();
@@ -284,6 +404,17 @@ fn join_names(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pollers_median_is_said_against_its_interval() {
+        assert_eq!(
+            interval_share(502_000.0, 1000.0),
+            ": about half the poll interval, because an event waits on average half an interval for \
+             the next poll"
+        );
+        assert_eq!(interval_share(70_100.0, 1000.0), ": 7.0% of the poll interval");
+        assert_eq!(interval_share(70_100.0, 0.0), "");
+    }
 
     #[test]
     fn names_join_as_in_a_sentence() {

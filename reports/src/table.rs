@@ -8,7 +8,7 @@
 use proto::results::{Latency, Results, Step};
 use proto::Transport;
 
-use super::derived;
+use super::derived::{self, KeptUpOn, Verdict};
 use super::format;
 use super::palette;
 
@@ -18,7 +18,7 @@ pub struct Cell {
     pub text: String,
     /// Right-aligned figure.
     pub num: bool,
-    /// Shown in red (errors, missed events, a step that did not keep up).
+    /// Shown in red (errors, lost events, a step that did not keep up).
     pub bad: bool,
     /// A transport name cell: drawn with its colour swatch.
     pub transport: Option<Transport>,
@@ -86,10 +86,12 @@ pub fn glance(results: &Results) -> Option<Table> {
         .iter()
         .filter_map(|t| derived::step(results, t, clients))
         .map(|s| {
+            let delay = latency_cells(Some(&s.event_delay_us), false);
             vec![
                 Cell::transport(s.transport),
-                latency_cells(Some(&s.event_delay_us), false)[0].clone(),
-                latency_cells(Some(&s.event_delay_us), false)[2].clone(),
+                delay[0].clone(),
+                delay[2].clone(),
+                Cell::num(format::percent(s.coalesced_ratio())),
                 Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
                 opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
                 opt(derived::server_cpu_per_1000(s), format::real),
@@ -102,9 +104,10 @@ pub fn glance(results: &Results) -> Option<Table> {
         caption: format!("At a glance, at {} clients", format::int(clients as u64)),
         head: head(&[
             "Transport",
-            "Median delay",
-            "p99 delay",
-            "Events missed",
+            "Median event delay",
+            "p99 event delay",
+            "Events coalesced",
+            "Events lost",
             "Bytes per event",
             "Server CPU s per 1,000 deliveries",
             "Kept up?",
@@ -113,13 +116,17 @@ pub fn glance(results: &Results) -> Option<Table> {
     })
 }
 
+/// The "kept up?" cell: yes on every event, yes on state, or no and why.
 fn kept_up(s: &Step, results: &Results) -> Cell {
-    if derived::measured_nothing(s) {
-        return Cell::text("not measured: no event was published in its window").bad(true);
+    match derived::verdict(s, &results.config) {
+        Verdict::NotMeasured => Cell::text("not measured: no event was published in its window").bad(true),
+        Verdict::KeptUp(KeptUpOn::EveryEvent) => Cell::text("yes, with every event"),
+        Verdict::KeptUp(KeptUpOn::State) => Cell::text(format!(
+            "yes, on state: {} of events seen only inside a later snapshot (coalesced, by design)",
+            format::percent(s.coalesced_ratio())
+        )),
+        Verdict::FellShort(why) => Cell::text(format!("no: {}", why.join("; "))).bad(true),
     }
-    let why = derived::shortfalls(s, &results.config);
-    Cell::text(if why.is_empty() { "yes".to_string() } else { format!("no: {}", why.join("; ")) })
-        .bad(!why.is_empty())
 }
 
 /// A table with one row per step, in report order: the transport and the client count, then
@@ -144,33 +151,52 @@ fn per_step(
     Table { id, caption: caption.to_string(), head: head(&columns), rows }
 }
 
-/// Delivery: events and completeness (chart 7's totals).
+/// Delivery: events and completeness (chart 7's totals). Coalesced events are not in red:
+/// snapshot polling coalesces by design, and a push transport's resyncs are marked as such
+/// (its "kept up?" says it fell behind); lost events are a defect for every transport.
 pub fn delivery(results: &Results) -> Table {
+    let without_delay = results.steps.iter().any(|s| s.coalesced_without_delay > 0);
+    let mut columns = vec![
+        "Measured",
+        "Events published",
+        "Deliveries expected",
+        "Delivered",
+        "Coalesced",
+        "Coalesced %",
+        "Lost",
+        "Lost %",
+        "Duplicates",
+        "Deliveries/s",
+    ];
+    if without_delay {
+        columns.push("Coalesced without a delay sample");
+    }
     per_step(
         results,
         "delivery",
-        "Delivery: events published, delivered and missed",
-        &[
-            "Measured",
-            "Events published",
-            "Deliveries expected",
-            "Delivered",
-            "Missed",
-            "Missed %",
-            "Duplicates",
-            "Deliveries/s",
-        ],
+        "Delivery: events published, delivered to the clients themselves, coalesced (seen only \
+         inside a later snapshot: by design for short polling, a resync for any other transport) \
+         and lost (never held, not even inside a later state)",
+        &columns,
         |s| {
-            vec![
+            let resynced = s.coalesced > 0 && !s.transport.is_snapshot();
+            let coalesced = format::int(s.coalesced);
+            let mut cells = vec![
                 Cell::num(format::seconds(s.measured_s)),
                 Cell::num(format::int(s.events_published)),
                 Cell::num(format::int(s.deliveries_expected)),
                 Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
+                Cell::num(if resynced { format!("{coalesced} (resyncs)") } else { coalesced }),
+                Cell::num(format::percent(s.coalesced_ratio())),
                 Cell::num(format::int(s.lost)).bad(s.lost > 0),
                 Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
                 Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
                 opt(derived::deliveries_per_s(s), format::real),
-            ]
+            ];
+            if without_delay {
+                cells.push(Cell::num(format::int(s.coalesced_without_delay)));
+            }
+            cells
         },
     )
 }
@@ -186,13 +212,15 @@ pub fn kept_up_table(results: &Results) -> Table {
     )
 }
 
-/// Delays: delivery (charts 1 and 2) and request delay of polls.
+/// Delays: event delay (charts 1 and 2) and request latency of polls.
 pub fn delay(results: &Results) -> Table {
     per_step(
         results,
         "delay",
-        "Delays: delivery (publication to client) and, for polls, request (scheduled send to answer)",
-        &["Delivery p50", "p90", "p99", "p99.9", "max", "Request p50", "p90", "p99"],
+        "Delays: event delay (from an event's publication to the first state a client held that \
+         included it; one sample per event and client, coalesced events included) and, for \
+         polls, request latency (from the scheduled send to the answer)",
+        &["Event delay p50", "p90", "p99", "p99.9", "max", "Request p50", "p90", "p99"],
         |s| {
             let mut cells = latency_cells(Some(&s.event_delay_us), true);
             cells.extend(latency_cells(s.request_latency_us.as_ref(), false));
@@ -301,8 +329,9 @@ pub fn timeline(results: &Results) -> Table {
     per_step(
         results,
         "timeline",
-        "Deliveries in each second of the measured window, first second first (the last is often \
-         a partial second: chart 7 scales it to a full second, or leaves it out when shorter than \
+        "Deliveries in each second of the measured window (events received as events of their \
+         own; for short polling, changed snapshots), first second first (the last is often a \
+         partial second: chart 7 scales it to a full second, or leaves it out when shorter than \
          half a second)",
         &["Deliveries per second"],
         |s| {
@@ -312,20 +341,20 @@ pub fn timeline(results: &Results) -> Table {
     )
 }
 
-/// The points of each delivery-delay spectrum (chart 1).
+/// The points of each event-delay spectrum (chart 1).
 pub fn spectrum(results: &Results) -> Table {
     per_step(
         results,
         "spectrum",
-        "Delivery delay spectrum: percentile → delay, the points of chart 1",
-        &["Percentile: delay"],
+        "Event delay spectrum: percentile → event delay, the points of chart 1",
+        &["Percentile: event delay"],
         |s| {
             let points: Vec<String> = derived::spectrum_percentiles(&s.event_delay_us)
                 .into_iter()
                 .map(|(p, v)| format!("{}: {}", percentile(p), format::latency_us(v as f64)))
                 .collect();
             vec![Cell::text(if points.is_empty() {
-                "— (the chart uses the percentiles of the delivery table)".to_string()
+                "— (the chart uses the percentiles of the delay table)".to_string()
             } else {
                 points.join(" · ")
             })]
@@ -393,7 +422,7 @@ pub fn config(results: &Results) -> Table {
     )
 }
 
-/// How delivery latencies relate the two clocks.
+/// How event delays relate the two clocks.
 fn clock(results: &Results) -> String {
     match results.clock {
         None => "not recorded".into(),

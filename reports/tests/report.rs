@@ -1,6 +1,7 @@
-//! The HTML report, rendered from the checked-in fixture `fixtures/results.json` (5
-//! transports × 10 and 100 clients, one step with errors) and read back with real parsers:
-//! html5ever (through scraper) for the page, roxmltree for the standalone SVG files.
+//! The HTML report, rendered from the checked-in fixture `fixtures/results.json` (schema 2,
+//! 5 transports × 10 and 100 clients, one step with errors; `results-schema1.json` is the
+//! previous fixture as schema 1 wrote it) and read back with real parsers: html5ever (through
+//! scraper) for the page, roxmltree for the standalone SVG files.
 //!
 //! Expected figures are computed here from the fixture's JSON (not through the report's own
 //! types) and written with the report's stated rules, so a wrong number fails the test.
@@ -14,8 +15,8 @@ use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
 const CHARTS: [(&str, &str); 7] = [
-    ("spectrum", "Delivery delay by percentile"),
-    ("latency", "Delivery delay against number of clients"),
+    ("spectrum", "Event delay by percentile"),
+    ("latency", "Event delay against number of clients"),
     ("bytes", "Wire bytes per delivered event"),
     ("server-cost", "Server cost against number of clients"),
     ("polling", "Polling: requests and empty polls per second"),
@@ -147,7 +148,7 @@ fn every_chart_is_an_svg_with_its_title_inline_and_beside_the_page() {
 fn axes_have_units_and_each_transport_keeps_its_colour() {
     let (_dir, html) = render(&fixture());
     for label in [
-        "delay (ms, log scale)",
+        "event delay (ms, log scale)",
         "percentile (nines scale)",
         "clients (log scale)",
         "bytes per delivered event",
@@ -182,12 +183,33 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
         let t = s["transport"].as_str().expect("transport");
         let c = u(s, "/clients");
         let delivery = row(&doc, "delivery", t, c);
-        for (i, path) in
-            [(3, "/events_published"), (4, "/deliveries_expected"), (5, "/deliveries"), (6, "/missed")]
-        {
+        for (i, path) in [
+            (3, "/events_published"),
+            (4, "/deliveries_expected"),
+            (5, "/deliveries"),
+            (6, "/coalesced"),
+            (8, "/lost"),
+            (10, "/duplicates"),
+        ] {
             assert_eq!(delivery[i], int(u(s, path)), "{t} {c} {path}");
         }
-        let kept_up = if t == "short-poll" && c == 100 { "no: 3 errors (timeout: 3)" } else { "yes" };
+        let share =
+            |path: &str| format!("{:.1}%", 100.0 * u(s, path) as f64 / u(s, "/deliveries_expected") as f64);
+        assert_eq!(delivery[7], share("/coalesced"), "{t} {c}");
+        assert_eq!(delivery[9], share("/lost"), "{t} {c}");
+        // The fixture coalesces only where short polling does by design, and loses nothing.
+        assert_eq!(u(s, "/coalesced") > 0, t == "short-poll", "{t} {c}");
+        assert_eq!(u(s, "/lost"), 0, "{t} {c}");
+        let kept_up = if t == "short-poll" && c == 100 {
+            "no: 3 errors (timeout: 3)".to_string()
+        } else if t == "short-poll" {
+            format!(
+                "yes, on state: {} of events seen only inside a later snapshot (coalesced, by design)",
+                share("/coalesced")
+            )
+        } else {
+            "yes, with every event".to_string()
+        };
         assert_eq!(row(&doc, "kept-up", t, c)[2], kept_up, "{t} {c}");
         let delay = row(&doc, "delay", t, c);
         for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999"), (6, "max")] {
@@ -243,46 +265,66 @@ fn the_summary_figures_come_from_the_fixture() {
     here.sort_by_key(|s| u(s, "/event_delay_us/p50"));
     let (fast, slow) = (here[0], here[here.len() - 1]);
     let expected = format!(
-        "At 100 clients, {} was fastest: events reached the clients after {} at the median and {} at p99",
+        "At 100 clients, {} had the shortest event delay: its clients held an event {} after its publication \
+         at the median and {} at p99",
         name(fast["transport"].as_str().unwrap_or("")),
         ms(u(fast, "/event_delay_us/p50")),
         ms(u(fast, "/event_delay_us/p99")),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     let expected = format!(
-        "The slowest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        "The longest, {}, took {} at the median and {} at p99: {} longer at the median.",
         name(slow["transport"].as_str().unwrap_or("")),
         ms(u(slow, "/event_delay_us/p50")),
         ms(u(slow, "/event_delay_us/p99")),
         ratio(u(slow, "/event_delay_us/p50") as f64 / u(fast, "/event_delay_us/p50") as f64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
-    // WebSocket against the classic short poll.
+    // The headline: WebSocket against the classic short poll, by event delay, first.
     let ws = here.iter().find(|s| s["transport"] == "ws").expect("ws");
     let sp = here.iter().find(|s| s["transport"] == "short-poll").expect("short poll");
+    let (ws_p50, sp_p50) = (u(ws, "/event_delay_us/p50"), u(sp, "/event_delay_us/p50"));
+    let half = sp_p50 as f64 / 1e6;
+    assert!((0.45..=0.55).contains(&half), "the fixture polls every 1 s: about half of it, {half}");
+    let expected = format!(
+        "At 100 clients, WebSocket told clients of an event {} after it happened (median); short polling every \
+         1 s, {}: about half the poll interval, because an event waits on average half an interval for the next \
+         poll.",
+        ms(ws_p50),
+        ms(sp_p50),
+    );
+    let first = doc.select(&sel("section#summary p")).next().map(text).unwrap_or_default();
+    assert_eq!(first, expected, "the headline is the summary's first line");
     let bytes = |s: &Value| {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
     };
     let expected = format!(
-        "Against short polling every 1 s (the classic AJAX poll), WebSocket delivered events {} sooner at the \
-         median ({} against {}) and moved {} fewer bytes per delivered event ({} B against {} B).",
-        ratio(u(sp, "/event_delay_us/p50") as f64 / u(ws, "/event_delay_us/p50") as f64),
-        ms(u(ws, "/event_delay_us/p50")),
-        ms(u(sp, "/event_delay_us/p50")),
+        "WebSocket was {} sooner at the median and moved {} fewer bytes per delivered event ({} B against \
+         {} B).",
+        ratio(sp_p50 as f64 / ws_p50 as f64),
         ratio(bytes(sp) / bytes(ws)),
         int(bytes(ws).round() as u64),
         int(bytes(sp).round() as u64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
-    // Short polling's missed share.
-    let share = u(sp, "/missed") as f64 / u(sp, "/deliveries_expected") as f64;
+    // Short polling's coalesced share, and what it keeps up on.
+    let share = u(sp, "/coalesced") as f64 / u(sp, "/deliveries_expected") as f64;
+    assert!((0.8..=0.91).contains(&share), "short polling at 10 events/s and 1 s polls: {share}");
     let expected = format!(
-        "short polling missed {:.1}% of the events at 100 clients ({} of {})",
+        "Short polling coalesced {:.1}% of the events at 100 clients ({} of {}): each poll shows only the \
+         newest state",
         share * 100.0,
-        int(u(sp, "/missed")),
+        int(u(sp, "/coalesced")),
         int(u(sp, "/deliveries_expected"))
     );
-    assert!(summary.to_lowercase().contains(&expected.to_lowercase()), "{expected}\nnot in\n{summary}");
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    assert!(summary
+        .contains("It can keep up on state (the score is right after every poll), not with every event"));
+    assert!(
+        summary.contains("Delta polling, long polling, Server-Sent Events and WebSocket delivered every event, none twice."),
+        "{summary}"
+    );
+    assert!(summary.contains("No transport lost an event at 100 clients"), "{summary}");
     // Bytes: the heaviest and the lightest transport per delivered event.
     let per = |s: &Value| {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
@@ -306,14 +348,212 @@ fn the_summary_figures_come_from_the_fixture() {
     // Where polling stopped keeping up: the fixture's only errors are short polling's 3
     // timeouts at 100 clients.
     assert!(
-        summary.contains("Short polling stopped keeping up at 100 clients: 3 errors (timeout: 3)."),
+        summary.contains(
+            "Short polling stopped keeping up at 100 clients: 3 errors (timeout: 3); at 10 clients it kept up on \
+             state."
+        ),
         "{summary}"
     );
-    assert!(summary.contains("kept up at every client count measured (up to 100)."), "{summary}");
+    assert!(
+        summary.contains(
+            "Delta polling, long polling, Server-Sent Events and WebSocket kept up with every event at every \
+             client count measured (up to 100)."
+        ),
+        "{summary}"
+    );
     // The errors, in red at the top.
     let alert = doc.select(&sel("p.alert")).next().map(text).expect("an alert");
     assert!(alert.contains("This run had 3 errors: short polling at 100 clients (timeout: 3)"), "{alert}");
     assert!(html.contains(".alert { background: #fdecec; color: #a00000;"), "alerts are red");
+}
+
+/// The CSS classes of each cell of the row of `transport` at `clients` in table `id`.
+/// The "at a glance" table has no client column: `clients` is `None` for it.
+fn row_classes(doc: &Html, id: &str, transport: &str, clients: Option<u64>) -> Vec<String> {
+    doc.select(&sel(&format!("table#table-{id} tbody tr")))
+        .map(|tr| tr.select(&sel("td")).collect::<Vec<_>>())
+        .find(|cells| {
+            cells.len() > 1
+                && text(cells[0]) == name(transport)
+                && clients.is_none_or(|c| text(cells[1]) == int(c))
+        })
+        .unwrap_or_else(|| panic!("a row for {transport} at {clients:?} in table {id}"))
+        .iter()
+        .map(|td| td.value().attr("class").unwrap_or("").to_string())
+        .collect()
+}
+
+fn head_of(doc: &Html, id: &str) -> Vec<String> {
+    doc.select(&sel(&format!("table#table-{id} thead th"))).map(text).collect()
+}
+
+#[test]
+fn coalesced_and_lost_have_their_own_columns_and_only_lost_is_red() {
+    let mut results = fixture();
+    // WebSocket fell behind at 100 clients and was resynced; SSE lost events there; short
+    // polling at 10 clients coalesced some events whose publication time it could not read.
+    for s in results.steps.iter_mut() {
+        match (s.transport, s.clients) {
+            (Transport::Ws, 100) => {
+                s.deliveries -= 120;
+                s.coalesced = 120;
+            }
+            (Transport::Sse, 100) => {
+                s.deliveries -= 30;
+                s.lost = 30;
+            }
+            (Transport::ShortPoll, 10) => s.coalesced_without_delay = 12,
+            _ => {}
+        }
+    }
+    let (_dir, html) = render(&results);
+    let doc = Html::parse_document(&html);
+    let head = head_of(&doc, "delivery");
+    for col in ["Delivered", "Coalesced", "Coalesced %", "Lost", "Lost %", "Coalesced without a delay sample"]
+    {
+        assert!(head.contains(&col.to_string()), "{col} in {head:?}");
+    }
+    // Short polling's coalesced events are by design: not red; its events without a delay are
+    // shown.
+    let sp = row(&doc, "delivery", "short-poll", 10);
+    assert_eq!(
+        (sp[6].as_str(), sp[7].as_str(), sp[8].as_str(), sp[12].as_str()),
+        ("880", "89.8%", "0", "12")
+    );
+    let classes = row_classes(&doc, "delivery", "short-poll", Some(10));
+    assert!(!classes[6].contains("bad") && !classes[7].contains("bad"), "{classes:?}");
+    // A push transport's coalesced events are resyncs, said so, and it did not keep up.
+    let ws = row(&doc, "delivery", "ws", 100);
+    assert_eq!((ws[6].as_str(), ws[7].as_str()), ("120 (resyncs)", "1.2%"));
+    assert!(!row_classes(&doc, "delivery", "ws", Some(100))[6].contains("bad"));
+    assert_eq!(
+        row(&doc, "kept-up", "ws", 100)[2],
+        "no: fell behind: 120 events (1.2%) reached its clients only inside a resync snapshot (coalesced)"
+    );
+    // Lost events are red, for every transport.
+    let sse = row(&doc, "delivery", "sse", 100);
+    assert_eq!((sse[8].as_str(), sse[9].as_str()), ("30", "0.3%"));
+    let classes = row_classes(&doc, "delivery", "sse", Some(100));
+    assert!(classes[8].contains("bad") && classes[9].contains("bad"), "{classes:?}");
+    assert_eq!(row(&doc, "kept-up", "sse", 100)[2], "no: lost 30 events (0.3%)");
+    let glance = row_classes(&doc, "glance", "sse", None);
+    assert!(glance[4].contains("bad") && !glance[3].contains("bad"), "{glance:?}");
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    for said in [
+        "WebSocket fell behind and was resynced: 1.2% of the events at 100 clients (120 of 10,400) reached its \
+         clients only inside a snapshot (coalesced)",
+        "Server-Sent Events lost 0.3% of the events at 100 clients (30 of 10,400): its clients never held them",
+        "WebSocket stopped keeping up at 100 clients: fell behind",
+    ] {
+        assert!(summary.contains(said), "{said}\nnot in\n{summary}");
+    }
+    assert!(!summary.contains("No transport lost an event"), "{summary}");
+
+    // Without such events the column is not there, and the fixture's headers are the same but
+    // for it.
+    let (_dir, html) = render(&fixture());
+    let plain = head_of(&Html::parse_document(&html), "delivery");
+    assert_eq!(plain, head[..head.len() - 1]);
+    let mut few = fixture();
+    few.steps.retain(|s| s.transport == Transport::ShortPoll && s.clients == 100);
+    few.steps[0].coalesced_without_delay = 7;
+    let summary = renders_honestly(&few);
+    assert!(summary
+        .contains("; 7 of them have no delay sample, because their publication time could not be read."));
+}
+
+#[test]
+fn a_short_poller_that_keeps_up_does_so_on_state_not_with_every_event() {
+    let mut results = fixture();
+    results.steps.iter_mut().for_each(|s| s.errors.clear());
+    let (_dir, html) = render(&results);
+    let doc = Html::parse_document(&html);
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    for said in [
+        "Short polling kept up on state at every client count measured (up to 100): the clients always had the \
+         latest score within a poll, but saw most events only inside a later snapshot, not as events of their own.",
+        "Delta polling, long polling, Server-Sent Events and WebSocket kept up with every event at every client \
+         count measured (up to 100).",
+    ] {
+        assert!(summary.contains(said), "{said}\nnot in\n{summary}");
+    }
+    let json = fixture_json();
+    let sp = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["transport"] == "short-poll" && s["clients"] == 100))
+        .expect("short polling at 100");
+    let share = 100.0 * u(sp, "/coalesced") as f64 / u(sp, "/deliveries_expected") as f64;
+    let glance = |transport: &str| -> Vec<String> {
+        doc.select(&sel("table#table-glance tbody tr"))
+            .map(|tr| tr.select(&sel("td")).map(text).collect::<Vec<_>>())
+            .find(|cells| cells[0] == name(transport))
+            .unwrap_or_default()
+    };
+    assert_eq!(glance("short-poll")[3..5], [format!("{share:.1}%"), "0.0%".into()], "coalesced, lost");
+    assert_eq!(
+        glance("short-poll")[7],
+        format!(
+            "yes, on state: {share:.1}% of events seen only inside a later snapshot (coalesced, by design)"
+        )
+    );
+    assert_eq!(glance("ws")[7], "yes, with every event");
+    // The rules say the same.
+    let how = doc.select(&sel("section#how-to-read")).next().map(text).unwrap_or_default();
+    for said in [
+        "lost no events; coalesced none, except short polling, which then keeps up on state rather than with \
+         every event",
+        "still keeps up on state: after every poll its page shows the right score. What it does not deliver is \
+         the event stream",
+        "on average an event waits half an interval for the next poll",
+    ] {
+        assert!(how.contains(said), "{said}\nnot in\n{how}");
+    }
+}
+
+#[test]
+fn a_schema_1_file_says_what_its_figures_meant() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-schema1.json");
+    let old = Results::from_json(&std::fs::read_to_string(&path).expect("schema 1 fixture")).expect("parses");
+    assert_eq!(old.upgraded_from, Some(1));
+    let (_dir, html) = render(&old);
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    let note = doc.select(&sel("p.note")).next().map(text).expect("a note");
+    for said in [
+        "This file was written in results schema 1",
+        "Its short-polling delays are the age of the newest event in each changed snapshot, not event delays",
+        "Its coalesced and lost counts were split by transport from one \"missed\" count: short polling's as \
+         coalesced, every other transport's as lost.",
+    ] {
+        assert!(note.contains(said), "{said}\nnot in\n{note}");
+    }
+    // Near the top: before the summary.
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(at("<p class=\"note\">") < at("<section id=\"summary\">"));
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    assert!(
+        summary.contains(
+            "(in this older file, short polling's figure is the age of the newest event in each snapshot"
+        ),
+        "{summary}"
+    );
+    // Its "missed" went to coalesced for short polling.
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let sp = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["transport"] == "short-poll" && s["clients"] == 100))
+        .expect("short polling at 100");
+    let delivery = row(&doc, "delivery", "short-poll", 100);
+    assert_eq!((delivery[6].clone(), delivery[8].as_str()), (int(u(sp, "/missed")), "0"));
+
+    // A schema 2 file has no note, and nothing of the old meaning is left on its page.
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&sel("p.note")).count(), 0);
+    let page = doc.select(&sel("main")).next().map(text).unwrap_or_default().to_lowercase();
+    for old_word in ["missed", "newest event", "age of the newest", "delivery delay", "was fastest"] {
+        assert!(!page.contains(old_word), "{old_word:?} on a schema 2 page");
+    }
 }
 
 #[test]
@@ -478,14 +718,17 @@ fn edge_cases_render_honestly() {
     let (_dir, html) = render(&odd);
     assert_eq!(parse_errors(&html), Vec::<String>::new());
     assert!(html.contains("This run was cut short (Ctrl-C)"));
-    assert!(html.contains("no deliveries: Server-Sent Events"), "the spectrum says what it could not draw");
+    assert!(
+        html.contains("no event delay measured: Server-Sent Events"),
+        "the spectrum says what it could not draw"
+    );
     assert!(html.contains("Server-Sent Events stopped keeping up at 100 clients: delivered nothing"));
-    assert!(html.contains("WebSocket kept up at every client count measured (up to 10)."));
+    assert!(html.contains("WebSocket kept up with every event at every client count measured (up to 10)."));
     assert!(html.contains(
         "Not measured, because the feed published no event during the step&#39;s window: WebSocket at 100 clients."
     ));
     assert!(
-        html.contains("At 10 clients, WebSocket was fastest"),
+        html.contains("At 10 clients, WebSocket had the shortest event delay"),
         "the headline compares where all five delivered"
     );
 
@@ -495,7 +738,7 @@ fn edge_cases_render_honestly() {
     push.config.transports = vec![Transport::Sse, Transport::Ws];
     push.steps.iter_mut().for_each(|s| s.errors.clear());
     let summary = renders_honestly(&push);
-    assert!(summary.contains("Server-Sent Events and WebSocket kept up"), "{summary}");
+    assert!(summary.contains("Server-Sent Events and WebSocket kept up with every event"), "{summary}");
 
     // Nothing ran at all.
     let mut none = fixture();

@@ -1,7 +1,7 @@
-//! Chart 2: median and p99 delivery delay against the number of clients, log–log.
+//! Chart 2: median and p99 event delay against the number of clients, log–log.
 //!
 //! Both panels share one y range, so the p99 panel reads against the median's; a step with
-//! no delivery has no delay to draw and is named in the legend instead.
+//! no event delay sample has nothing to draw and is named in the legend instead.
 
 use anyhow::Result;
 
@@ -20,23 +20,23 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let y = log_range(p50.iter().chain(&p99).flat_map(|(_, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
     let mut keys = transport_keys(results, |_| true);
     keys.extend(skipped_key(
-        "no deliveries",
+        "no event delay measured",
         &lines.skipped(|s| (s.event_delay_us.count > 0).then_some(0.0)),
     ));
     svg((W, 600), title, &keys, |body| {
         let halves = body.split_evenly((1, 2));
         lines.panel(
             &halves[0],
-            "median (p50)",
-            "delay (ms, log scale)",
+            "median event delay (p50)",
+            "event delay (ms, log scale)",
             &p50,
             YAxis::Log(y.clone()),
             None,
         )?;
         lines.panel(
             &halves[1],
-            "p99 (1 event in 100 slower)",
-            "delay (ms, log scale)",
+            "p99 event delay (1 event in 100 took longer)",
+            "event delay (ms, log scale)",
             &p99,
             YAxis::Log(y),
             None,

@@ -36,8 +36,8 @@ pub struct Chart {
 
 /// The titles of the seven charts, in page order (the tests look for each).
 pub const TITLES: [(&str, &str); 7] = [
-    ("spectrum", "Delivery delay by percentile"),
-    ("latency", "Delivery delay against number of clients"),
+    ("spectrum", "Event delay by percentile"),
+    ("latency", "Event delay against number of clients"),
     ("bytes", "Wire bytes per delivered event"),
     ("server-cost", "Server cost against number of clients"),
     ("polling", "Polling: requests and empty polls per second"),
@@ -68,20 +68,26 @@ pub fn draw_all(results: &Results) -> Result<Vec<Chart>> {
 pub(super) fn captions(results: &Results) -> [String; 7] {
     let interval = format::duration_ms(results.config.poll_interval_ms);
     [
-        "How long events took from publication to the client, at every percentile: the left \
-         edge is the fastest event, 90% means nine in ten events arrived at least that fast, \
-         99.9% one in a thousand was slower. Lower is better; the vertical axis is \
-         logarithmic (each grid line is 10× the one below). One panel per number of clients."
-            .to_string(),
         format!(
-            "The typical delay (median, p50: half the events arrived faster) and the slow \
-             tail (p99: one event in a hundred was slower) as clients are added. Both axes \
-             are logarithmic. A line that climbs steeply means that transport slows down \
-             under load. Polling every {interval} cannot beat about half its interval on \
-             events it has to wait for."
+            "Event delay at every percentile: for each event and each client, the time from the \
+             event's publication to the moment the client first held a state that included it. \
+             The left edge is the shortest, 90% means nine in ten events were known to their \
+             clients at least that soon, 99.9% one in a thousand took longer. Lower is better; \
+             the vertical axis is logarithmic (each grid line is 10× the one below). A poller's \
+             line climbs evenly up to about one poll interval ({interval}): an event waits for \
+             the next poll, anywhere from no time to a whole interval. One panel per number of \
+             clients."
+        ),
+        format!(
+            "The typical event delay (median, p50: half the events were known sooner) and the \
+             slow tail (p99: one event in a hundred took longer) as clients are added. Both axes \
+             are logarithmic. A line that climbs steeply means that transport slows down under \
+             load. A poller's median sits near half its interval ({interval} here) plus the \
+             request's own time: on average an event happens halfway between two polls."
         ),
         "All bytes on the wire, both directions, headers, handshakes and framing included, \
-         divided by the events delivered. The lighter part of each bar is what the clients \
+         divided by the events delivered (for short polling, by the changed snapshots it \
+         received, each carrying the effect of every event since the one before). The lighter part of each bar is what the clients \
          sent (requests), the darker part what the server sent. The dashed line is the 871 \
          bytes of HTTP headers per poll measured by Lubbers & Greco in 2010; the dotted line \
          near zero is WebSocket's 2-byte frame header."
@@ -103,7 +109,8 @@ pub(super) fn captions(results: &Results) -> [String; 7] {
         "Events delivered in each second of the measured window. A flat line is healthy; a \
          dip to zero is a stall. The grey dashed line is the feed's rate times the number of \
          clients, what a transport delivering every event would reach. Short polling stays \
-         far below it because it only sees the newest state at each poll."
+         far below it: it receives one snapshot per poll and sees the events in between only \
+         inside it (coalesced)."
             .to_string(),
     ]
 }

@@ -1,4 +1,4 @@
-//! Chart 1: the delivery-delay percentile spectrum, one panel per client count.
+//! Chart 1: the event-delay percentile spectrum, one panel per client count.
 //!
 //! x is the "nines" scale, −log10(1 − p): 90 % → 1, 99 % → 2, as HdrHistogram plots do.
 
@@ -53,7 +53,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
     let name = |s: &Step| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64));
     let empty: Vec<String> = results.steps.iter().filter(|s| s.event_delay_us.count == 0).map(name).collect();
-    keys.extend(skipped_key("no deliveries", &empty));
+    keys.extend(skipped_key("no event delay measured", &empty));
     let coarse: Vec<String> = results
         .steps
         .iter()
@@ -84,7 +84,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             )?;
             style::mesh(&mut chart.configure_mesh())
                 .x_desc("percentile (nines scale)")
-                .y_desc("delay (ms, log scale)")
+                .y_desc("event delay (ms, log scale)")
                 .x_label_formatter(&|v| nines_label(*v))
                 .y_label_formatter(&|v| tick(*v))
                 .draw()?;
