@@ -74,7 +74,7 @@ async fn the_page_and_every_asset_it_references_are_served() {
         "bytes-in",
         "bytes-out",
         "events",
-        "missed",
+        "lost",
         "coalesced",
         "delay-last",
         "delay-median",

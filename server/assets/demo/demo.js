@@ -490,8 +490,7 @@ class Panel {
       'not-modified': this.notModified,
       events: this.events,
       coalesced: this.coalesced,
-      // The page's `missed` hook (scripts and tests read it) counts the lost events.
-      missed: this.lost,
+      lost: this.lost,
       'bytes-in': toPage,
       'bytes-out': fromPage,
       'bytes-per-event': this.events ? (toPage + fromPage) / this.events : null,
