@@ -1,4 +1,4 @@
-//! The clock offset to a server on another host, so that delivery latency (receive time −
+//! The clock offset to a server on another host, so that event delay (receive time −
 //! the event's `ts_us`, a server timestamp) means the same thing there as on one host.
 //!
 //! Like NTP's simplest form: ask `/api/time` several times and keep the sample with the

@@ -12,7 +12,7 @@ use crate::event_delay::Held;
 use crate::failure::ErrorKind;
 use crate::seqcheck::SeqTracker;
 
-/// One received event: its feed epoch and seq, its delivery latency, and when it arrived.
+/// One received event: its feed epoch and seq, its event delay, and when it arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
     pub epoch: u64,

@@ -66,7 +66,7 @@ pub struct Machine {
     pub memory_bytes: u64,
 }
 
-/// The clock offset applied to every delivery latency.
+/// The clock offset applied to every event delay.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Clock {
     /// Server and load generator share one clock (a loopback target): no offset applied.
@@ -124,7 +124,7 @@ pub struct StepFiles {
     pub delivery_hgrm: Option<String>,
     pub request_hgrm: Option<String>,
     pub connect_hgrm: Option<String>,
-    /// HdrHistogram interval log of delivery latency (one histogram per second).
+    /// HdrHistogram interval log of event delay (one histogram per second).
     pub delivery_hlog: Option<String>,
 }
 

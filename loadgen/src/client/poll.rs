@@ -5,7 +5,7 @@
 //! Short and delta polls are sent on the client's fixed schedule and their latency counts
 //! from the scheduled time (see [`Schedule`]). Long polls go back to back: a long poll's
 //! duration is mostly waiting for the next event, so it has no request latency of its own;
-//! its delivery latency says everything.
+//! its event delay says everything.
 //! Delta and long pollers start from the snapshot (`/api/scores`), as a page would, and
 //! follow the `next` cursor from there; a 410 restarts them from the snapshot it carries.
 
