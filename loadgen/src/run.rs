@@ -126,9 +126,21 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
         args.payload_bytes.to_string(),
         "--seed".into(),
         args.seed.to_string(),
+        "--ring".into(),
+        embedded_ring(args).to_string(),
     ];
     let e = embedded::start(&server_args).await?;
     Ok(Server { target: Target { addr: e.addr, host: e.addr.to_string() }, embedded: Some(e) })
+}
+
+/// The embedded server's ring: large enough that a whole step's window and drain can be read
+/// back from it afterwards for the event times ([`crate::feed_times`]), twice over; never
+/// below the server's default.
+fn embedded_ring(args: &RunArgs) -> u64 {
+    const DEFAULT: u64 = 4096;
+    const MOST: u64 = 1_000_000;
+    let seconds = args.duration.as_secs_f64() + 6.0;
+    ((args.rate * seconds * 2.0).ceil() as u64).clamp(DEFAULT, MOST)
 }
 
 /// The offset to the server's clock: none on one host, measured otherwise.
@@ -176,4 +188,18 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
     let tmp = dir.join("results.json.tmp");
     std::fs::write(&tmp, json).with_context(|| format!("while writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("while writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_args;
+
+    #[test]
+    fn the_embedded_ring_holds_a_whole_window_twice() {
+        let ring = |a: &[&str]| embedded_ring(&parse_args(a).expect("valid"));
+        assert_eq!(ring(&[]), 4096, "the default run fits the server's default ring");
+        assert_eq!(ring(&["--rate", "1000", "--duration", "10s"]), 32_000);
+        assert_eq!(ring(&["--rate", "100000", "--duration", "60s"]), 1_000_000, "bounded");
+    }
 }
