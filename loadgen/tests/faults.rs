@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
 use proto::results::Results;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use test_support::probe::free_port;
 
 /// `loadgen run --quiet` against `url` with `flags`, writing to `dir`; stderr is kept.
 fn run_against(url: &str, flags: &[&str], dir: &std::path::Path) -> std::process::Child {
@@ -159,8 +156,7 @@ fn a_server_missing_a_metric_ends_the_run_naming_the_metric_and_the_server() {
         stderr.contains("pushpull_feed_epoch") && stderr.contains(host),
         "the message names the metric and the server: {stderr}"
     );
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results written");
-    let r: Results = serde_json::from_str(&text).expect("results parse");
+    let r = read_results(&dir);
     assert!(
         r.interrupted.as_deref().is_some_and(|w| w.contains("pushpull_feed_epoch")),
         "{:?}",

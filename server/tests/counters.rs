@@ -1,8 +1,11 @@
 //! The byte counters are exact: what a raw client writes and reads moves the counters of its
 //! request's transport by exactly that much, headers, handshakes and framing included.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{read_head, read_response, read_text_frame, start, until, LIMIT};
 use proto::metrics::{PerChannel, Sample};
 use proto::Transport;
 use server::feed::Generator;
@@ -11,7 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-const LIMIT: Duration = Duration::from_secs(20);
+/// How long a counter may lag the bytes the client already read: the server counts a write
+/// a moment after it, never seconds.
+const SETTLE: Duration = Duration::from_secs(2);
 
 async fn sample(r: &Running) -> Sample {
     // Read from the server's own counters, so the /metrics request itself (counted as
@@ -24,43 +29,16 @@ fn delta(before: &Sample, after: &Sample, m: PerChannel, t: Transport) -> u64 {
     (read(after) - read(before)) as u64
 }
 
-/// Reads one HTTP/1.1 response with a content-length (or none) off a kept-alive stream.
-async fn read_response(s: &mut TcpStream) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        let n = s.read(&mut byte).await.expect("read head");
-        assert_eq!(n, 1, "connection closed mid-head");
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .map_or(0, |v| v.trim().parse().expect("length"));
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await.expect("read body");
-    buf.extend_from_slice(&body);
-    buf
-}
-
 /// Waits until a counter reaches `want` (the server counts a write just after the client
-/// may already have read it).
+/// may already have read it); returns the last reading.
 async fn settle(r: &Running, m: PerChannel, t: Transport, base: &Sample, want: u64) -> u64 {
-    let mut got = 0;
-    for _ in 0..200 {
-        got = delta(base, &sample(r).await, m, t);
-        if got >= want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    got
+    let read = move || async move { delta(base, &sample(r).await, m, t) };
+    common::settle(SETTLE, read, |got| *got >= want).await
 }
 
 #[tokio::test]
 async fn http_bytes_count_exactly_for_each_requests_transport() {
-    let r = server::start(Config { rate: 0.0, ..Config::ephemeral() }).await.expect("start");
+    let r = start(Config { rate: 0.0, ..Config::ephemeral() }).await;
     let mut g = Generator::new(8, 0.0, 1);
     for _ in 0..3 {
         r.app.feed.publish(g.draw());
@@ -70,7 +48,10 @@ async fn http_bytes_count_exactly_for_each_requests_transport() {
     // Two transports on one kept-alive connection: each request's bytes go to its own.
     let poll = b"GET /api/scores HTTP/1.1\r\nHost: test\r\nUser-Agent: raw\r\n\r\n";
     s.write_all(poll).await.expect("write");
-    let poll_resp = timeout(LIMIT, read_response(&mut s)).await.expect("in time");
+    let poll_resp = {
+        let (head, body) = read_response(&mut s).await;
+        [head, body].concat()
+    };
     let delta_req = b"GET /api/events?since=1 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
     s.write_all(delta_req).await.expect("write");
     let mut delta_resp = Vec::new();
@@ -105,40 +86,25 @@ async fn http_bytes_count_exactly_for_each_requests_transport() {
 
 #[tokio::test]
 async fn websocket_bytes_include_the_handshake_and_framing() {
-    let r = server::start(Config { rate: 0.0, ..Config::ephemeral() }).await.expect("start");
+    let r = start(Config { rate: 0.0, ..Config::ephemeral() }).await;
     let mut g = Generator::new(8, 0.0, 1);
     let before = sample(&r).await;
     let mut s = TcpStream::connect(r.addr).await.expect("connect");
     let upgrade = b"GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
     s.write_all(upgrade).await.expect("write");
-    let mut read = timeout(LIMIT, read_response(&mut s)).await.expect("in time");
+    let mut read = read_head(&mut s).await;
     assert!(read.starts_with(b"HTTP/1.1 101"));
     let event = r.app.feed.publish(g.draw());
 
     // Snapshot frame, then the event frame: a 2-byte header (+2 for 126..65535 bytes).
-    let mut frames = 0;
-    while frames < 2 {
-        let mut h = [0u8; 2];
-        timeout(LIMIT, s.read_exact(&mut h)).await.expect("in time").expect("frame head");
-        assert_eq!(h[0], 0x81, "a final text frame");
-        read.extend_from_slice(&h);
-        let len = match h[1] {
-            126 => {
-                let mut l = [0u8; 2];
-                s.read_exact(&mut l).await.expect("len");
-                read.extend_from_slice(&l);
-                u16::from_be_bytes(l) as usize
-            }
-            n => n as usize,
-        };
-        let mut payload = vec![0u8; len];
-        s.read_exact(&mut payload).await.expect("payload");
-        if frames == 1 {
+    for frame in 0..2 {
+        let (header, payload) = read_text_frame(&mut s).await;
+        if frame == 1 {
             assert_eq!(payload, event.json.as_bytes(), "the event's stored bytes, unchanged");
         }
+        read.extend_from_slice(&header);
         read.extend_from_slice(&payload);
-        frames += 1;
     }
     // A masked close frame with code 1000, then the server's close reply and EOF.
     let close = [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2];
@@ -168,7 +134,7 @@ async fn a_websocket_client_that_never_reads_is_dropped() {
         send_timeout: Duration::from_millis(500),
         ..Config::ephemeral()
     };
-    let r = server::start(cfg).await.expect("start");
+    let r = start(cfg).await;
     let mut s = TcpStream::connect(r.addr).await.expect("connect");
     s.write_all(
         b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -178,29 +144,19 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n
     .expect("write");
     // Never read again: the kernel buffers fill, then the server must give up on us.
     let m = &r.app.metrics;
-    let dropped = timeout(LIMIT, async {
-        loop {
-            let dropped = m.slow_consumers_dropped.get();
-            if dropped > 0 {
-                return dropped;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the stalled client is dropped in time");
+    let dropped =
+        common::settle(LIMIT, move || async move { m.slow_consumers_dropped.get() }, |d| *d > 0).await;
+    assert!(dropped > 0, "the stalled client is dropped in time");
     assert_eq!(dropped, 1);
     // The drop is counted as the write fails; the socket closes a moment later.
-    let closed = timeout(LIMIT, async {
-        while sample(&r).await.channel(PerChannel::ConnectionsOpen, Transport::Ws) != Ok(0.0) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let running = &r;
+    until("the dropped connection is closed", LIMIT, move || async move {
+        sample(running).await.channel(PerChannel::ConnectionsOpen, Transport::Ws) == Ok(0.0)
     })
     .await;
-    assert!(closed.is_ok(), "the dropped connection is closed");
     // A fresh client still gets events.
     let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/ws", r.addr)).await.expect("fresh client");
+        tokio_tungstenite::connect_async(common::ws_url(r.addr, "/ws")).await.expect("fresh client");
     use futures_util::StreamExt;
     for _ in 0..3 {
         timeout(LIMIT, ws.next()).await.expect("in time").expect("open").expect("frame");

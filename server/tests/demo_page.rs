@@ -2,19 +2,24 @@
 //! `/api/page?page=ID` reports exactly the bytes that page's own requests moved, with the
 //! request and response heads exactly as they crossed the wire.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{read_head, read_text_frame, start, LIMIT};
 use serde_json::Value;
 use server::{Config, Running};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-const LIMIT: Duration = Duration::from_secs(20);
+/// How long a page's counters may lag the bytes the client already read: the server counts
+/// a write a moment after it, never seconds.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// A server whose feed publishes nothing by itself, so every byte is predictable.
 async fn quiet() -> Running {
-    server::start(Config { rate: 0.0, ..Config::ephemeral() }).await.expect("server starts on 127.0.0.1:0")
+    start(Config { rate: 0.0, ..Config::ephemeral() }).await
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -90,30 +95,9 @@ async fn the_page_and_every_asset_it_references_are_served() {
     assert!(r.shutdown().await);
 }
 
-/// Reads one response head (through the blank line) off the stream, byte by byte.
-async fn read_head(s: &mut TcpStream) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        let n = timeout(LIMIT, s.read(&mut byte)).await.expect("head in time").expect("read head");
-        assert_eq!(n, 1, "connection closed mid-head");
-        buf.push(byte[0]);
-    }
-    buf
-}
-
-fn content_length(head: &[u8]) -> usize {
-    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
-    head.lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .map_or(0, |v| v.trim().parse().expect("length"))
-}
-
-/// Reads one whole response (head and content-length body); returns (head, body length).
+/// Reads one whole response; returns (head, body length).
 async fn read_response(s: &mut TcpStream) -> (String, usize) {
-    let head = read_head(s).await;
-    let mut body = vec![0u8; content_length(&head)];
-    timeout(LIMIT, s.read_exact(&mut body)).await.expect("body in time").expect("read body");
+    let (head, body) = common::read_response(s).await;
     (String::from_utf8(head).expect("ascii head"), body.len())
 }
 
@@ -152,15 +136,10 @@ fn bytes(s: &Value, transport: &str) -> (u64, u64) {
 /// Polls the stats until `transport` shows `want` (the server counts a write just after
 /// the client may already have read it); bounded.
 async fn settle(r: &Running, page: &str, transport: &str, want: (u64, u64)) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        last = stats(r, page).await;
-        if bytes(&last, transport) == want {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{transport} bytes of page {page}: want {want:?}, got {:?}", bytes(&last, transport));
+    let last = common::settle(SETTLE, move || stats(r, page), |s| bytes(s, transport) == want).await;
+    let got = bytes(&last, transport);
+    assert!(got == want, "{transport} bytes of page {page}: want {want:?}, got {got:?}");
+    last
 }
 
 #[tokio::test]
@@ -235,23 +214,10 @@ async fn page_stats_show_the_pages_websocket_handshake_and_count_its_frames() {
     assert!(head.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "{head}");
 
     // The first frame is the snapshot: one unmasked text frame.
-    let mut hdr = [0u8; 2];
-    timeout(LIMIT, s.read_exact(&mut hdr)).await.expect("in time").expect("frame header");
-    assert_eq!(hdr[0], 0x81, "a final text frame");
-    let (ext, len) = match hdr[1] {
-        126 => {
-            let mut l = [0u8; 2];
-            s.read_exact(&mut l).await.expect("length");
-            (2, u16::from_be_bytes(l) as usize)
-        }
-        n if n < 126 => (0, n as usize),
-        n => panic!("unexpected length byte {n}"),
-    };
-    let mut payload = vec![0u8; len];
-    timeout(LIMIT, s.read_exact(&mut payload)).await.expect("in time").expect("payload");
+    let (header, payload) = read_text_frame(&mut s).await;
     assert!(payload.starts_with(b"{\"type\":\"snapshot\""));
 
-    let want = (req.len() as u64, (head.len() + 2 + ext + len) as u64);
+    let want = (req.len() as u64, (head.len() + header.len() + payload.len()) as u64);
     let st = settle(&r, page, "ws", want).await;
     let ws = &st["exchanges"]["ws_handshake"];
     assert_eq!(ws["status"], 101);

@@ -9,11 +9,14 @@
 
 mod common;
 
+use std::future::ready;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use common::{assert_healthy, event_seq, metrics, raw_exchange, status_of, value, ServerProcess, LIMIT};
+use common::{
+    assert_healthy, event_seq, metrics, raw_exchange, status_of, until, value, ServerProcess, LIMIT,
+};
 use futures_util::StreamExt;
 use proto::metrics::{PerChannel, Sample, Single};
 use proto::Transport;
@@ -148,13 +151,8 @@ async fn over_the_connection_limit_extra_clients_get_503_and_others_keep_receivi
     for _ in WS_CLIENTS..LIMIT_CONNS {
         idle.push(TcpStream::connect(addr).await.expect("connect"));
     }
-    timeout(LIMIT, async {
-        while r.app.open_connections.load(Relaxed) < LIMIT_CONNS {
-            sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("every slot taken");
+    let open = &r.app.open_connections;
+    until("every slot taken", LIMIT, || ready(open.load(Relaxed) >= LIMIT_CONNS)).await;
     let before: Vec<u64> = received.iter().map(|c| c.load(Relaxed)).collect();
 
     // The flood: each extra connection gets the fixed 503, or at worst a close.
@@ -179,17 +177,8 @@ async fn over_the_connection_limit_extra_clients_get_503_and_others_keep_receivi
     assert!(r.app.metrics.connections_refused.get() >= EXTRA as u64);
 
     // The WebSocket clients kept receiving through the flood.
-    timeout(LIMIT, async {
-        loop {
-            let now: Vec<u64> = received.iter().map(|c| c.load(Relaxed)).collect();
-            if now.iter().zip(&before).all(|(n, b)| n > b) {
-                return;
-            }
-            sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("every existing WebSocket client got new events after the flood");
+    let all_got_more = || ready(received.iter().zip(&before).all(|(now, b)| now.load(Relaxed) > *b));
+    until("every existing WebSocket client got new events after the flood", LIMIT, all_got_more).await;
     assert!(!readers.is_empty() && readers.try_join_next().is_none(), "no WebSocket client was cut off");
 
     drop(idle);
@@ -451,13 +440,8 @@ async fn ten_thousand_parked_long_polls_are_all_answered() {
 
     // All parked at once: every request routed, none answered.
     let long_polls = r.app.metrics.transport(Transport::LongPoll);
-    timeout(LIMIT * 2, async {
-        while long_polls.requests.get() < n as u64 && answered.load(Relaxed) == 0 {
-            sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("every long poll reaches the server in time");
+    let parked_or_answered = || ready(long_polls.requests.get() >= n as u64 || answered.load(Relaxed) > 0);
+    until("every long poll reaches the server", LIMIT * 2, parked_or_answered).await;
     assert_eq!(answered.load(Relaxed), 0, "no poll was answered before the event");
     assert_eq!(long_polls.requests.get(), n as u64, "all {n} polls parked at once");
 

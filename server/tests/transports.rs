@@ -8,23 +8,22 @@ use futures_util::{SinkExt, StreamExt};
 use proto::wire::{self, EventsPage, Gone, PushMessage};
 use server::feed::Generator;
 use server::{Config, Running};
+use test_support::probe::ws_url;
+use test_support::{start, LIMIT};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn start(cfg: Config) -> Running {
-    server::start(cfg).await.expect("server starts on 127.0.0.1:0")
-}
 
 /// A server whose feed publishes only when the test says so.
 async fn manual() -> (Running, Generator) {
     (start(Config { rate: 0.0, ..Config::ephemeral() }).await, Generator::new(8, 0.0, 3))
 }
 
-fn ws_url(r: &Running, path: &str) -> String {
-    format!("ws://{}{path}", r.addr)
+/// Publishes `n` events drawn from `g`.
+fn publish(r: &Running, g: &mut Generator, n: usize) {
+    for _ in 0..n {
+        r.app.feed.publish(g.draw());
+    }
 }
 
 /// Seq → the event's JSON, as one client saw them.
@@ -41,7 +40,8 @@ fn record(seen: &mut Seen, json: &str) -> Option<u64> {
 }
 
 async fn ws_collect(r: &Running, until: u64) -> Seen {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(r, "/ws?since=0")).await.expect("ws connects");
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(ws_url(r.addr, "/ws?since=0")).await.expect("ws connects");
     let mut seen = Seen::new();
     while seen.keys().next_back().copied().unwrap_or(0) < until {
         match ws.next().await.expect("stream open").expect("frame") {
@@ -182,9 +182,7 @@ async fn short_poll_etag_and_304() {
 async fn stale_or_future_cursors_get_410_with_a_snapshot() {
     let r = start(Config { rate: 0.0, ring: 16, ..Config::ephemeral() }).await;
     let mut g = Generator::new(8, 0.0, 3);
-    for _ in 0..40 {
-        r.app.feed.publish(g.draw());
-    }
+    publish(&r, &mut g, 40);
     let c = reqwest::Client::new();
     for since in [1, 23, 41, 1_000] {
         let resp = c.get(format!("{}/api/events?since={since}", r.url())).send().await.expect("poll");
@@ -253,10 +251,8 @@ async fn long_poll_is_answered_by_the_next_publish_or_at_its_timeout() {
 #[tokio::test]
 async fn websocket_resumes_after_reconnect_with_no_gap() {
     let (r, mut g) = manual().await;
-    for _ in 0..5 {
-        r.app.feed.publish(g.draw());
-    }
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&r, "/ws")).await.expect("connect");
+    publish(&r, &mut g, 5);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(r.addr, "/ws")).await.expect("connect");
     let first = ws.next().await.expect("open").expect("frame");
     match wire::parse_push(first.into_data().as_ref()).expect("json") {
         PushMessage::Snapshot(s) => assert_eq!(s.seq, 5),
@@ -272,11 +268,10 @@ async fn websocket_resumes_after_reconnect_with_no_gap() {
     ws.close(None).await.expect("close");
     drop(ws);
 
-    for _ in 0..4 {
-        r.app.feed.publish(g.draw());
-    }
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(ws_url(&r, &format!("/ws?since={last}"))).await.expect("reconnect");
+    publish(&r, &mut g, 4);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(r.addr, &format!("/ws?since={last}")))
+        .await
+        .expect("reconnect");
     let mut seqs = Vec::new();
     while seqs.len() < 4 {
         let m = timeout(LIMIT, ws.next()).await.expect("in time").expect("open").expect("frame");
@@ -291,9 +286,7 @@ async fn websocket_resumes_after_reconnect_with_no_gap() {
 #[tokio::test]
 async fn sse_resumes_with_last_event_id() {
     let (r, mut g) = manual().await;
-    for _ in 0..10 {
-        r.app.feed.publish(g.draw());
-    }
+    publish(&r, &mut g, 10);
     // A browser reconnecting sends Last-Event-ID and keeps its original URL's `since`.
     let seen = timeout(LIMIT, sse_collect(&r, "?since=2", Some(6), 10)).await.expect("in time");
     assert_eq!(seen.keys().copied().collect::<Vec<_>>(), vec![7, 8, 9, 10]);
@@ -312,7 +305,7 @@ async fn sse_resumes_with_last_event_id() {
 #[tokio::test]
 async fn echo_round_trips_text_and_binary() {
     let (r, _) = manual().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&r, "/ws/echo")).await.expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(r.addr, "/ws/echo")).await.expect("connect");
     ws.send(Message::text("héllo")).await.expect("send");
     assert_eq!(ws.next().await.expect("open").expect("frame"), Message::text("héllo"));
     let blob: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
@@ -347,7 +340,7 @@ async fn wrong_paths_methods_and_plain_gets_on_websocket_paths() {
 #[tokio::test]
 async fn graceful_shutdown_closes_websockets_with_1001_and_answers_long_polls() {
     let (r, _) = manual().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&r, "/ws")).await.expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(r.addr, "/ws")).await.expect("connect");
     let _snapshot = ws.next().await.expect("open").expect("frame");
     let url = format!("{}/api/events?since=0&wait=30", r.url());
     let held = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });

@@ -1,5 +1,6 @@
 //! Bounded waits: every wait in a test or a bench has a limit and, when it runs out, fails
-//! naming what it waited for, so a broken server reads as a sentence instead of a hung job.
+//! naming what it waited for, so a broken server reads as a sentence instead of a hung job
+//! ([`settle`] instead hands its last reading to the caller's assertion).
 //!
 //! The limits are generous: they turn a hang into a failure and never assert on speed.
 
@@ -35,10 +36,24 @@ pub async fn within<T, E: Debug>(what: &str, f: impl Future<Output = Result<T, E
 }
 
 /// Asks `ready` every 50 ms until it says yes; fails with `what` once `limit` has passed.
-pub async fn until<F: Future<Output = bool>>(what: &str, limit: Duration, mut ready: impl FnMut() -> F) {
+pub async fn until<F: Future<Output = bool>>(what: &str, limit: Duration, ready: impl FnMut() -> F) {
+    assert!(settle(limit, ready, |ready| *ready).await, "{what}: not within {limit:?}");
+}
+
+/// Reads every 50 ms until `done` accepts the reading or `limit` has passed, and returns the
+/// last reading either way: the caller's own assertion then shows what was read, not only
+/// that time ran out.
+pub async fn settle<T, F: Future<Output = T>>(
+    limit: Duration,
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
     let deadline = Instant::now() + limit;
-    while !ready().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+    loop {
+        let reading = read().await;
+        if done(&reading) || Instant::now() >= deadline {
+            return reading;
+        }
         tokio::time::sleep(POLL).await;
     }
 }
@@ -74,5 +89,26 @@ mod tests {
         })
         .await;
         assert_eq!(asked, 3);
+    }
+
+    #[tokio::test]
+    async fn settle_returns_the_last_reading_once_time_runs_out() {
+        let mut n = 0;
+        let last = settle(
+            Duration::from_millis(120),
+            || {
+                n += 1;
+                std::future::ready(n)
+            },
+            |_| false,
+        )
+        .await;
+        assert_eq!(last, n, "the last reading, not the first");
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "never: not within 10ms")]
+    async fn until_fails_naming_what_it_waited_for() {
+        until("never", Duration::from_millis(10), || std::future::ready(false)).await;
     }
 }

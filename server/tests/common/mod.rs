@@ -1,11 +1,13 @@
-//! What the hostile-client and close-handshake tests share beyond `test_support`: the
-//! `server` binary as a child process (for a clean memory figure), raw WebSocket frames over a
-//! `TcpStream` for bytes no well-behaved client would send, and the "is the server still
-//! healthy" check every test ends with.
+//! What the server's socket tests share beyond `test_support`: the `server` binary as a
+//! child process (for a clean memory figure), raw WebSocket frames over a `TcpStream` for
+//! bytes no well-behaved client would send, byte-exact reads ([`byte_exact`]) for the
+//! counter tests, and the "is the server still healthy" check the hostile tests end with.
 //!
 //! Every wait is bounded by [`LIMIT`]; nothing asserts on speed.
 
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this module
+
+mod byte_exact;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -17,8 +19,10 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
+pub use byte_exact::{content_length, read_head, read_response, read_text_frame};
 // The shared pieces, under the names these tests use.
 pub use test_support::probe::{get_status, http_url, metrics, raw_exchange, status_of, value, ws_url};
+pub use test_support::wait::{settle, until};
 pub use test_support::{start, LIMIT};
 
 /// A `server` binary running as a child process: its RSS is the server's alone. Killed
@@ -72,16 +76,13 @@ pub fn event_seq(text: &str) -> Option<u64> {
 /// `/ws` gets the snapshot and then an event (the feed must be running at a rate > 0).
 pub async fn assert_healthy(addr: SocketAddr) {
     // Freed slots and sockets are given back asynchronously: allow a few tries.
-    let mut status = 0;
-    for _ in 0..50 {
-        if let Ok(Ok(r)) = timeout(Duration::from_secs(5), reqwest::get(http_url(addr, "/healthz"))).await {
-            status = r.status().as_u16();
-            if status == 200 {
-                break;
-            }
+    let healthz = move || async move {
+        match timeout(Duration::from_secs(5), reqwest::get(http_url(addr, "/healthz"))).await {
+            Ok(Ok(r)) => r.status().as_u16(),
+            _ => 0,
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    let status = settle(LIMIT, healthz, |status| *status == 200).await;
     assert_eq!(status, 200, "/healthz after the test");
     let (mut ws, _) = timeout(LIMIT, tokio_tungstenite::connect_async(ws_url(addr, "/ws")))
         .await
