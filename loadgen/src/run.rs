@@ -46,7 +46,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
-    server::process::raise_fd_limit();
+    proto::process::raise_fd_limit();
 
     let Server { target, mut embedded } = find_server(&args).await?;
     let clock = read_clock(&target).await?;

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use proto::process;
 use proto::Transport;
-use server::process;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

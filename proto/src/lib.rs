@@ -8,10 +8,12 @@
 //!   read only through those constants, so a renamed metric is a compile error.
 //! - [`sse`]: the Server-Sent Events codec, one frame writer and one incremental parser.
 //! - [`results`]: `results.json`, the only link between a run and its report.
-//! - [`clock`]: the microsecond clock of `ts_us` and of every delay.
+//! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
+//!   process's CPU and memory, as both sides measure them.
 
 pub mod clock;
 pub mod metrics;
+pub mod process;
 pub mod results;
 pub mod sse;
 pub mod transport;

@@ -13,7 +13,7 @@
 //!   long polling, `sse`, `ws`) and the `echo` socket; `push` is what SSE and WebSocket
 //!   share (resume, snapshot, resync), `upgrade` the WebSocket handshake.
 //! - [`app`]: [`App`], the state every handler reads; [`demo`] serves the classroom page.
-//! - Below them: [`feed`], [`metrics`] (and [`process`]), [`pages`], [`shutdown`], [`config`].
+//! - Below them: [`feed`], [`metrics`] (with `proto::process`), [`pages`], [`shutdown`], [`config`].
 //!
 //! How data moves: the [`EventSource`](feed::EventSource) (the embedded
 //! [`Generator`](feed::Generator)) makes a change; [`Feed::publish`](feed::Feed::publish)
@@ -30,7 +30,7 @@ pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod pages;
-pub mod process;
+
 pub mod serve;
 pub mod shutdown;
 pub mod transport;

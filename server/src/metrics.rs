@@ -23,7 +23,7 @@ use prometheus_client::registry::{Metric, Registry};
 use proto::metrics::{Described, Kind, PerChannel, Single, CHANNEL_LABEL};
 use proto::Channel;
 
-use crate::process;
+use proto::process;
 
 /// One transport's counters.
 #[derive(Debug)]

@@ -76,7 +76,7 @@ pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use tokio::signal::unix::{signal, SignalKind};
 
-    let fds = crate::process::raise_fd_limit();
+    let fds = proto::process::raise_fd_limit();
     let addr = config.addr;
     let running = start(config).await.with_context(|| format!("while binding {addr}"))?;
     tracing::info!(url = %running.url(), open_files = fds, "pushpull server ready; Ctrl-C to stop");

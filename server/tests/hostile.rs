@@ -238,7 +238,7 @@ async fn read_everything(addr: std::net::SocketAddr, until: Arc<AtomicU64>) -> D
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_stalled_readers_are_dropped_without_growing_the_server() {
     let _serial = serial().await;
-    server::process::raise_fd_limit();
+    proto::process::raise_fd_limit();
     // A child process, so that its resident memory is the server's alone: 250 events/s of
     // STALLED_PAYLOAD bytes each, a 3 s send timeout, and a ring and client queue of 1024
     // events: the reading client may fall 4 s behind (a busy shared machine) before it would
@@ -407,7 +407,7 @@ async fn ten_thousand_parked_long_polls_are_all_answered() {
     let _serial = serial().await;
     // The server runs in this process (so that the test can publish the one event that
     // releases the polls): every poll costs two descriptors here.
-    let fds = server::process::raise_fd_limit() as usize;
+    let fds = proto::process::raise_fd_limit() as usize;
     let n = LONG_POLLS.min(fds.saturating_sub(500) / 2);
     assert!(n >= 1_000, "the open-files limit ({fds}) leaves room for only {n} long polls");
     let r =

@@ -1,5 +1,6 @@
 //! CPU time and resident memory of this process, as Prometheus' process collector reports
-//! them (`process_cpu_seconds_total`, `process_resident_memory_bytes`).
+//! them (`process_cpu_seconds_total`, `process_resident_memory_bytes`): read the same way by
+//! the server for `/metrics` and by the load generator for its own cost, so the two compare.
 //!
 //! Read from `getrusage` (microsecond CPU time) and `/proc/self/statm` (current RSS; the
 //! kernel's peak is per lifetime, so callers that want a peak per step sample this).
