@@ -279,6 +279,7 @@ mod tests {
             deliveries: 1000,
             coalesced: 0,
             coalesced_without_delay: 0,
+            late: 0,
             lost: 0,
             duplicates: 0,
             requests: 100,
