@@ -362,7 +362,7 @@ fn fell_short(t: Transport, c: u32, why: &[String], verdicts: &[(u32, Verdict)])
     let name = palette::name(t);
     let at = format::int(c as u64);
     let why = why.join("; ");
-    let later = verdicts.iter().filter(|(b, _)| *b > c).filter_map(|(b, v)| Some((*b, kept(v)?))).last();
+    let later = verdicts.iter().filter(|(b, _)| *b > c).filter_map(|(b, v)| Some((*b, kept(v)?))).next_back();
     if let Some((b, on)) = later {
         return format!(
             "{name} did not keep up at {at} clients ({why}), but did at {} clients ({}): one step \
