@@ -58,7 +58,11 @@ fn a_small_sweep_measures_every_transport_honestly() {
     }
     for t in [Transport::Ws, Transport::Sse, Transport::DeltaPoll, Transport::LongPoll] {
         let s = step(&r, t);
-        assert_eq!((s.coalesced, s.lost, s.duplicates), (0, 0, 0), "{t} must deliver every event once");
+        assert_eq!(
+            (s.coalesced, s.late, s.lost, s.duplicates),
+            (0, 0, 0, 0),
+            "{t} must deliver every event once"
+        );
         assert_eq!(s.deliveries, s.deliveries_expected, "{t}");
     }
     for t in [Transport::ShortPoll, Transport::DeltaPoll] {
@@ -69,8 +73,8 @@ fn a_small_sweep_measures_every_transport_honestly() {
     let short = step(&r, Transport::ShortPoll);
     let ws = step(&r, Transport::Ws);
     assert!(short.coalesced > 0, "20 events/s polled twice a second must coalesce events");
-    assert_eq!(short.lost, 0, "every event's effect reaches a snapshot poller");
-    assert_eq!(short.deliveries + short.coalesced + short.lost, short.deliveries_expected);
+    assert_eq!((short.late, short.lost), (0, 0), "every event's effect reaches a snapshot poller");
+    assert_eq!(short.deliveries + short.coalesced + short.late + short.lost, short.deliveries_expected);
     assert!(short.empty_polls < short.requests);
     assert!(
         ws.event_delay_us.p50 < short.event_delay_us.p50,
