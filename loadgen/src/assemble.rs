@@ -4,8 +4,8 @@
 //! A delivery counts when its seq lies inside a segment of the window, whenever it arrived
 //! (late answers in the drain included: the event was published inside); a request counts
 //! when it was scheduled inside the window's time. An event of the window a client did not
-//! receive itself is coalesced or lost ([`crate::event_delay`]); a coalesced one adds its own
-//! delay to the same histogram as the delivered ones.
+//! receive itself is coalesced, late or lost ([`crate::event_delay`]); a coalesced one adds
+//! its own delay to the same histogram as the delivered ones.
 
 use std::collections::BTreeMap;
 
@@ -101,11 +101,12 @@ impl Tally {
             let missing = (g.from + 1..=g.to).filter(|s| seqs.is_none_or(|t| !t.contains(*s)));
             let held: Vec<Held> = r.held.iter().filter(|h| h.epoch == g.epoch).copied().collect();
             let known = times.iter().find(|t| t.epoch == g.epoch);
-            let c = event_delay::cover(missing, &held, known, |delay_us, at_ms| {
+            let c = event_delay::cover(missing, &held, r.reached(g.epoch), known, |delay_us, at_ms| {
                 self.record_delay(delay_us, at_ms, span);
             });
             self.covered.coalesced += c.coalesced;
             self.covered.coalesced_without_time += c.coalesced_without_time;
+            self.covered.late += c.late;
             self.covered.lost += c.lost;
         }
         for d in r.deliveries.iter().filter(|d| segments.contains(d)) {
@@ -172,6 +173,7 @@ pub fn assemble(
         deliveries: delivered,
         coalesced: t.covered.coalesced,
         coalesced_without_delay: t.covered.coalesced_without_time,
+        late: t.covered.late,
         lost: t.covered.lost,
         duplicates: t.seen.duplicates,
         requests: t.requests,
@@ -217,6 +219,7 @@ pub fn empty(plan: &StepPlan, errors: BTreeMap<String, u64>) -> Step {
         deliveries: 0,
         coalesced: 0,
         coalesced_without_delay: 0,
+        late: 0,
         lost: 0,
         duplicates: 0,
         requests: 0,
@@ -288,7 +291,8 @@ mod tests {
         b.deliver(11, 3000, 2500);
         b.deliver(11, 3000, 2600);
         b.deliver(15, 3000, 3500);
-        // A snapshot at 13 received at 5,000 µs: 12 and 13 are coalesced, 14 and 16–20 lost.
+        // A snapshot at 13 received at 5,000 µs: 12 and 13 are coalesced; 14 is lost (a gap
+        // below 15, which it received); 16–20 are late (it never reached them).
         b.hold(13, 5000, 2700);
         b.connects_us = vec![200, 300];
         let times = [EventTimes::new(7, 10, (1..=10).map(|i| i * 100).collect())];
@@ -310,7 +314,8 @@ mod tests {
 
         assert_eq!((step.events_published, step.deliveries_expected), (10, 20));
         assert_eq!((step.deliveries, step.duplicates), (12, 1));
-        assert_eq!((step.coalesced, step.coalesced_without_delay, step.lost), (2, 0, 6));
+        assert_eq!((step.coalesced, step.coalesced_without_delay, step.late, step.lost), (2, 0, 5, 1));
+        assert_eq!(step.deliveries + step.coalesced + step.late + step.lost, step.deliveries_expected);
         assert_eq!((step.requests, step.empty_polls, step.connections_opened), (2, 1, 3));
         assert_eq!(step.deliveries_per_s, vec![10, 1, 1], "the drain's late answer has its second");
         assert_eq!(step.measured_s, 2.0);

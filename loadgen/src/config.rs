@@ -82,6 +82,7 @@ impl RunArgs {
         if self.duration.is_zero() {
             return Err("--duration must be longer than 0".into());
         }
+        self.check_warmup()?;
         if !(self.connect_rate.is_finite() && self.connect_rate > 0.0) {
             return Err("--connect-rate must be a positive number of connections per second".into());
         }
@@ -98,6 +99,26 @@ impl RunArgs {
             }
         }
         Ok(())
+    }
+}
+
+impl RunArgs {
+    /// A scheduled poller's first poll after the ramp fetches only the snapshot it starts
+    /// from: a warm-up shorter than one poll interval lets that poll fall inside the window.
+    fn check_warmup(&self) -> Result<(), String> {
+        let scheduled = self.transports.iter().any(|t| t.is_scheduled_poll());
+        if !scheduled || self.warmup >= self.poll_interval {
+            return Ok(());
+        }
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        Err(format!(
+            "--warmup {} is shorter than --poll-interval {}: a short or delta poller's first poll \
+             would fall inside the measured window and only fetch its starting snapshot; give \
+             --warmup {} or longer",
+            show(self.warmup),
+            show(self.poll_interval),
+            show(self.poll_interval)
+        ))
     }
 }
 
@@ -166,5 +187,18 @@ mod tests {
         assert!(remote.validate().unwrap_err().contains("not a loopback"));
         let bad = parse_args(&["--transports", "ws,smoke-signals"]);
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_warmup_shorter_than_the_poll_interval_is_refused_for_scheduled_polls() {
+        let check = |a: &[&str]| parse_args(a).expect("parses").validate();
+        let why = check(&["--poll-interval", "5s"]).expect_err("2 s of warm-up against 5 s polls");
+        assert!(why.contains("--warmup 2s is shorter than --poll-interval 5s"), "{why}");
+        assert!(why.contains("give --warmup 5s or longer"), "{why}");
+        assert!(check(&["--poll-interval", "5s", "--warmup", "5s"]).is_ok(), "one interval is enough");
+        assert!(check(&["--poll-interval", "5s", "--transports", "ws,sse,long-poll"]).is_ok(), "no schedule");
+        assert!(check(&["--poll-interval", "0s", "--warmup", "0s"]).is_ok(), "back to back");
+        let why = check(&["--poll-interval", "2500ms", "--transports", "delta-poll"]).expect_err("refused");
+        assert!(why.contains("give --warmup 2s 500ms or longer"), "{why}");
     }
 }

@@ -5,7 +5,9 @@
 //! received itself but that a later snapshot covered (snapshot polling always, a push client
 //! resynced after falling behind) is *coalesced*: its delay runs to that snapshot's receipt,
 //! which needs the event's own `ts_us` ([`EventTimes`], read from the feed after the window).
-//! An event neither received nor covered is *lost*.
+//! An event neither received nor covered is *late* when the client had reached nothing as
+//! new by the drain's bound (it was behind, or cut off: its clients stop there, so what would
+//! have come after cannot be seen), and *lost* when it had (a gap the client skipped).
 
 /// The publication times of one epoch's events `(from, to]`, read from the feed itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,16 +52,21 @@ pub struct Coverage {
     pub coalesced: u64,
     /// Coalesced, but the event's publication time was not known, so it has no delay sample.
     pub coalesced_without_time: u64,
-    /// Neither received nor covered.
+    /// Neither received nor covered, and newer than anything the client reached.
+    pub late: u64,
+    /// Neither received nor covered, though the client reached a newer event or state.
     pub lost: u64,
 }
 
 /// Sorts the events `missing` (ascending seqs the client never received itself) into
-/// coalesced and lost, by the first snapshot in `held` (in receive order, one epoch) whose
-/// seq covers each; hands each coalesced event's `(delay_us, at_ms)` to `on_delay`.
+/// coalesced, late and lost, by the first snapshot in `held` (in receive order, one epoch)
+/// whose seq covers each, and by `reached`, the newest seq the client received or held in
+/// that epoch (`u64::MAX` once it moved on to a later epoch); hands each coalesced event's
+/// `(delay_us, at_ms)` to `on_delay`.
 pub fn cover(
     missing: impl IntoIterator<Item = u64>,
     held: &[Held],
+    reached: u64,
     times: Option<&EventTimes>,
     mut on_delay: impl FnMut(u64, u32),
 ) -> Coverage {
@@ -74,7 +81,11 @@ pub fn cover(
             i += 1;
         }
         if reach < s {
-            out.lost += 1;
+            if s > reached {
+                out.late += 1;
+            } else {
+                out.lost += 1;
+            }
             continue;
         }
         out.coalesced += 1;
@@ -108,8 +119,8 @@ mod tests {
         let times = EventTimes::new(1, 10, vec![1000, 2000, 3000, 4000, 5000]);
         let polls = [held(13, 3500), held(15, 6500)];
         let mut delays = Vec::new();
-        let c = cover([11, 12, 14], &polls, Some(&times), |d, _| delays.push(d));
-        assert_eq!(c, Coverage { coalesced: 3, coalesced_without_time: 0, lost: 0 });
+        let c = cover([11, 12, 14], &polls, 15, Some(&times), |d, _| delays.push(d));
+        assert_eq!(c, Coverage { coalesced: 3, coalesced_without_time: 0, late: 0, lost: 0 });
         assert_eq!(delays, vec![2500, 1500, 2500]);
     }
 
@@ -117,9 +128,21 @@ mod tests {
     fn uncovered_events_are_lost_and_unknown_times_are_counted() {
         let polls = [held(12, 5000)];
         let mut n = 0;
-        let c = cover([11, 12, 13, 14], &polls, None, |_, _| n += 1);
-        assert_eq!(c, Coverage { coalesced: 2, coalesced_without_time: 2, lost: 2 });
+        // The client received 15 itself: 13 and 14 are gaps below what it reached.
+        let c = cover([11, 12, 13, 14], &polls, 15, None, |_, _| n += 1);
+        assert_eq!(c, Coverage { coalesced: 2, coalesced_without_time: 2, late: 0, lost: 2 });
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn uncovered_events_newer_than_anything_the_client_reached_are_late() {
+        let polls = [held(12, 5000)];
+        // Reached 13 (received), not 14 or 15: those are late, not lost; 13 is no gap.
+        let c = cover([11, 14, 15], &polls, 13, None, |_, _| {});
+        assert_eq!(c, Coverage { coalesced: 1, coalesced_without_time: 1, late: 2, lost: 0 });
+        // A client that moved on to a later epoch skipped them: lost.
+        let c = cover([14, 15], &polls, u64::MAX, None, |_, _| {});
+        assert_eq!((c.late, c.lost), (0, 2));
     }
 
     #[test]
@@ -128,7 +151,7 @@ mod tests {
         // Out of order (a stale answer): 4 is covered at 100 already, 3 too.
         let polls = [held(4, 100), held(2, 200)];
         let mut delays = Vec::new();
-        let c = cover([1, 3], &polls, Some(&times), |d, _| delays.push(d));
+        let c = cover([1, 3], &polls, 4, Some(&times), |d, _| delays.push(d));
         assert_eq!(c.coalesced, 2);
         assert_eq!(delays, vec![90, 70]);
     }

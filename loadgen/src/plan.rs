@@ -2,8 +2,10 @@
 //! at `--connect-rate`, warm up, are measured for `--duration`, then drain.
 //!
 //! Client counts are the outer loop of the sweep: a run cut short still compares every
-//! transport at the smaller counts. The drain gives answers to events published just before
-//! the window's end time to arrive (a poller's next poll included).
+//! transport at the smaller counts. The drain lets answers to events published just before
+//! the window's end arrive (a poller's next poll included): it ends as soon as every client
+//! has reached the window's last event ([`crate::watch`]), at the latest after
+//! [`StepPlan::drain_limit`]; what a client had not reached by then is `late`.
 
 use std::time::Duration;
 
@@ -34,7 +36,8 @@ pub struct Timeline {
     pub window_start: Instant,
     /// … and closes.
     pub window_end: Instant,
-    /// Clients stop (after the drain).
+    /// Clients stop here at the latest: the drain's bound. The drain usually ends sooner,
+    /// when every client has reached the window's last event.
     pub stop_at: Instant,
 }
 
@@ -51,26 +54,36 @@ impl StepPlan {
         Duration::from_secs_f64(f64::from(self.clients) / self.connect_rate)
     }
 
-    /// After the window: time for answers to events published just before its end.
-    pub fn drain(&self) -> Duration {
-        let extra = if self.transport.is_scheduled_poll() {
-            self.poll_interval.min(Duration::from_secs(5))
+    /// The longest the drain after the window may last: 5 s, or two poll intervals for
+    /// scheduled polls when that is longer (every client's next poll falls inside it, with an
+    /// interval to spare for a slow answer).
+    pub fn drain_limit(&self) -> Duration {
+        let floor = Duration::from_secs(5);
+        if self.transport.is_scheduled_poll() {
+            floor.max(self.poll_interval.saturating_mul(2))
         } else {
-            Duration::ZERO
-        };
-        extra + Duration::from_millis(500)
+            floor
+        }
     }
 
-    /// The step's whole length, for progress and planning.
+    /// What a drain usually takes, for the run's time estimate: about one poll interval for
+    /// scheduled polls (the clients' next polls), half a second for the others.
+    pub fn usual_drain(&self) -> Duration {
+        let polls = if self.transport.is_scheduled_poll() { self.poll_interval } else { Duration::ZERO };
+        (polls + Duration::from_millis(500)).min(self.drain_limit())
+    }
+
+    /// The step's usual length, for progress and planning (its drain may last up to
+    /// [`drain_limit`](Self::drain_limit)).
     pub fn length(&self) -> Duration {
-        self.ramp() + self.warmup + self.duration + self.drain()
+        self.ramp() + self.warmup + self.duration + self.usual_drain()
     }
 
     /// The step's phases if it begins at `t0`.
     pub fn timeline(&self, t0: Instant) -> Timeline {
         let window_start = t0 + self.ramp() + self.warmup;
         let window_end = window_start + self.duration;
-        Timeline { t0, window_start, window_end, stop_at: window_end + self.drain() }
+        Timeline { t0, window_start, window_end, stop_at: window_end + self.drain_limit() }
     }
 
     pub fn label(&self) -> String {
@@ -124,9 +137,20 @@ mod tests {
         // 1000 clients at 2000/s: half a second of ramp, then the 2 s warm-up.
         assert_eq!(t.window_start - t0, Duration::from_millis(2500));
         assert_eq!(t.window_end - t.window_start, Duration::from_secs(10));
-        // A short poller's drain: one poll interval and half a second.
-        assert_eq!(t.stop_at - t.window_end, Duration::from_millis(1500));
-        assert_eq!(t.stop_at - t0, p.length());
+        // A short poller's drain: usually one poll interval and half a second, at most 5 s.
+        assert_eq!(t.stop_at - t.window_end, Duration::from_secs(5));
+        assert_eq!(p.usual_drain(), Duration::from_millis(1500));
+        assert_eq!(t.window_end - t0 + p.usual_drain(), p.length());
         assert_eq!(t.ms_since_start(t.window_start), 2500);
+    }
+
+    #[test]
+    fn the_drain_is_bounded_by_five_seconds_or_two_poll_intervals() {
+        let limit = |a: &[&str]| sweep(&crate::config::parse_args(a).expect("parses"))[0].drain_limit();
+        assert_eq!(limit(&["--transports", "ws"]), Duration::from_secs(5));
+        assert_eq!(limit(&["--transports", "ws", "--poll-interval", "10s"]), Duration::from_secs(5));
+        assert_eq!(limit(&["--transports", "delta-poll", "--poll-interval", "1s"]), Duration::from_secs(5));
+        let slow = ["--transports", "delta-poll", "--poll-interval", "10s", "--warmup", "10s"];
+        assert_eq!(limit(&slow), Duration::from_secs(20));
     }
 }

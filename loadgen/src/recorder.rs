@@ -35,6 +35,8 @@ pub struct Request {
 /// Everything one client measured in a step.
 #[derive(Debug, Default)]
 pub struct ClientRecord {
+    /// Which client of the step this is (where it says how far it got, for the drain).
+    pub client: usize,
     /// Seqs received, one tracker per feed epoch (a restarted server starts again at 1).
     pub epochs: Vec<(u64, SeqTracker)>,
     pub deliveries: Vec<Delivery>,
@@ -48,6 +50,16 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    /// The record of client `client` of the step.
+    pub fn new(client: usize) -> ClientRecord {
+        ClientRecord { client, ..ClientRecord::default() }
+    }
+
+    /// The epoch of the server the client last heard from (0 before any).
+    pub fn epoch(&self) -> u64 {
+        self.epochs.last().map_or(0, |(e, _)| *e)
+    }
+
     pub fn error(&mut self, kind: ErrorKind) {
         *self.errors.entry(kind).or_default() += 1;
     }
@@ -69,15 +81,15 @@ impl ClientRecord {
         }
     }
 
-    /// Checks the feed's epoch; a change means the server restarted (counted), and later
-    /// seqs are tracked apart.
     /// Notes that the client now holds the feed's state at `seq` (a snapshot), received at
     /// `at_us` on the server's clock.
     pub fn hold(&mut self, seq: u64, at_us: u64, at_ms: u64) {
-        let epoch = self.epochs.last().map_or(0, |(e, _)| *e);
+        let epoch = self.epoch();
         self.held.push(Held { epoch, seq, at_us, at_ms: u32::try_from(at_ms).unwrap_or(u32::MAX) });
     }
 
+    /// Checks the feed's epoch; a change means the server restarted (counted), and later
+    /// seqs are tracked apart.
     pub fn check_epoch(&mut self, epoch: u64) -> bool {
         match self.epochs.last() {
             Some((e, _)) if *e == epoch => true,
@@ -95,6 +107,17 @@ impl ClientRecord {
     /// The seqs received in `epoch`, if any.
     pub fn seqs(&self, epoch: u64) -> Option<&SeqTracker> {
         self.epochs.iter().rev().find(|(e, _)| *e == epoch).map(|(_, t)| t)
+    }
+
+    /// The newest seq the client received or held in `epoch`; `u64::MAX` when it went on to
+    /// a later epoch (what it did not get of this one, it skipped); 0 for an epoch it never saw.
+    pub fn reached(&self, epoch: u64) -> u64 {
+        let Some(at) = self.epochs.iter().rposition(|(e, _)| *e == epoch) else { return 0 };
+        if at + 1 < self.epochs.len() {
+            return u64::MAX;
+        }
+        let held = self.held.iter().filter(|h| h.epoch == epoch).map(|h| h.seq).max();
+        self.max_seq(epoch).max(held).unwrap_or(0)
     }
 
     /// The highest seq received in `epoch`.
@@ -123,5 +146,7 @@ mod tests {
         assert_eq!(r.seqs(8).expect("epoch 8").window(0, 2).delivered, 1);
         assert_eq!(r.seqs(7).expect("epoch 7").window(0, 5).delivered, 1);
         assert_eq!((r.max_seq(7), r.max_seq(8)), (Some(5), Some(2)));
+        r.hold(4, 0, 4);
+        assert_eq!((r.reached(7), r.reached(8), r.reached(9)), (u64::MAX, 4, 0), "moved on; held 4");
     }
 }

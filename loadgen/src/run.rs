@@ -139,7 +139,8 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
 fn embedded_ring(args: &RunArgs) -> u64 {
     const DEFAULT: u64 = 4096;
     const MOST: u64 = 1_000_000;
-    let seconds = args.duration.as_secs_f64() + 6.0;
+    let drain = plan::sweep(args).iter().map(StepPlan::drain_limit).max().unwrap_or_default();
+    let seconds = args.duration.as_secs_f64() + drain.as_secs_f64() + 1.0;
     ((args.rate * seconds * 2.0).ceil() as u64).clamp(DEFAULT, MOST)
 }
 

@@ -4,8 +4,10 @@
 //! The pieces, in order: [`plan`](crate::plan) says when each phase runs;
 //! [`watch`](crate::watch) reads the server and bounds the [`window`](crate::window);
 //! [`assemble`] merges the clients' records over that window;
-//! [`files`] writes the histograms. A client that does not hand back its record
-//! within 15 s of the stop time is counted as `client_hung`.
+//! [`files`] writes the histograms. The watch ends the drain as soon as every client has
+//! reached the window's last event (each says how far it got in [`Live`]), at the latest at
+//! the stop time. A client that does not hand back its record within 15 s after the clients
+//! are stopped is counted as `client_hung`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -72,7 +74,7 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         t0: timeline.t0,
         stop_at: timeline.stop_at,
         cancel: step_cancel.clone(),
-        live: Live::default(),
+        live: Live::new(plan.clients as usize),
         sources: source_addresses(env.target, plan.clients as usize),
         clock_offset_us: env.clock_offset_us,
     });

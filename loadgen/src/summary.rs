@@ -1,21 +1,24 @@
-//! The table printed in the terminal at the end of a run.
+//! The table printed in the terminal at the end of a run. Shares are written as the report
+//! writes them (`reports::format::count_share`: a few lost events read `<0.1%`, never `0.0%`).
 
 use std::fmt::Write as _;
 
 use proto::results::Results;
+use reports::format::count_share;
 
 /// One row per step: event delay, completeness (coalesced: seen only inside a later snapshot;
-/// lost: never seen), cost and errors.
+/// late: not reached by the end of the drain; lost: skipped), cost and errors.
 pub fn table(r: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{:<11} {:>7} {:>11} {:>11} {:>10} {:>7} {:>11} {:>9} {:>9} {:>7}",
+        "\n{:<11} {:>7} {:>11} {:>11} {:>10} {:>7} {:>7} {:>11} {:>9} {:>9} {:>7}",
         "transport",
         "clients",
         "delay p50",
         "delay p99",
         "coalesced",
+        "late",
         "lost",
         "bytes/evt",
         "req/s",
@@ -31,13 +34,14 @@ pub fn table(r: &Results) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<11} {:>7} {:>8.2} ms {:>8.2} ms {:>9.1}% {:>6.1}% {:>11.0} {:>9} {:>8.2}s {:>7}",
+            "{:<11} {:>7} {:>8.2} ms {:>8.2} ms {:>10} {:>7} {:>7} {:>11.0} {:>9} {:>8.2}s {:>7}",
             s.transport.name(),
             s.clients,
             s.event_delay_us.p50 as f64 / 1000.0,
             s.event_delay_us.p99 as f64 / 1000.0,
-            s.coalesced_ratio() * 100.0,
-            s.lost_ratio() * 100.0,
+            count_share(s.coalesced, s.deliveries_expected),
+            count_share(s.late, s.deliveries_expected),
+            count_share(s.lost, s.deliveries_expected),
             s.wire_bytes_per_delivery,
             rps,
             s.server.cpu_s,
@@ -48,4 +52,31 @@ pub fn table(r: &Results) -> String {
         let _ = writeln!(out, "run cut short: {why}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results() -> Results {
+        let text = include_str!("../../reports/tests/fixtures/results.json");
+        Results::from_json(text).expect("the report's fixture parses")
+    }
+
+    #[test]
+    fn push_transports_have_no_requests_per_second_and_a_tiny_loss_is_not_zero() {
+        let mut r = results();
+        r.steps.retain(|s| s.clients == 100);
+        let ws = r.steps.iter_mut().find(|s| s.transport == proto::Transport::Ws).expect("ws at 100");
+        ws.deliveries_expected *= 1000;
+        ws.lost = 1;
+        let text = table(&r);
+        let row = |name: &str| text.lines().find(|l| l.starts_with(name)).expect("a row").to_string();
+        let ws = row("ws ");
+        let cells: Vec<&str> = ws.split_whitespace().collect();
+        assert_eq!(cells[10], "-", "connections are not requests: {ws}");
+        assert_eq!((cells[7], cells[8]), ("0.0%", "<0.1%"), "late, lost: {ws}");
+        let short: Vec<String> = row("short-poll").split_whitespace().map(String::from).collect();
+        assert_ne!(short[10], "-", "polls have a rate");
+    }
 }

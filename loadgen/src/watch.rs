@@ -1,17 +1,16 @@
 //! Watching the server while a step runs: a reading of `/metrics` every half second and at
-//! the window's edges (feeding the [`Window`]), resident memory over the whole step
-//! (connections cost memory before the window opens), and when to give up on the server.
-//!
-//! A reading that fails is skipped, never taken as zeros. About three seconds of failed
-//! readings, or the embedded server's exit, end the step with the cause ([`Lost`]); a page
-//! that lacks a metric is counted (`metrics_protocol`) and said on stderr.
+//! the window's edges (feeding the [`Window`]), resident memory over the whole step, the
+//! drain (over once every client reached the window's last event, [`Live::all_reached`]) and
+//! when to give up on the server. A failed reading is skipped, never taken as zeros; about
+//! three seconds of them, or the embedded server's exit, end the step ([`Lost`]); a page that
+//! lacks a metric is counted (`metrics_protocol`) and said on stderr.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proto::process;
 use proto::Transport;
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Live;
@@ -25,6 +24,10 @@ use crate::window::{Reading, Segments, ServerNumbers, Window};
 /// Failed readings in a row (one each half second) after which the server is lost: a
 /// restarted server is back long before that.
 const FAILURES_TO_GIVE_UP: u32 = 6;
+
+/// How often the drain looks whether every client has reached the window's last event: a
+/// scan of one atomic pair per client, cheap next to the clients themselves.
+const DRAIN_CHECK: Duration = Duration::from_millis(20);
 
 /// Why a step lost its server, with the cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,8 +136,10 @@ impl<'a> Watch<'a> {
         })
     }
 
-    /// Reads every half second and at the window's edges until the step's stop time, the
-    /// step's cancellation, or the loss of the server (which cancels the step).
+    /// Reads every half second and at the window's edges until every client has reached the
+    /// window's last event (checked every [`DRAIN_CHECK`] once the window closed), the step's
+    /// stop time (the drain's bound), the step's cancellation, or the loss of the server
+    /// (which cancels the step).
     pub async fn run(
         &mut self,
         timeline: &Timeline,
@@ -143,13 +148,23 @@ impl<'a> Watch<'a> {
         live: &Live,
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut drain = tokio::time::interval(DRAIN_CHECK);
+        drain.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = tokio::time::sleep_until(timeline.window_start), if !self.window.is_open() => {}
+            let read = tokio::select! {
+                _ = tick.tick() => true,
+                _ = tokio::time::sleep_until(timeline.window_start), if !self.window.is_open() => true,
                 _ = tokio::time::sleep_until(timeline.window_end),
-                    if self.window.is_open() && !self.window.is_closed() => {}
-                _ = cancel.cancelled() => {}
+                    if self.window.is_open() && !self.window.is_closed() => true,
+                _ = drain.tick(), if self.window.is_closed() => false,
+                _ = tokio::time::sleep_until(timeline.stop_at) => true,
+                _ = cancel.cancelled() => true,
+            };
+            if self.drained(live) {
+                break;
+            }
+            if !read {
+                continue;
             }
             let now = Instant::now();
             if let Some(r) = self.read().await {
@@ -166,6 +181,11 @@ impl<'a> Watch<'a> {
                 break;
             }
         }
+    }
+
+    /// Whether every client has reached the window's last event: the drain is over.
+    fn drained(&self, live: &Live) -> bool {
+        self.window.last_event().is_some_and(|(epoch, seq)| live.all_reached(epoch, seq))
     }
 
     /// The loop can end before the closing reading (a slow scrape ran past the stop time, or

@@ -100,6 +100,13 @@ impl Window {
         self.closed
     }
 
+    /// The window's last event, `(epoch, seq)`, once a reading has closed it: what the drain
+    /// waits for every client to reach.
+    pub fn last_event(&self) -> Option<(u64, u64)> {
+        let last = self.segments.last().filter(|_| self.closed)?;
+        Some((last.epoch, last.to))
+    }
+
     /// Takes in a reading made at `now`: the first at or after the window's start opens it,
     /// later ones extend it (a new segment when the epoch changed) until one at or after its
     /// end closes it.
@@ -236,6 +243,7 @@ mod tests {
         let w =
             fed(t0, &[(7, 5, 150.0, 1000), (7, 9, 400.0, 2000), (7, 12, 500.0, 3000), (7, 20, 900.0, 3500)]);
         assert!(w.is_closed());
+        assert_eq!(w.last_event(), Some((7, 12)), "the closing reading's seq");
         let s = w.finish(reading(7, 20, 900.0, t0 + ms(3500)), &[]);
         assert_eq!((s.published(), s.restarts()), (7, 0), "seqs (5, 12]");
         assert_eq!(s.grew(|n| n.bytes_sent), 350.0);

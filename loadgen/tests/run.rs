@@ -58,7 +58,11 @@ fn a_small_sweep_measures_every_transport_honestly() {
     }
     for t in [Transport::Ws, Transport::Sse, Transport::DeltaPoll, Transport::LongPoll] {
         let s = step(&r, t);
-        assert_eq!((s.coalesced, s.lost, s.duplicates), (0, 0, 0), "{t} must deliver every event once");
+        assert_eq!(
+            (s.coalesced, s.late, s.lost, s.duplicates),
+            (0, 0, 0, 0),
+            "{t} must deliver every event once"
+        );
         assert_eq!(s.deliveries, s.deliveries_expected, "{t}");
     }
     for t in [Transport::ShortPoll, Transport::DeltaPoll] {
@@ -69,8 +73,8 @@ fn a_small_sweep_measures_every_transport_honestly() {
     let short = step(&r, Transport::ShortPoll);
     let ws = step(&r, Transport::Ws);
     assert!(short.coalesced > 0, "20 events/s polled twice a second must coalesce events");
-    assert_eq!(short.lost, 0, "every event's effect reaches a snapshot poller");
-    assert_eq!(short.deliveries + short.coalesced + short.lost, short.deliveries_expected);
+    assert_eq!((short.late, short.lost), (0, 0), "every event's effect reaches a snapshot poller");
+    assert_eq!(short.deliveries + short.coalesced + short.late + short.lost, short.deliveries_expected);
     assert!(short.empty_polls < short.requests);
     assert!(
         ws.event_delay_us.p50 < short.event_delay_us.p50,
@@ -100,7 +104,7 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
     let dir = temp_dir("killed");
     let mut run = loadgen()
         .args(["run", "--target", &url, "--transports", "ws,short-poll", "--clients", "5"])
-        .args(["--duration", "8s", "--warmup", "500ms", "--quiet", "--out"])
+        .args(["--duration", "8s", "--warmup", "500ms", "--poll-interval", "500ms", "--quiet", "--out"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -121,6 +125,22 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
     assert!(s.errors.get("server_gone").is_some_and(|n| *n > 0), "{:?}", s.errors);
     assert!(s.errors_total() > 1, "client errors are counted too: {:?}", s.errors);
     assert!(dir.join("index.html").exists(), "the report of what ran is drawn");
+}
+
+#[test]
+fn a_warmup_shorter_than_the_poll_interval_is_refused_before_anything_runs() {
+    let dir = temp_dir("short-warmup").join("never");
+    let out = loadgen()
+        .args(["run", "--transports", "delta-poll,ws", "--clients", "1", "--poll-interval", "5s"])
+        .args(["--duration", "1s", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("loadgen runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(stderr.contains("--warmup 2s is shorter than --poll-interval 5s"), "{stderr}");
+    assert!(stderr.contains("give --warmup 5s or longer"), "the smallest valid value: {stderr}");
+    assert!(!dir.exists(), "nothing ran, nothing was written");
 }
 
 #[test]

@@ -150,8 +150,13 @@ pub struct Step {
     /// restarted), so they have no delay sample; part of `coalesced`.
     #[serde(default)]
     pub coalesced_without_delay: u64,
-    /// Events a client never held, not even their effect, within the window and its drain: a
-    /// defect for every transport.
+    /// Events a client had not reached by the end of the drain's bound: neither held nor
+    /// skipped, because the client had held nothing as new as them yet (behind, or cut off).
+    /// Apart from `lost`; `deliveries + coalesced + late + lost = deliveries_expected`.
+    #[serde(default)]
+    pub late: u64,
+    /// Events a client never held, not even their effect, though it held a later one (a gap):
+    /// a defect for every transport.
     pub lost: u64,
     pub duplicates: u64,
     /// HTTP requests the clients sent (push transports: connections opened).
@@ -190,6 +195,11 @@ impl Step {
     /// Share of expected deliveries that were lost, 0–1.
     pub fn lost_ratio(&self) -> f64 {
         share(self.lost, self.deliveries_expected)
+    }
+
+    /// Share of expected deliveries that were late (not reached by the drain's bound), 0–1.
+    pub fn late_ratio(&self) -> f64 {
+        share(self.late, self.deliveries_expected)
     }
 
     /// Share of expected deliveries that were coalesced, 0–1.
@@ -262,6 +272,7 @@ mod tests {
             deliveries: 1000 - coalesced - lost,
             coalesced,
             coalesced_without_delay: 0,
+            late: 0,
             lost,
             duplicates: 0,
             requests: 100,
@@ -321,6 +332,16 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_2_file_written_before_late_existed_reads_as_none_late() {
+        let mut with = results(vec![step(Transport::Ws, 0, 3)]);
+        with.steps[0].late = 4;
+        let mut v = serde_json::to_value(&with).expect("value");
+        v["steps"][0].as_object_mut().expect("object").remove("late");
+        let read = Results::from_json(&v.to_string()).expect("reads");
+        assert_eq!((read.steps[0].late, read.upgraded_from), (0, None));
+    }
+
+    #[test]
     fn schema_1_missed_becomes_coalesced_for_snapshot_polling_and_lost_otherwise() {
         let now = results(vec![step(Transport::ShortPoll, 900, 0), step(Transport::Ws, 0, 3)]);
         // The same run as schema 1 wrote it.
@@ -330,7 +351,7 @@ mod tests {
             let o = s.as_object_mut().expect("object");
             let latency = o.remove("event_delay_us").expect("latency");
             o.insert("delivery_latency_us".into(), latency);
-            for k in ["coalesced", "lost", "coalesced_without_delay"] {
+            for k in ["coalesced", "lost", "coalesced_without_delay", "late"] {
                 o.remove(k);
             }
             o.insert("missed".into(), missed.into());

@@ -61,8 +61,12 @@ fn per(x: f64, by: f64) -> Option<f64> {
     (by > 0.0 && x.is_finite()).then(|| x / by)
 }
 
-/// Requests the clients sent per second.
+/// Requests the clients sent per second; none for push transports, whose `requests` are the
+/// connections they opened.
 pub fn requests_per_s(step: &Step) -> Option<f64> {
+    if !step.transport.is_poll() {
+        return None;
+    }
     per(step.requests as f64, step.measured_s)
 }
 
@@ -174,12 +178,13 @@ pub fn verdict(step: &Step, config: &RunConfig) -> Verdict {
 }
 
 /// Why a step did not keep up; empty when it did. The rules (also written in the report's
-/// "How to read" section): no errors; something delivered; no lost events, for every
-/// transport; no coalesced events except for snapshot polling (a push or cursor client that
+/// "How to read" section): no errors; something delivered; no lost and no late events, for
+/// every transport; no coalesced events except for snapshot polling (a push or cursor client that
 /// got a snapshot instead of its events fell behind and was resynced); scheduled polls
 /// answered within one poll interval at p99 and at least 90 % of them sent; other transports'
 /// event delay within one poll interval at p99 (otherwise plain polling would have done as
-/// well).
+/// well). Polls back to back have no interval: delays are then judged against 1 s
+/// ([`delay_bound`]).
 pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     let mut why = Vec::new();
     let errors = step.errors_total();
@@ -195,7 +200,14 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
             why.push(format!(
                 "lost {} events ({})",
                 format::int(step.lost),
-                format::percent(step.lost_ratio())
+                format::count_share(step.lost, step.deliveries_expected)
+            ));
+        }
+        if step.late > 0 {
+            why.push(format!(
+                "{} events late ({}): not reached by the end of the drain",
+                format::int(step.late),
+                format::count_share(step.late, step.deliveries_expected)
             ));
         }
         if step.coalesced > 0 && !step.transport.is_snapshot() {
@@ -203,37 +215,48 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
                 "fell behind: {} events ({}) reached its clients only inside a resync snapshot \
                  (coalesced)",
                 format::int(step.coalesced),
-                format::percent(step.coalesced_ratio())
+                format::count_share(step.coalesced, step.deliveries_expected)
             ));
         }
     }
-    let interval_us = config.poll_interval_ms * 1000.0;
+    let (bound_us, bound) = delay_bound(config);
     if step.transport.is_scheduled_poll() {
         why.extend(poll_shortfalls(step, config));
-    } else if interval_us > 0.0
-        && step.event_delay_us.count > 0
-        && step.event_delay_us.p99 as f64 > interval_us
-    {
+    } else if step.event_delay_us.count > 0 && step.event_delay_us.p99 as f64 > bound_us {
         why.push(format!(
-            "p99 event delay {} is over the {} poll interval",
-            format::latency_us(step.event_delay_us.p99 as f64),
-            format::duration_ms(config.poll_interval_ms)
+            "p99 event delay {} is over {bound}",
+            format::latency_us(step.event_delay_us.p99 as f64)
         ));
     }
     why
 }
 
+/// Polls back to back (`--poll-interval 0`) have no interval to judge delays by: they are
+/// judged against this instead, and the verdict says so.
+pub const BACK_TO_BACK_BOUND_MS: f64 = 1000.0;
+
+/// What p99 delays are judged against, µs, and how a verdict names it: the poll interval, or
+/// [`BACK_TO_BACK_BOUND_MS`] when polls went back to back.
+pub fn delay_bound(config: &RunConfig) -> (f64, String) {
+    if config.poll_interval_ms > 0.0 {
+        let name = format!("the {} poll interval", format::duration_ms(config.poll_interval_ms));
+        (config.poll_interval_ms * 1000.0, name)
+    } else {
+        let bound = format::duration_ms(BACK_TO_BACK_BOUND_MS);
+        (
+            BACK_TO_BACK_BOUND_MS * 1000.0,
+            format!("{bound} (polls went back to back, so delays are judged against {bound})"),
+        )
+    }
+}
+
 /// The scheduled polls' own rules: answered within one interval at p99, 90 % of them sent.
 fn poll_shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
     let mut why = Vec::new();
-    let interval_us = config.poll_interval_ms * 1000.0;
+    let (bound_us, bound) = delay_bound(config);
     if let Some(req) = &step.request_latency_us {
-        if interval_us > 0.0 && req.count > 0 && req.p99 as f64 > interval_us {
-            why.push(format!(
-                "p99 request latency {} is over the {} poll interval",
-                format::latency_us(req.p99 as f64),
-                format::duration_ms(config.poll_interval_ms)
-            ));
+        if req.count > 0 && req.p99 as f64 > bound_us {
+            why.push(format!("p99 request latency {} is over {bound}", format::latency_us(req.p99 as f64)));
         }
     }
     if let Some(scheduled) = scheduled_per_s(step, config) {
@@ -279,6 +302,7 @@ mod tests {
             deliveries: 1000,
             coalesced: 0,
             coalesced_without_delay: 0,
+            late: 0,
             lost: 0,
             duplicates: 0,
             requests: 100,
@@ -327,6 +351,7 @@ mod tests {
     fn derived_numbers() {
         let s = step(Transport::ShortPoll);
         assert_eq!(requests_per_s(&s), Some(10.0));
+        assert_eq!(requests_per_s(&step(Transport::Ws)), None, "connections are not requests");
         assert_eq!(scheduled_per_s(&s, &config()), Some(10.0));
         assert_eq!(server_cpu_per_1000(&s), Some(0.5));
         assert_eq!(bytes_per_delivery(&s), Some((1.0, 9.0)));
@@ -352,6 +377,45 @@ mod tests {
         assert_eq!(why.len(), 2, "{why:?}");
         assert_eq!(why[0], "lost 5 events (0.5%)");
         assert!(why[1].starts_with("p99 event delay 2,000"), "{why:?}");
+    }
+
+    #[test]
+    fn polls_back_to_back_are_judged_against_one_second_and_say_so() {
+        let back_to_back = RunConfig { poll_interval_ms: 0.0, ..config() };
+        let mut w = step(Transport::Ws);
+        w.event_delay_us.p99 = 1_500_000;
+        assert_eq!(
+            shortfalls(&w, &back_to_back),
+            vec!["p99 event delay 1,500\u{a0}ms is over 1\u{a0}s (polls went back to back, so delays \
+                 are judged against 1\u{a0}s)"
+                .to_string()]
+        );
+        w.event_delay_us.p99 = 900_000;
+        assert!(shortfalls(&w, &back_to_back).is_empty());
+        let mut s = step(Transport::ShortPoll);
+        s.request_latency_us.as_mut().expect("polls").p99 = 2_000_000;
+        let why = shortfalls(&s, &back_to_back);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(
+            why[0].starts_with("p99 request latency 2,000\u{a0}ms is over 1\u{a0}s (polls went back"),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn late_events_fail_and_a_tiny_lost_share_is_not_zero() {
+        let mut w = step(Transport::Ws);
+        w.deliveries_expected = 10_000_000;
+        w.deliveries = w.deliveries_expected - 5;
+        w.late = 2;
+        w.lost = 3;
+        assert_eq!(
+            shortfalls(&w, &config()),
+            vec![
+                "lost 3 events (<0.1%)".to_string(),
+                "2 events late (<0.1%): not reached by the end of the drain".to_string()
+            ]
+        );
     }
 
     #[test]

@@ -62,6 +62,18 @@ pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
+/// The share `part / whole` of a count as a percentage: `0.3%`; a share too small to show
+/// at one decimal is `<0.1%` when the count is not zero, so a few lost events never read
+/// `0.0%`; `0.0%` of nothing.
+pub fn count_share(part: u64, whole: u64) -> String {
+    let share = if whole == 0 { 0.0 } else { part as f64 / whole as f64 };
+    if part > 0 && share < 0.0005 {
+        "<0.1%".to_string()
+    } else {
+        percent(share)
+    }
+}
+
 /// Bytes, rounded: `1,313 B`.
 pub fn bytes(b: f64) -> String {
     format!("{}{NBSP}B", round(b))
@@ -134,6 +146,12 @@ mod tests {
         assert_eq!(ratio(5.26), "5.3×");
         assert_eq!(ratio(556.6), "557×");
         assert_eq!(percent(0.8979), "89.8%");
+        assert_eq!(count_share(3, 10_000_000), "<0.1%", "not zero, too small for a decimal");
+        assert_eq!(count_share(5, 10_000), "0.1%", "rounds up to a decimal");
+        assert_eq!(
+            (count_share(0, 1000), count_share(0, 0), count_share(30, 10_400)),
+            ("0.0%".into(), "0.0%".into(), "0.3%".into())
+        );
         assert_eq!(bytes(1313.394), "1,313\u{a0}B");
         assert_eq!(mib(12_792_627), "12.2\u{a0}MiB");
         assert_eq!(seconds(10.0), "10\u{a0}s");

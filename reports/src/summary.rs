@@ -209,7 +209,7 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
     for s in at.iter().filter(|s| s.coalesced > 0) {
         let share = format!(
             "{} of the events at {n} clients ({} of {})",
-            format::percent(s.coalesced_ratio()),
+            format::count_share(s.coalesced, s.deliveries_expected),
             format::int(s.coalesced),
             format::int(s.deliveries_expected),
         );
@@ -246,20 +246,30 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
             "{} lost {} of the events at {n} clients ({} of {}): its clients never held them, not \
              even inside a later state.",
             palette::name(s.transport),
-            format::percent(s.lost_ratio()),
+            format::count_share(s.lost, s.deliveries_expected),
             format::int(s.lost),
+            format::int(s.deliveries_expected),
+        ));
+    }
+    for s in at.iter().filter(|s| s.late > 0) {
+        out.lines.push(format!(
+            "{} was late with {} of the events at {n} clients ({} of {}): its clients had not \
+             reached them by the end of the drain.",
+            palette::name(s.transport),
+            format::count_share(s.late, s.deliveries_expected),
+            format::int(s.late),
             format::int(s.deliveries_expected),
         ));
     }
     let complete: Vec<String> = at
         .iter()
-        .filter(|s| s.lost == 0 && s.coalesced == 0 && s.duplicates == 0 && s.deliveries > 0)
+        .filter(|s| s.lost == 0 && s.late == 0 && s.coalesced == 0 && s.duplicates == 0 && s.deliveries > 0)
         .map(|s| palette::name(s.transport).to_string())
         .collect();
     if !complete.is_empty() && complete.len() < at.len() {
         out.lines.push(format!("{} delivered every event, none twice.", join_names(&complete)));
     }
-    if at.len() > 1 && at.iter().all(|s| s.lost == 0 && s.deliveries > 0) {
+    if at.len() > 1 && at.iter().all(|s| s.lost == 0 && s.late == 0 && s.deliveries > 0) {
         out.lines.push(format!(
             "No transport lost an event at {n} clients: every client held every event, or its \
              effect, by the end."
@@ -305,19 +315,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
             _ => None,
         });
         if let Some((c, why)) = first_short {
-            let before = verdicts.iter().take_while(|(b, _)| b < c).last();
-            let until = match before {
-                Some((b, Verdict::KeptUp(on))) => {
-                    format!("; at {} clients it kept up {}", format::int(*b as u64), on_what(*on))
-                }
-                _ => String::new(),
-            };
-            out.lines.push(format!(
-                "{} stopped keeping up at {} clients: {}{until}.",
-                palette::name(t),
-                format::int(*c as u64),
-                why.join("; ")
-            ));
+            out.lines.push(fell_short(t, *c, why, &verdicts));
             continue;
         }
         let on = verdicts
@@ -354,6 +352,31 @@ fn keeping_up(out: &mut Summary, results: &Results) {
             nothing.join(", ")
         ));
     }
+}
+
+/// The sentence of a transport that did not keep up at `c` clients (its smallest such count).
+/// It "stopped keeping up" only if no larger count kept up; otherwise the run does not say
+/// where it stops, and the sentence says both.
+fn fell_short(t: Transport, c: u32, why: &[String], verdicts: &[(u32, Verdict)]) -> String {
+    let kept = |v: &Verdict| if let Verdict::KeptUp(on) = v { Some(*on) } else { None };
+    let name = palette::name(t);
+    let at = format::int(c as u64);
+    let why = why.join("; ");
+    let later = verdicts.iter().filter(|(b, _)| *b > c).filter_map(|(b, v)| Some((*b, kept(v)?))).next_back();
+    if let Some((b, on)) = later {
+        return format!(
+            "{name} did not keep up at {at} clients ({why}), but did at {} clients ({}): one step \
+             does not say where it stops keeping up.",
+            format::int(b as u64),
+            on_what(on)
+        );
+    }
+    let before = verdicts.iter().take_while(|(b, _)| *b < c).last();
+    let until = match before.and_then(|(b, v)| Some((*b, kept(v)?))) {
+        Some((b, on)) => format!("; at {} clients it kept up {}", format::int(b as u64), on_what(on)),
+        None => String::new(),
+    };
+    format!("{name} stopped keeping up at {at} clients: {why}{until}.")
 }
 
 fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
@@ -414,6 +437,26 @@ mod tests {
         );
         assert_eq!(interval_share(70_100.0, 1000.0), ": 7.0% of the poll interval");
         assert_eq!(interval_share(70_100.0, 0.0), "");
+    }
+
+    #[test]
+    fn a_failure_below_a_count_that_kept_up_is_not_where_it_stopped() {
+        let why = vec!["2 errors (reset: 2)".to_string()];
+        let verdicts = vec![
+            (10, Verdict::KeptUp(KeptUpOn::EveryEvent)),
+            (100, Verdict::FellShort(why.clone())),
+            (1000, Verdict::KeptUp(KeptUpOn::EveryEvent)),
+        ];
+        assert_eq!(
+            fell_short(Transport::Ws, 100, &why, &verdicts),
+            "WebSocket did not keep up at 100 clients (2 errors (reset: 2)), but did at 1,000 \
+             clients (with every event): one step does not say where it stops keeping up."
+        );
+        assert_eq!(
+            fell_short(Transport::Ws, 100, &why, &verdicts[..2]),
+            "WebSocket stopped keeping up at 100 clients: 2 errors (reset: 2); at 10 clients it kept \
+             up with every event."
+        );
     }
 
     #[test]

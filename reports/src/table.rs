@@ -65,12 +65,20 @@ fn ms(us: u64) -> Cell {
     Cell::num(format::latency_us(us as f64))
 }
 
+/// Samples a p99.9 is given from: with fewer, the slowest one in a thousand is a handful of
+/// samples or none, and the figure would be the maximum under another name.
+pub const P999_SAMPLES: u64 = 1000;
+
 fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
     match l {
         Some(l) if l.count > 0 => {
             let mut cells = vec![ms(l.p50), ms(l.p90), ms(l.p99)];
             if with_max {
-                cells.push(ms(l.p999));
+                cells.push(if l.count >= P999_SAMPLES {
+                    ms(l.p999)
+                } else {
+                    Cell::num(format!("— (only {} samples)", format::int(l.count)))
+                });
                 cells.push(ms(l.max));
             }
             cells
@@ -91,8 +99,9 @@ pub fn glance(results: &Results) -> Option<Table> {
                 Cell::transport(s.transport),
                 delay[0].clone(),
                 delay[2].clone(),
-                Cell::num(format::percent(s.coalesced_ratio())),
-                Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
+                Cell::num(format::count_share(s.coalesced, s.deliveries_expected)),
+                Cell::num(format::count_share(s.late, s.deliveries_expected)).bad(s.late > 0),
+                Cell::num(format::count_share(s.lost, s.deliveries_expected)).bad(s.lost > 0),
                 opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
                 opt(derived::server_cpu_per_1000(s), format::real),
                 kept_up(s, results),
@@ -107,6 +116,7 @@ pub fn glance(results: &Results) -> Option<Table> {
             "Median event delay",
             "p99 event delay",
             "Events coalesced",
+            "Events late",
             "Events lost",
             "Bytes per event",
             "Server CPU s per 1,000 deliveries",
@@ -123,7 +133,7 @@ fn kept_up(s: &Step, results: &Results) -> Cell {
         Verdict::KeptUp(KeptUpOn::EveryEvent) => Cell::text("yes, with every event"),
         Verdict::KeptUp(KeptUpOn::State) => Cell::text(format!(
             "yes, on state: {} of events seen only inside a later snapshot (coalesced, by design)",
-            format::percent(s.coalesced_ratio())
+            format::count_share(s.coalesced, s.deliveries_expected)
         )),
         Verdict::FellShort(why) => Cell::text(format!("no: {}", why.join("; "))).bad(true),
     }
@@ -163,6 +173,8 @@ pub fn delivery(results: &Results) -> Table {
         "Delivered",
         "Coalesced",
         "Coalesced %",
+        "Late",
+        "Late %",
         "Lost",
         "Lost %",
         "Duplicates",
@@ -175,8 +187,9 @@ pub fn delivery(results: &Results) -> Table {
         results,
         "delivery",
         "Delivery: events published, delivered to the clients themselves, coalesced (seen only \
-         inside a later snapshot: by design for short polling, a resync for any other transport) \
-         and lost (never held, not even inside a later state)",
+         inside a later snapshot: by design for short polling, a resync for any other transport), \
+         late (not reached by the end of the drain) and lost (skipped: never held, not even inside \
+         a later state, though a later one was)",
         &columns,
         |s| {
             let resynced = s.coalesced > 0 && !s.transport.is_snapshot();
@@ -187,9 +200,11 @@ pub fn delivery(results: &Results) -> Table {
                 Cell::num(format::int(s.deliveries_expected)),
                 Cell::num(format::int(s.deliveries)).bad(s.deliveries == 0 && s.deliveries_expected > 0),
                 Cell::num(if resynced { format!("{coalesced} (resyncs)") } else { coalesced }),
-                Cell::num(format::percent(s.coalesced_ratio())),
+                Cell::num(format::count_share(s.coalesced, s.deliveries_expected)),
+                Cell::num(format::int(s.late)).bad(s.late > 0),
+                Cell::num(format::count_share(s.late, s.deliveries_expected)).bad(s.late > 0),
                 Cell::num(format::int(s.lost)).bad(s.lost > 0),
-                Cell::num(format::percent(s.lost_ratio())).bad(s.lost > 0),
+                Cell::num(format::count_share(s.lost, s.deliveries_expected)).bad(s.lost > 0),
                 Cell::num(format::int(s.duplicates)).bad(s.duplicates > 0),
                 opt(derived::deliveries_per_s(s), format::real),
             ];
@@ -218,8 +233,9 @@ pub fn delay(results: &Results) -> Table {
         results,
         "delay",
         "Delays: event delay (from an event's publication to the first state a client held that \
-         included it; one sample per event and client, coalesced events included) and, for \
-         polls, request latency (from the scheduled send to the answer)",
+         included it; one sample per event and client, coalesced events included; p99.9 only \
+         from 1,000 samples or more) and, for polls, request latency (from the scheduled send to \
+         the answer)",
         &["Event delay p50", "p90", "p99", "p99.9", "max", "Request p50", "p90", "p99"],
         |s| {
             let mut cells = latency_cells(Some(&s.event_delay_us), true);
@@ -234,11 +250,13 @@ pub fn requests(results: &Results) -> Table {
     per_step(
         results,
         "requests",
-        "Requests and messages (push transports: requests are the connections they opened)",
+        "Requests and messages (push transports send no requests: the connections they opened \
+         are shown instead, and no rate)",
         &["Requests", "Requests/s", "Scheduled/s", "Empty polls", "Empty polls/s", "Messages sent"],
         |s| {
+            let requests = format::int(s.requests);
             vec![
-                Cell::num(format::int(s.requests)),
+                Cell::num(if s.transport.is_poll() { requests } else { format!("{requests} (connections)") }),
                 opt(derived::requests_per_s(s), format::real),
                 opt(derived::scheduled_per_s(s, &results.config), format::real),
                 Cell::num(format::int(s.empty_polls)),

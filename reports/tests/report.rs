@@ -188,15 +188,17 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
             (4, "/deliveries_expected"),
             (5, "/deliveries"),
             (6, "/coalesced"),
-            (8, "/lost"),
-            (10, "/duplicates"),
+            (8, "/late"),
+            (10, "/lost"),
+            (12, "/duplicates"),
         ] {
             assert_eq!(delivery[i], int(u(s, path)), "{t} {c} {path}");
         }
         let share =
             |path: &str| format!("{:.1}%", 100.0 * u(s, path) as f64 / u(s, "/deliveries_expected") as f64);
         assert_eq!(delivery[7], share("/coalesced"), "{t} {c}");
-        assert_eq!(delivery[9], share("/lost"), "{t} {c}");
+        assert_eq!(delivery[9], share("/late"), "{t} {c}");
+        assert_eq!(delivery[11], share("/lost"), "{t} {c}");
         // The fixture coalesces only where short polling does by design, and loses nothing.
         assert_eq!(u(s, "/coalesced") > 0, t == "short-poll", "{t} {c}");
         assert_eq!(u(s, "/lost"), 0, "{t} {c}");
@@ -212,15 +214,31 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
         };
         assert_eq!(row(&doc, "kept-up", t, c)[2], kept_up, "{t} {c}");
         let delay = row(&doc, "delay", t, c);
-        for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999"), (6, "max")] {
+        for (i, p) in [(2, "p50"), (3, "p90"), (4, "p99"), (6, "max")] {
             assert_eq!(delay[i], ms(u(s, &format!("/event_delay_us/{p}"))), "{t} {c} {p}");
         }
+        // p99.9 only from 1,000 samples: below, the count instead.
+        let samples = u(s, "/event_delay_us/count");
+        let p999 = if samples >= 1000 {
+            ms(u(s, "/event_delay_us/p999"))
+        } else {
+            format!("— (only {} samples)", int(samples))
+        };
+        assert_eq!(delay[5], p999, "{t} {c} p99.9 from {samples} samples");
         match s["request_latency_us"].as_object() {
             Some(_) => assert_eq!(delay[9], ms(u(s, "/request_latency_us/p99")), "{t} {c}"),
             None => assert_eq!(delay[9], "—", "{t} {c} has no request latency"),
         }
         let requests = row(&doc, "requests", t, c);
-        assert_eq!(requests[2], int(u(s, "/requests")));
+        let opened = if name(t).contains("poll") {
+            int(u(s, "/requests"))
+        } else {
+            format!("{} (connections)", int(u(s, "/requests")))
+        };
+        assert_eq!(requests[2], opened, "{t} {c}: connections are not requests");
+        if !name(t).contains("poll") {
+            assert_eq!(requests[3], "—", "{t} {c}: no requests per second");
+        }
         assert_eq!(requests[5], int(u(s, "/empty_polls")));
         assert_eq!(requests[7], int(u(s, "/messages")));
         let connect = row(&doc, "connect", t, c);
@@ -409,15 +427,15 @@ fn coalesced_and_lost_have_their_own_columns_and_only_lost_is_red() {
     let (_dir, html) = render(&results);
     let doc = Html::parse_document(&html);
     let head = head_of(&doc, "delivery");
-    for col in ["Delivered", "Coalesced", "Coalesced %", "Lost", "Lost %", "Coalesced without a delay sample"]
-    {
+    let columns = "Delivered|Coalesced|Coalesced %|Late|Late %|Lost|Lost %|Coalesced without a delay sample";
+    for col in columns.split('|') {
         assert!(head.contains(&col.to_string()), "{col} in {head:?}");
     }
     // Short polling's coalesced events are by design: not red; its events without a delay are
     // shown.
     let sp = row(&doc, "delivery", "short-poll", 10);
     assert_eq!(
-        (sp[6].as_str(), sp[7].as_str(), sp[8].as_str(), sp[12].as_str()),
+        (sp[6].as_str(), sp[7].as_str(), sp[10].as_str(), sp[14].as_str()),
         ("880", "89.8%", "0", "12")
     );
     let classes = row_classes(&doc, "delivery", "short-poll", Some(10));
@@ -432,12 +450,13 @@ fn coalesced_and_lost_have_their_own_columns_and_only_lost_is_red() {
     );
     // Lost events are red, for every transport.
     let sse = row(&doc, "delivery", "sse", 100);
-    assert_eq!((sse[8].as_str(), sse[9].as_str()), ("30", "0.3%"));
+    assert_eq!((sse[10].as_str(), sse[11].as_str()), ("30", "0.3%"));
     let classes = row_classes(&doc, "delivery", "sse", Some(100));
-    assert!(classes[8].contains("bad") && classes[9].contains("bad"), "{classes:?}");
+    assert!(classes[10].contains("bad") && classes[11].contains("bad"), "{classes:?}");
+    assert!(!classes[8].contains("bad") && !classes[9].contains("bad"), "none late: {classes:?}");
     assert_eq!(row(&doc, "kept-up", "sse", 100)[2], "no: lost 30 events (0.3%)");
     let glance = row_classes(&doc, "glance", "sse", None);
-    assert!(glance[4].contains("bad") && !glance[3].contains("bad"), "{glance:?}");
+    assert!(glance[5].contains("bad") && !glance[3].contains("bad"), "{glance:?}");
     let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
     for said in [
         "WebSocket fell behind and was resynced: 1.2% of the events at 100 clients (120 of 10,400) reached its \
@@ -460,6 +479,49 @@ fn coalesced_and_lost_have_their_own_columns_and_only_lost_is_red() {
     let summary = renders_honestly(&few);
     assert!(summary
         .contains("; 7 of them have no delay sample, because their publication time could not be read."));
+}
+
+#[test]
+fn late_events_are_red_beside_lost_and_a_tiny_lost_share_is_not_zero() {
+    let mut results = fixture();
+    for s in results.steps.iter_mut().filter(|s| s.clients == 100) {
+        match s.transport {
+            Transport::Ws => {
+                s.deliveries -= 7;
+                s.late = 7;
+            }
+            Transport::Sse => {
+                // One event in a million: too few for one decimal, not zero.
+                s.deliveries_expected *= 1000;
+                s.deliveries = s.deliveries_expected - 1;
+                s.lost = 1;
+            }
+            _ => {}
+        }
+    }
+    let (_dir, html) = render(&results);
+    let doc = Html::parse_document(&html);
+    let ws = row(&doc, "delivery", "ws", 100);
+    assert_eq!((ws[8].as_str(), ws[9].as_str()), ("7", "0.1%"));
+    let classes = row_classes(&doc, "delivery", "ws", Some(100));
+    assert!(classes[8].contains("bad") && classes[9].contains("bad"), "late is red: {classes:?}");
+    assert!(row_classes(&doc, "glance", "ws", None)[4].contains("bad"));
+    assert_eq!(
+        row(&doc, "kept-up", "ws", 100)[2],
+        "no: 7 events late (0.1%): not reached by the end of the drain"
+    );
+    let sse = row(&doc, "delivery", "sse", 100);
+    assert_eq!((sse[10].as_str(), sse[11].as_str()), ("1", "<0.1%"));
+    assert!(row_classes(&doc, "delivery", "sse", Some(100))[11].contains("bad"));
+    let summary = doc.select(&sel("section#summary")).next().map(text).unwrap_or_default();
+    for said in [
+        "WebSocket was late with 0.1% of the events at 100 clients (7 of 10,400): its clients had not reached \
+         them by the end of the drain.",
+        "Server-Sent Events lost <0.1% of the events at 100 clients",
+    ] {
+        assert!(summary.contains(said), "{said}\nnot in\n{summary}");
+    }
+    assert!(!summary.contains("No transport lost an event"), "{summary}");
 }
 
 #[test]
@@ -489,19 +551,25 @@ fn a_short_poller_that_keeps_up_does_so_on_state_not_with_every_event() {
             .find(|cells| cells[0] == name(transport))
             .unwrap_or_default()
     };
-    assert_eq!(glance("short-poll")[3..5], [format!("{share:.1}%"), "0.0%".into()], "coalesced, lost");
     assert_eq!(
-        glance("short-poll")[7],
+        glance("short-poll")[3..6],
+        [format!("{share:.1}%"), "0.0%".into(), "0.0%".into()],
+        "coalesced, late, lost"
+    );
+    assert_eq!(
+        glance("short-poll")[8],
         format!(
             "yes, on state: {share:.1}% of events seen only inside a later snapshot (coalesced, by design)"
         )
     );
-    assert_eq!(glance("ws")[7], "yes, with every event");
+    assert_eq!(glance("ws")[8], "yes, with every event");
     // The rules say the same.
     let how = doc.select(&sel("section#how-to-read")).next().map(text).unwrap_or_default();
     for said in [
         "lost no events; coalesced none, except short polling, which then keeps up on state rather than with \
-         every event",
+         every event; no late events",
+        "With polls back to back (a poll interval of 0) there is no interval: delays are then judged against 1 s",
+        "p99.9 is given only from 1,000 samples or more",
         "still keeps up on state: after every poll its page shows the right score. What it does not deliver is \
          the event stream",
         "on average an event waits half an interval for the next poll",
@@ -544,7 +612,7 @@ fn a_schema_1_file_says_what_its_figures_meant() {
         .and_then(|steps| steps.iter().find(|s| s["transport"] == "short-poll" && s["clients"] == 100))
         .expect("short polling at 100");
     let delivery = row(&doc, "delivery", "short-poll", 100);
-    assert_eq!((delivery[6].clone(), delivery[8].as_str()), (int(u(sp, "/missed")), "0"));
+    assert_eq!((delivery[6].clone(), delivery[10].as_str()), (int(u(sp, "/missed")), "0"));
 
     // A schema 2 file has no note, and nothing of the old meaning is left on its page.
     let (_dir, html) = render(&fixture());

@@ -18,7 +18,8 @@ pub mod ws;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -29,12 +30,47 @@ use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
 pub use proto::Transport;
 
-/// Live counts for the progress bar, shared by a step's clients.
+/// Live counts for the progress bar, and how far each client got for the drain, shared by a
+/// step's clients.
 #[derive(Debug, Default)]
 pub struct Live {
     pub connected: AtomicU64,
     pub deliveries: AtomicU64,
     pub errors: AtomicU64,
+    /// One per client: the newest seq it received or held, in the newest epoch it saw.
+    reached: Vec<Reached>,
+}
+
+/// How far one client got. Only its client writes it; the drain reads it.
+#[derive(Debug, Default)]
+struct Reached {
+    epoch: AtomicU64,
+    /// The seq plus one: 0 until the client holds anything of `epoch`.
+    seq_plus_one: AtomicU64,
+}
+
+impl Live {
+    /// Counts for a step of `clients` clients.
+    pub fn new(clients: usize) -> Live {
+        Live { reached: (0..clients).map(|_| Reached::default()).collect(), ..Live::default() }
+    }
+
+    /// Client `client` now holds the feed of `epoch` up to `seq`.
+    fn reach(&self, client: usize, epoch: u64, seq: u64) {
+        let Some(r) = self.reached.get(client) else { return };
+        if r.epoch.load(Relaxed) != epoch {
+            // A new epoch starts from nothing; the reader that sees the new epoch (Acquire)
+            // sees this reset too, never the old epoch's seq under the new epoch.
+            r.seq_plus_one.store(0, Relaxed);
+            r.epoch.store(epoch, Release);
+        }
+        r.seq_plus_one.fetch_max(seq.saturating_add(1), Relaxed);
+    }
+
+    /// Whether every client holds the feed of `epoch` up to `seq` at least.
+    pub fn all_reached(&self, epoch: u64, seq: u64) -> bool {
+        self.reached.iter().all(|r| r.epoch.load(Acquire) == epoch && r.seq_plus_one.load(Relaxed) > seq)
+    }
 }
 
 /// What every client of a step shares.
@@ -101,6 +137,7 @@ impl StepCtx {
         let (now_us, at) = self.now();
         rec.deliver(seq, now_us.saturating_sub(ts_us), at);
         self.live.deliveries.fetch_add(1, Relaxed);
+        self.live.reach(rec.client, rec.epoch(), seq);
     }
 
     /// Records that the client now holds a snapshot of the feed at `seq`: every event up to
@@ -108,6 +145,7 @@ impl StepCtx {
     pub fn record_held(&self, rec: &mut ClientRecord, seq: u64) {
         let (now_us, at) = self.now();
         rec.hold(seq, now_us, at);
+        self.live.reach(rec.client, rec.epoch(), seq);
     }
 
     /// Now on the server's clock (so that it compares with `ts_us`), and in ms since the
@@ -213,5 +251,26 @@ pub async fn run(ctx: std::sync::Arc<StepCtx>, i: usize, schedule: Schedule) -> 
         }
         Transport::Sse => sse::run(&ctx, i).await,
         Transport::Ws => ws::run(&ctx, i).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drain_waits_for_every_client_in_the_newest_epoch() {
+        let live = Live::new(2);
+        assert!(!live.all_reached(7, 0), "a client that holds nothing has reached nothing");
+        live.reach(0, 7, 12);
+        live.reach(1, 7, 9);
+        assert!(live.all_reached(7, 9) && !live.all_reached(7, 10));
+        live.reach(1, 7, 8);
+        assert!(live.all_reached(7, 9), "an older answer does not go back");
+        live.reach(1, 8, 2);
+        assert!(!live.all_reached(7, 9), "client 1 moved on to a restarted server");
+        live.reach(0, 8, 1);
+        assert!(live.all_reached(8, 1) && !live.all_reached(8, 2));
+        assert!(Live::new(0).all_reached(7, 100), "no clients, nothing to wait for");
     }
 }

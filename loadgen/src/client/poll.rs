@@ -32,7 +32,7 @@ const POLL_LIMIT: Duration = Duration::from_secs(10);
 pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
     let mut p = Poller {
         ctx,
-        rec: ClientRecord::default(),
+        rec: ClientRecord::new(i),
         conn: None,
         opened_at: None,
         reconnect: Reconnect::default(),

@@ -16,7 +16,7 @@ use proto::wire::{self, PushMessage};
 const MAX_EVENT_BYTES: usize = 4 << 20;
 
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
-    let mut rec = ClientRecord::default();
+    let mut rec = ClientRecord::new(i);
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();
     while !ctx.done() {

@@ -23,7 +23,7 @@ pub fn config() -> WebSocketConfig {
 }
 
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
-    let mut rec = ClientRecord::default();
+    let mut rec = ClientRecord::new(i);
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
