@@ -210,33 +210,7 @@ pub fn assemble(
 
 /// A step that never ran (no first reading of the server): nothing measured but `errors`.
 pub fn empty(plan: &StepPlan, errors: BTreeMap<String, u64>) -> Step {
-    Step {
-        transport: plan.transport,
-        clients: plan.clients,
-        measured_s: 0.0,
-        events_published: 0,
-        deliveries_expected: 0,
-        deliveries: 0,
-        coalesced: 0,
-        coalesced_without_delay: 0,
-        late: 0,
-        lost: 0,
-        duplicates: 0,
-        requests: 0,
-        empty_polls: 0,
-        messages: 0,
-        connections_opened: 0,
-        event_delay_us: Default::default(),
-        request_latency_us: None,
-        connect_latency_us: Default::default(),
-        wire_bytes: WireBytes::default(),
-        wire_bytes_per_delivery: 0.0,
-        server: ProcessCost::default(),
-        loadgen: ProcessCost::default(),
-        errors,
-        deliveries_per_s: Vec::new(),
-        files: StepFiles::default(),
-    }
+    Step { errors, ..Step::empty(plan.transport, plan.clients) }
 }
 
 #[cfg(test)]

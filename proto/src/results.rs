@@ -188,6 +188,38 @@ pub struct Step {
 }
 
 impl Step {
+    /// A step of `transport` at `clients` that has measured nothing: every count zero, no
+    /// error, no file.
+    pub fn empty(transport: Transport, clients: u32) -> Step {
+        Step {
+            transport,
+            clients,
+            measured_s: 0.0,
+            events_published: 0,
+            deliveries_expected: 0,
+            deliveries: 0,
+            coalesced: 0,
+            coalesced_without_delay: 0,
+            late: 0,
+            lost: 0,
+            duplicates: 0,
+            requests: 0,
+            empty_polls: 0,
+            messages: 0,
+            connections_opened: 0,
+            event_delay_us: Latency::default(),
+            request_latency_us: None,
+            connect_latency_us: Latency::default(),
+            wire_bytes: WireBytes::default(),
+            wire_bytes_per_delivery: 0.0,
+            server: ProcessCost::default(),
+            loadgen: ProcessCost::default(),
+            errors: BTreeMap::new(),
+            deliveries_per_s: Vec::new(),
+            files: StepFiles::default(),
+        }
+    }
+
     pub fn errors_total(&self) -> u64 {
         self.errors.values().sum()
     }
@@ -264,31 +296,16 @@ mod tests {
 
     fn step(transport: Transport, coalesced: u64, lost: u64) -> Step {
         Step {
-            transport,
-            clients: 10,
             measured_s: 10.0,
             events_published: 100,
             deliveries_expected: 1000,
             deliveries: 1000 - coalesced - lost,
             coalesced,
-            coalesced_without_delay: 0,
-            late: 0,
             lost,
-            duplicates: 0,
             requests: 100,
-            empty_polls: 0,
-            messages: 0,
             connections_opened: 10,
             event_delay_us: Latency { count: 5, p50: 7, ..Latency::default() },
-            request_latency_us: None,
-            connect_latency_us: Latency::default(),
-            wire_bytes: WireBytes::default(),
-            wire_bytes_per_delivery: 0.0,
-            server: ProcessCost::default(),
-            loadgen: ProcessCost::default(),
-            errors: BTreeMap::new(),
-            deliveries_per_s: vec![],
-            files: StepFiles::default(),
+            ..Step::empty(transport, 10)
         }
     }
 

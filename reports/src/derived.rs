@@ -275,7 +275,7 @@ fn poll_shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::results::{ProcessCost, StepFiles, WireBytes};
+    use proto::results::{ProcessCost, WireBytes};
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {
@@ -294,31 +294,18 @@ mod tests {
 
     fn step(transport: Transport) -> Step {
         Step {
-            transport,
-            clients: 10,
             measured_s: 10.0,
             events_published: 100,
             deliveries_expected: 1000,
             deliveries: 1000,
-            coalesced: 0,
-            coalesced_without_delay: 0,
-            late: 0,
-            lost: 0,
-            duplicates: 0,
             requests: 100,
-            empty_polls: 0,
-            messages: 0,
             connections_opened: 10,
             event_delay_us: Latency { count: 1000, p99: 900, ..Latency::default() },
             request_latency_us: Some(Latency { count: 100, p99: 2000, ..Latency::default() }),
-            connect_latency_us: Latency::default(),
             wire_bytes: WireBytes { to_server: 1000, to_client: 9000 },
             wire_bytes_per_delivery: 10.0,
             server: ProcessCost { cpu_s: 0.5, ..ProcessCost::default() },
-            loadgen: ProcessCost::default(),
-            errors: Default::default(),
-            deliveries_per_s: vec![],
-            files: StepFiles::default(),
+            ..Step::empty(transport, 10)
         }
     }
 
