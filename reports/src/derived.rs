@@ -124,6 +124,21 @@ pub fn server_cpu_per_1000(step: &Step) -> Option<f64> {
     per(step.server.cpu_s * 1000.0, step.deliveries as f64)
 }
 
+/// How much the server's resident memory grew within the step, bytes: its peak less its
+/// memory when the step's clients were about to connect. Steps run one after another in one
+/// server whose allocator keeps what it freed, so the absolute peak carries every earlier
+/// step's leftovers; the growth is this step's own. `None` when either reading is missing.
+pub fn server_memory_growth(step: &Step) -> Option<u64> {
+    let s = &step.server;
+    (s.rss_start_bytes > 0 && s.rss_peak_bytes > 0)
+        .then(|| s.rss_peak_bytes.saturating_sub(s.rss_start_bytes))
+}
+
+/// [`server_memory_growth`] per client, bytes.
+pub fn server_memory_growth_per_client(step: &Step) -> Option<f64> {
+    per(server_memory_growth(step)? as f64, step.clients as f64)
+}
+
 /// Wire bytes per delivered event, `(to_server, to_client)`.
 pub fn bytes_per_delivery(step: &Step) -> Option<(f64, f64)> {
     let d = step.deliveries as f64;
@@ -344,6 +359,18 @@ mod tests {
         assert_eq!(bytes_per_delivery(&s), Some((1.0, 9.0)));
         assert_eq!(bytes_per_message(&s), Some(100.0));
         assert!(shortfalls(&s, &config()).is_empty());
+    }
+
+    #[test]
+    fn memory_is_the_growth_within_the_step() {
+        let mut s = step(Transport::Ws);
+        assert_eq!(server_memory_growth(&s), None, "no readings");
+        s.server.rss_start_bytes = 50 << 20;
+        s.server.rss_peak_bytes = (50 << 20) + 10_000;
+        assert_eq!(server_memory_growth(&s), Some(10_000), "the earlier steps' 50 MiB is not this step's");
+        assert_eq!(server_memory_growth_per_client(&s), Some(1_000.0));
+        s.server.rss_peak_bytes = 40 << 20;
+        assert_eq!(server_memory_growth(&s), Some(0), "a peak below the start is no growth");
     }
 
     #[test]

@@ -84,6 +84,11 @@ pub fn mib(b: u64) -> String {
     format!("{:.1}{NBSP}MiB", b as f64 / (1024.0 * 1024.0))
 }
 
+/// Bytes as kibibytes with one decimal: `112.6 KiB`.
+pub fn kib(b: f64) -> String {
+    format!("{:.1}{NBSP}KiB", b / 1024.0)
+}
+
 /// A rate or other real with a sensible number of decimals for its size.
 pub fn real(x: f64) -> String {
     if !x.is_finite() {

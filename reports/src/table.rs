@@ -315,15 +315,21 @@ pub fn bytes(results: &Results) -> Table {
     )
 }
 
-/// Server and load-generator cost (chart 4).
+/// Server and load-generator cost (chart 4). Memory is shown first as the server's growth
+/// within the step (`derived::server_memory_growth`); the absolute readings follow.
 pub fn cost(results: &Results) -> Table {
     per_step(
         results,
         "cost",
-        "Cost: CPU seconds and resident memory of the server and of the load generator",
+        "Cost: CPU seconds of each process in the measured window, and resident memory. The \
+         server's memory growth is its peak less its memory when the step's clients were about \
+         to connect: steps run one after another in one server whose allocator keeps what it \
+         freed, so its absolute memory carries earlier steps' leftovers",
         &[
             "Server CPU s",
             "Server CPU s per 1,000 deliveries",
+            "Server memory growth in the step (peak − start)",
+            "Growth per client",
             "Server memory at start",
             "Server peak memory",
             "Load generator CPU s",
@@ -333,6 +339,8 @@ pub fn cost(results: &Results) -> Table {
             vec![
                 Cell::num(format::real(s.server.cpu_s)),
                 opt(derived::server_cpu_per_1000(s), format::real),
+                opt(derived::server_memory_growth(s).map(|b| b as f64), |b| format::mib(b as u64)),
+                opt(derived::server_memory_growth_per_client(s), format::kib),
                 Cell::num(format::mib(s.server.rss_start_bytes)),
                 Cell::num(format::mib(s.server.rss_peak_bytes)),
                 Cell::num(format::real(s.loadgen.cpu_s)),

@@ -153,7 +153,7 @@ fn axes_have_units_and_each_transport_keeps_its_colour() {
         "clients (log scale)",
         "bytes per delivered event",
         "server CPU seconds",
-        "server resident memory (MiB)",
+        "server resident memory, peak − start (MiB)",
         "requests/s (log scale)",
         "connect + handshake time (ms, log scale)",
         "deliveries per second",
@@ -253,6 +253,13 @@ fn every_step_is_in_the_tables_with_the_fixture_numbers() {
         let cost = row(&doc, "cost", t, c);
         let cpu = s["server"]["cpu_s"].as_f64().expect("cpu");
         assert_eq!(cost[2], format!("{cpu:.3}"));
+        // Memory: the growth within the step first, then the absolute readings.
+        let (start, peak) = (u(s, "/server/rss_start_bytes"), u(s, "/server/rss_peak_bytes"));
+        let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1048576.0);
+        assert_eq!(cost[4], mib(peak - start), "{t} {c} growth");
+        assert_eq!(cost[5], format!("{:.1} KiB", (peak - start) as f64 / c as f64 / 1024.0), "{t} {c}");
+        assert_eq!(cost[6], mib(start), "{t} {c} start");
+        assert_eq!(cost[7], mib(peak), "{t} {c} peak");
         let timeline = row(&doc, "timeline", t, c);
         let per_s: Vec<String> = s["deliveries_per_s"]
             .as_array()
@@ -749,6 +756,52 @@ fn renders_honestly(results: &Results) -> String {
     assert_eq!(doc.select(&sel("figure svg title")).count(), CHARTS.len());
     assert!(!html.contains("NaN") && !html.contains("inf"), "no NaN or infinity drawn or written");
     doc.select(&sel("section#summary")).next().map(text).unwrap_or_default()
+}
+
+/// The numbers drawn as SVG text in a chart (tick labels and the like).
+fn drawn_numbers(doc: &Html, id: &str) -> Vec<f64> {
+    let svg = doc.select(&sel(&format!("figure#chart-{id} svg"))).next().expect("chart");
+    svg.select(&sel("text")).filter_map(|t| text(t).replace(',', "").parse::<f64>().ok()).collect()
+}
+
+#[test]
+fn memory_is_the_growth_within_each_step_not_what_earlier_steps_left() {
+    // Every step starts on 1 GiB that earlier steps left behind and grows by at most 11 MiB.
+    let mut later = fixture();
+    for s in later.steps.iter_mut() {
+        s.server.rss_start_bytes += 1 << 30;
+        s.server.rss_peak_bytes += 1 << 30;
+    }
+    let (_dir, html) = render(&later);
+    let doc = Html::parse_document(&html);
+    let drawn = drawn_numbers(&doc, "server-cost");
+    assert!(drawn.iter().all(|v| *v < 1000.0), "the memory panel draws the growth, not ~1 GiB: {drawn:?}");
+    let json = fixture_json();
+    let ws = json["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["transport"] == "ws" && s["clients"] == 100);
+    let growth =
+        ws.map(|s| u(s, "/server/rss_peak_bytes") - u(s, "/server/rss_start_bytes")).expect("ws at 100");
+    let cost = row(&doc, "cost", "ws", 100);
+    assert_eq!(cost[4], format!("{:.1} MiB", growth as f64 / 1048576.0));
+    assert!(cost[7].starts_with("1,0") || cost[7].starts_with("10"), "the absolute peak stays: {cost:?}");
+    assert!(head_of(&doc, "cost").contains(&"Server memory growth in the step (peak − start)".to_string()));
+    let caption =
+        doc.select(&sel("figure#chart-server-cost figcaption")).next().map(text).unwrap_or_default();
+    assert!(caption.contains("how much the server's resident memory grew within the step"), "{caption}");
+    let how = doc.select(&sel("section#how-to-read")).next().map(text).unwrap_or_default();
+    assert!(how.contains("Memory per step is the growth of the server's resident memory within the step"));
+    assert!(how.contains("its allocator keeps memory it has freed"), "{how}");
+
+    // Without a reading at the start there is no growth to show: a dash, and the chart says so.
+    let mut unread = fixture();
+    unread.steps.iter_mut().for_each(|s| s.server.rss_start_bytes = 0);
+    let (_dir, html) = render(&unread);
+    let doc = Html::parse_document(&html);
+    assert_eq!(row(&doc, "cost", "ws", 100)[4], "—");
+    assert!(html.contains("Not drawn, no memory readings: short polling at 10"), "the legend says why");
 }
 
 #[test]

@@ -1,11 +1,13 @@
-//! Chart 4: server CPU per 1,000 deliveries and server peak memory against clients.
+//! Chart 4: server CPU per 1,000 deliveries and the server's memory growth within each step
+//! against clients.
 //!
-//! Linear from zero, so costs compare by size. Only the server process is counted; a step
-//! with no delivery has no CPU per delivery and is named in the legend instead.
+//! Linear from zero, so costs compare by size. Memory is the growth (peak − start), not the
+//! absolute peak, which carries earlier steps' leftovers; a step with no delivery has no CPU
+//! per delivery, and a step without memory readings no growth: each is named in the legend.
 
 use anyhow::Result;
 
-use proto::results::Results;
+use proto::results::{Results, Step};
 
 use super::super::derived;
 use super::axis::zero_range;
@@ -16,10 +18,11 @@ use super::style::W;
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let lines = Lines { results, only: |_| true };
     let cpu = lines.series(derived::server_cpu_per_1000);
-    let mem =
-        lines.series(|s| (s.server.rss_peak_bytes > 0).then(|| s.server.rss_peak_bytes as f64 / 1048576.0));
+    let growth = |s: &Step| derived::server_memory_growth(s).map(|b| b as f64 / 1048576.0);
+    let mem = lines.series(growth);
     let mut keys = transport_keys(results, |_| true);
     keys.extend(skipped_key("no deliveries to divide CPU by", &lines.skipped(derived::server_cpu_per_1000)));
+    keys.extend(skipped_key("no memory readings", &lines.skipped(growth)));
     svg((W, 600), title, &keys, |body| {
         let halves = body.split_evenly((1, 2));
         let y_cpu = zero_range(cpu.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)));
@@ -34,8 +37,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         )?;
         lines.panel(
             &halves[1],
-            "peak memory",
-            "server resident memory (MiB)",
+            "memory growth within the step",
+            "server resident memory, peak − start (MiB)",
             &mem,
             YAxis::Linear(y_mem),
             None,

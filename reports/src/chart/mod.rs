@@ -93,8 +93,11 @@ pub(super) fn captions(results: &Results) -> [String; 7] {
          near zero is WebSocket's 2-byte frame header."
             .to_string(),
         "Left: server CPU time spent per 1,000 events delivered (lower is cheaper). Right: \
-         the server's peak resident memory during the step. Only the server process is \
-         counted, not the load generator."
+         how much the server's resident memory grew within the step (its peak less its memory \
+         when the step's clients were about to connect). Steps run one after another in one \
+         server whose allocator keeps what it freed, so its absolute peak carries earlier \
+         steps' leftovers; the absolute figures are in the cost table. Only the server process \
+         is counted, not the load generator."
             .to_string(),
         "Polling transports only. Left: requests per second sent (both axes logarithmic); \
          the grey dashed line is what the schedule asked for, one poll per client per \
