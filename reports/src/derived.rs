@@ -88,6 +88,16 @@ pub fn deliveries_per_s(step: &Step) -> Option<f64> {
     per(step.deliveries as f64, step.measured_s)
 }
 
+/// The feed's rate as some steps (those at one client count) measured it, events per
+/// second: the events published in their windows over the windows' length. It is the rate
+/// the server actually fed, which a `--target` server may set apart from the configured
+/// `rate`.
+pub fn measured_feed_rate<'s>(steps: impl IntoIterator<Item = &'s Step>) -> Option<f64> {
+    let (events, seconds) =
+        steps.into_iter().fold((0u64, 0f64), |(e, t), s| (e + s.events_published, t + s.measured_s));
+    per(events as f64, seconds)
+}
+
 /// `(end of second, deliveries per second)` over the measured window, for the timeline.
 /// The last bucket is usually a partial second (a 3.003 s window has a 3 ms fourth one):
 /// it is scaled to a full second, or left out when shorter than half a second, so the end
@@ -359,6 +369,17 @@ mod tests {
         assert_eq!(bytes_per_delivery(&s), Some((1.0, 9.0)));
         assert_eq!(bytes_per_message(&s), Some(100.0));
         assert!(shortfalls(&s, &config()).is_empty());
+    }
+
+    #[test]
+    fn the_feed_rate_is_the_one_measured_not_the_configured_one() {
+        let (mut a, mut b) = (step(Transport::Ws), step(Transport::ShortPoll));
+        a.events_published = 30;
+        b.events_published = 10;
+        assert_eq!(config().rate, 10.0);
+        assert_eq!(measured_feed_rate([&a, &b]), Some(2.0), "40 events over 20 s");
+        assert_eq!(measured_feed_rate([&Step::empty(Transport::Sse, 50)]), None, "no window to divide by");
+        assert_eq!(measured_feed_rate([]), None);
     }
 
     #[test]

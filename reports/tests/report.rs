@@ -805,6 +805,38 @@ fn memory_is_the_growth_within_each_step_not_what_earlier_steps_left() {
 }
 
 #[test]
+fn the_timeline_reference_is_the_measured_feed_rate_not_the_configured_one() {
+    // A --target server fed about 10 events/s while the run was configured with 1,000/s.
+    let mut target = fixture();
+    target.config.target = Some("127.0.0.1:9".into());
+    target.config.rate = 1000.0;
+    let (_dir, html) = render(&target);
+    let doc = Html::parse_document(&html);
+    let svg = doc.select(&sel("figure#chart-timeline svg")).next().expect("timeline");
+    let drawn: Vec<String> = svg.select(&sel("text")).map(text).collect();
+    let json = fixture_json();
+    for clients in [10u64, 100] {
+        let at: Vec<&Value> =
+            json["steps"].as_array().expect("steps").iter().filter(|s| u(s, "/clients") == clients).collect();
+        let events: u64 = at.iter().map(|s| u(s, "/events_published")).sum();
+        let seconds: f64 = at.iter().map(|s| s["measured_s"].as_f64().expect("measured_s")).sum();
+        let rate = format!("{:.3}", events as f64 / seconds);
+        let rate = rate.trim_end_matches('0').trim_end_matches('.');
+        let caption = format!("{clients} clients, feed measured at {rate}/s");
+        assert!(drawn.contains(&caption), "{caption:?} in {drawn:?}");
+    }
+    assert!(
+        drawn.iter().any(|t| t == "feed rate as measured (events published ÷ window) × clients"),
+        "{drawn:?}"
+    );
+    // The 100-client panel's line sits near 1,040/s, not at 100,000/s.
+    let top = drawn_numbers(&doc, "timeline").into_iter().fold(0f64, f64::max);
+    assert!((1000.0..5000.0).contains(&top), "the y axis ends near the measured rate: {top}");
+    let caption = doc.select(&sel("figure#chart-timeline figcaption")).next().map(text).unwrap_or_default();
+    assert!(caption.contains("The grey dashed line is the feed's rate as measured"), "{caption}");
+}
+
+#[test]
 fn edge_cases_render_honestly() {
     // One client count: single points.
     let mut one = fixture();

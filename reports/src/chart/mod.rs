@@ -110,8 +110,10 @@ pub(super) fn captions(results: &Results) -> [String; 7] {
          logarithmic."
             .to_string(),
         "Events delivered in each second of the measured window. A flat line is healthy; a \
-         dip to zero is a stall. The grey dashed line is the feed's rate times the number of \
-         clients, what a transport delivering every event would reach. Short polling stays \
+         dip to zero is a stall. The grey dashed line is the feed's rate as measured (the \
+         events published in the steps' windows at that client count, divided by the windows' \
+         length; written above each panel) times the number of clients, what a transport \
+         delivering every event would reach. Short polling stays \
          far below it: it receives one snapshot per poll and sees the events in between only \
          inside it (coalesced)."
             .to_string(),

@@ -1,5 +1,7 @@
 //! Chart 7: deliveries per second over each step's measured window, one panel per client
-//! count, against the feed's rate × clients, so a stall shows as a dip.
+//! count, against the feed's measured rate × clients, so a stall shows as a dip. The rate is
+//! the one measured (events published ÷ window), not the configured one: a `--target`
+//! server's feed may run at another.
 
 use anyhow::Result;
 use plotters::prelude::*;
@@ -19,7 +21,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Line {
-        label: format!("feed rate ({}/s) × clients", tick(results.config.rate)),
+        label: "feed rate as measured (events published ÷ window) × clients".to_string(),
         colour: palette::REFERENCE,
         dash: Some((10, 6)),
     });
@@ -43,9 +45,13 @@ fn panel_at(results: &Results, transports: &[Transport], panel: &Area<'_>, clien
         curves.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(0f64, f64::max).ceil().max(1.0);
     let every = (seconds / 10.0).ceil().max(1.0);
     let ticks: Vec<f64> = (0..=(seconds / every) as u32).map(|k| k as f64 * every).collect();
-    let expected = results.config.rate * clients as f64;
-    let y = zero_range(curves.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain([expected]));
-    let caption = format!("{} clients", format::int(clients as u64));
+    let feed = derived::measured_feed_rate(steps.iter().copied());
+    let expected = feed.map(|rate| rate * clients as f64);
+    let y = zero_range(curves.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v)).chain(expected));
+    let mut caption = format!("{} clients", format::int(clients as u64));
+    if let Some(rate) = feed {
+        caption.push_str(&format!(", feed measured at {}/s", tick(rate)));
+    }
     let mut chart = plot_on(panel, Some(&caption), 92).build_cartesian_2d(fixed(0.0..seconds, ticks), y)?;
     style::mesh(&mut chart.configure_mesh())
         .x_desc("second of the measured window")
@@ -54,12 +60,14 @@ fn panel_at(results: &Results, transports: &[Transport], panel: &Area<'_>, clien
         .y_label_formatter(&|v| format::round(*v))
         .y_labels(6)
         .draw()?;
-    chart.draw_series(DashedLineSeries::new(
-        [(0.0, expected), (seconds, expected)],
-        10,
-        6,
-        palette::REFERENCE.stroke_width(2),
-    ))?;
+    if let Some(expected) = expected {
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, expected), (seconds, expected)],
+            10,
+            6,
+            palette::REFERENCE.stroke_width(2),
+        ))?;
+    }
     for (step, points) in &curves {
         transport_line(&mut chart, points, &palette::look(step.transport), points.len() <= 30)?;
     }
