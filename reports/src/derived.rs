@@ -156,7 +156,8 @@ pub fn bytes_per_delivery(step: &Step) -> Option<(f64, f64)> {
 }
 
 /// What one message costs on the wire, both directions: per request for polling, per
-/// frame/event sent for push transports (handshakes and keepalives included).
+/// frame/event sent for push transports: TCP payload in the window, keepalives included,
+/// handshakes not (they were made during the ramp-up, before the window).
 pub fn bytes_per_message(step: &Step) -> Option<f64> {
     let total = (step.wire_bytes.to_server + step.wire_bytes.to_client) as f64;
     if step.transport.is_poll() {

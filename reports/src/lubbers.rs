@@ -68,7 +68,7 @@ pub fn table(results: &Results) -> Table {
         ],
     ];
     for (t, bytes) in measured(results) {
-        let what = if t.is_poll() { "per request, all bytes" } else { "per message, all bytes" };
+        let what = if t.is_poll() { "per request, all TCP payload" } else { "per message, all TCP payload" };
         let mut row = vec![
             Cell { transport: Some(t), ..Cell::text(format!("{}, this run", palette::name(t))) },
             Cell::text(format!("{} {what}", format::bytes(bytes))),
@@ -97,8 +97,8 @@ pub fn explanation(results: &Results) -> String {
     let mut text = String::from(
         "The 2010 figures count headers only: the 871 bytes of HTTP headers a browser of the \
          time sent and received per poll (cookies, user-agent and accept lists included), and \
-         the 2 bytes of a WebSocket frame header. This run counts every byte on the wire, data \
-         included.",
+         the 2 bytes of a WebSocket frame header. This run counts all TCP payload at the server's \
+         sockets, data included (not the TCP/IP headers, which the 2010 table left out too).",
     );
     if let Some(b) = find(Transport::ShortPoll) {
         text.push_str(&format!(
@@ -111,8 +111,9 @@ pub fn explanation(results: &Results) -> String {
     if let Some(b) = find(Transport::Ws) {
         text.push_str(&format!(
             " A WebSocket message here cost {}: the event itself (its JSON) rides in the \
-             frame, behind a 2-to-14-byte header, and the connection's handshake and keepalives \
-             are spread over its messages.",
+             frame, behind a 2-to-14-byte header, and the keepalives sent in the window are \
+             spread over its messages; the connection's handshake came before the window and is \
+             not in it.",
             format::bytes(b)
         ));
     }

@@ -142,7 +142,7 @@ fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
             format!("{} more", format::ratio(wb / pb.max(f64::MIN_POSITIVE)))
         };
         text.push_str(&format!(
-            " and moved {bytes} bytes per delivered event ({} against {})",
+            " and moved {bytes} bytes of TCP payload per delivered event ({} against {})",
             format::bytes(wb),
             format::bytes(pb)
         ));
@@ -287,8 +287,8 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
         return;
     }
     out.lines.push(format!(
-        "Per delivered event at {} clients, {} moved {} on the wire (both directions, headers \
-         included) and {} only {}: {} more.",
+        "Per delivered event at {} clients, {} moved {} of TCP payload (both directions, HTTP \
+         headers included) and {} only {}: {} more.",
         format::int(clients as u64),
         palette::name(heavy.transport),
         format::bytes(*h),
@@ -388,8 +388,8 @@ fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
         return;
     }
     out.lines.push(format!(
-        "Serving {} clients, the server spent {} s of CPU per 1,000 deliveries with {} and {} s \
-         with {}.",
+        "Serving {} clients, the server process was charged {} CPU seconds per 1,000 deliveries \
+         with {} and {} with {}.",
         format::int(clients as u64),
         format::real(*c),
         palette::name(cheap.transport),

@@ -118,7 +118,7 @@ pub fn glance(results: &Results) -> Option<Table> {
             "Events coalesced",
             "Events late",
             "Events lost",
-            "Bytes per event",
+            "TCP payload bytes per event",
             "Server CPU s per 1,000 deliveries",
             "Kept up?",
         ]),
@@ -287,15 +287,17 @@ pub fn connect(results: &Results) -> Table {
     )
 }
 
-/// Wire bytes (chart 3).
+/// Wire bytes, TCP payload (chart 3).
 pub fn bytes(results: &Results) -> Table {
     per_step(
         results,
         "bytes",
-        "Wire bytes, counted at the server's sockets (headers, handshakes and framing included)",
+        "Wire bytes: TCP payload counted at the server's sockets in the measured window (HTTP \
+         headers and framing included; not TCP/IP headers and ACKs, about 52 B a segment, nor the \
+         handshakes of the ramp-up before the window)",
         &[
-            "Client → server",
-            "Server → client",
+            "Client → server, TCP payload B",
+            "Server → client, TCP payload B",
             "Per event, client → server",
             "Per event, server → client",
             "Per event, total",
@@ -321,7 +323,9 @@ pub fn cost(results: &Results) -> Table {
     per_step(
         results,
         "cost",
-        "Cost: CPU seconds of each process in the measured window, and resident memory. The \
+        "Cost: CPU seconds each process was charged in the measured window (on loopback the \
+         kernel charges much of the receiver's TCP work to the sender, and both share the \
+         machine's cores), and resident memory. The \
          server's memory growth is its peak less its memory when the step's clients were about \
          to connect: steps run one after another in one server whose allocator keeps what it \
          freed, so its absolute memory carries earlier steps' leftovers",

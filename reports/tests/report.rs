@@ -324,7 +324,7 @@ fn the_summary_figures_come_from_the_fixture() {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
     };
     let expected = format!(
-        "WebSocket was {} sooner at the median and moved {} fewer bytes per delivered event ({} B against \
+        "WebSocket was {} sooner at the median and moved {} fewer bytes of TCP payload per delivered event ({} B against \
          {} B).",
         ratio(sp_p50 as f64 / ws_p50 as f64),
         ratio(bytes(sp) / bytes(ws)),
@@ -358,7 +358,7 @@ fn the_summary_figures_come_from_the_fixture() {
     by_bytes.sort_by(|a, b| per(a).total_cmp(&per(b)));
     let (light, heavy) = (by_bytes[0], by_bytes[by_bytes.len() - 1]);
     let expected = format!(
-        "{} moved {} B on the wire (both directions, headers included) and {} only {} B: {} more.",
+        "{} moved {} B of TCP payload (both directions, HTTP headers included) and {} only {} B: {} more.",
         name(heavy["transport"].as_str().unwrap_or("")),
         int(per(heavy).round() as u64),
         name(light["transport"].as_str().unwrap_or("")),
@@ -649,7 +649,7 @@ fn the_2010_table_is_beside_this_runs_figures() {
     let messages: u64 = ws.iter().map(|s| u(s, "/messages")).sum();
     let per = bytes as f64 / messages as f64;
     let row = rows.iter().find(|r| r[0] == "WebSocket, this run").expect("a measured WebSocket row");
-    assert_eq!(row[1], format!("{} B per message, all bytes", int(per.round() as u64)));
+    assert_eq!(row[1], format!("{} B per message, all TCP payload", int(per.round() as u64)));
     let mbit = per * 1000.0 * 8.0 / 1_048_576.0;
     let decimals = (2 - mbit.log10().floor() as i32).max(0) as usize;
     assert_eq!(row[2], format!("{mbit:.decimals$}"), "three significant digits");
@@ -764,6 +764,11 @@ fn drawn_numbers(doc: &Html, id: &str) -> Vec<f64> {
     svg.select(&sel("text")).filter_map(|t| text(t).replace(',', "").parse::<f64>().ok()).collect()
 }
 
+/// The text of the first element `selector` finds, or nothing.
+fn first_text(doc: &Html, selector: &str) -> String {
+    doc.select(&sel(selector)).next().map(text).unwrap_or_default()
+}
+
 #[test]
 fn memory_is_the_growth_within_each_step_not_what_earlier_steps_left() {
     // Every step starts on 1 GiB that earlier steps left behind and grows by at most 11 MiB.
@@ -788,10 +793,9 @@ fn memory_is_the_growth_within_each_step_not_what_earlier_steps_left() {
     assert_eq!(cost[4], format!("{:.1} MiB", growth as f64 / 1048576.0));
     assert!(cost[7].starts_with("1,0") || cost[7].starts_with("10"), "the absolute peak stays: {cost:?}");
     assert!(head_of(&doc, "cost").contains(&"Server memory growth in the step (peak − start)".to_string()));
-    let caption =
-        doc.select(&sel("figure#chart-server-cost figcaption")).next().map(text).unwrap_or_default();
+    let caption = first_text(&doc, "figure#chart-server-cost figcaption");
     assert!(caption.contains("how much the server's resident memory grew within the step"), "{caption}");
-    let how = doc.select(&sel("section#how-to-read")).next().map(text).unwrap_or_default();
+    let how = first_text(&doc, "section#how-to-read");
     assert!(how.contains("Memory per step is the growth of the server's resident memory within the step"));
     assert!(how.contains("its allocator keeps memory it has freed"), "{how}");
 
@@ -832,8 +836,44 @@ fn the_timeline_reference_is_the_measured_feed_rate_not_the_configured_one() {
     // The 100-client panel's line sits near 1,040/s, not at 100,000/s.
     let top = drawn_numbers(&doc, "timeline").into_iter().fold(0f64, f64::max);
     assert!((1000.0..5000.0).contains(&top), "the y axis ends near the measured rate: {top}");
-    let caption = doc.select(&sel("figure#chart-timeline figcaption")).next().map(text).unwrap_or_default();
+    let caption = first_text(&doc, "figure#chart-timeline figcaption");
     assert!(caption.contains("The grey dashed line is the feed's rate as measured"), "{caption}");
+}
+
+#[test]
+fn the_words_say_what_was_measured_and_no_more() {
+    let (_dir, html) = render(&fixture());
+    let doc = Html::parse_document(&html);
+    // The server's CPU seconds are not its work alone, and no handshake of the ramp-up is in
+    // the window's bytes.
+    let page = first_text(&doc, "main");
+    for overclaim in ["alone", "handshakes and framing included", "headers, handshakes", "everything counted"]
+    {
+        assert!(!page.contains(overclaim), "{overclaim:?} is still said");
+    }
+    let how = first_text(&doc, "section#how-to-read");
+    for said in [
+        "Server CPU is the CPU seconds the server process was charged during the measured window",
+        "on loopback the kernel charges much of the receiving side's TCP work to the process that sends",
+        "the server and the load generator share the machine's cores",
+        "the server's fixed costs (publishing the feed, answering two /metrics readings a second) are included",
+        "Wire bytes are TCP payload, counted at the server's sockets",
+        "the TCP/IP headers and ACKs the kernel adds (about 52 B a segment)",
+        "the handshakes made while the clients connected, during the ramp-up before the window",
+    ] {
+        assert!(how.contains(said), "{said}\nnot in\n{how}");
+    }
+    let caption = |id: &str| first_text(&doc, &format!("figure#chart-{id} figcaption"));
+    assert!(
+        caption("bytes").starts_with("TCP payload counted at the server's sockets"),
+        "{}",
+        caption("bytes")
+    );
+    assert!(caption("server-cost").contains("CPU seconds the server process was charged in the window"));
+    assert!(html.contains("TCP payload bytes per delivered event\n</text>"), "chart 3's axis");
+    let bytes = head_of(&doc, "bytes");
+    assert!(bytes.contains(&"Client → server, TCP payload B".to_string()), "{bytes:?}");
+    assert!(head_of(&doc, "glance").contains(&"TCP payload bytes per event".to_string()));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Chart 3: wire bytes per delivered event, both directions stacked, grouped by client
+//! Chart 3: wire bytes (TCP payload) per delivered event, both directions stacked, grouped by client
 //! count, with Lubbers & Greco's 871-byte poll and WebSocket's 2-byte frame as references.
 //!
 //! A linear scale, on purpose: stacked parts only add up on a linear axis.
@@ -49,7 +49,7 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         let mut chart = plot_on(body, None, 100).build_cartesian_2d(x, y)?;
         style::mesh(&mut chart.configure_mesh())
             .x_desc("clients")
-            .y_desc("bytes per delivered event")
+            .y_desc("TCP payload bytes per delivered event")
             .x_label_formatter(&|v| {
                 let i = v.round() as usize;
                 counts.get(i).map(|c| format!("{} clients", format::int(*c as u64))).unwrap_or_default()

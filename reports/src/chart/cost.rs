@@ -1,7 +1,8 @@
 //! Chart 4: server CPU per 1,000 deliveries and the server's memory growth within each step
 //! against clients.
 //!
-//! Linear from zero, so costs compare by size. Memory is the growth (peak − start), not the
+//! Linear from zero, so costs compare by size. CPU is the server process's CPU seconds in the
+//! window, which on loopback include TCP work done for the clients. Memory is the growth (peak − start), not the
 //! absolute peak, which carries earlier steps' leftovers; a step with no delivery has no CPU
 //! per delivery, and a step without memory readings no growth: each is named in the legend.
 

@@ -85,8 +85,10 @@ pub(super) fn captions(results: &Results) -> [String; 7] {
              load. A poller's median sits near half its interval ({interval} here) plus the \
              request's own time: on average an event happens halfway between two polls."
         ),
-        "All bytes on the wire, both directions, headers, handshakes and framing included, \
-         divided by the events delivered (for short polling, by the changed snapshots it \
+        "TCP payload counted at the server's sockets in the measured window, both directions, \
+         HTTP headers and framing included (not TCP/IP headers and ACKs, about 52 bytes a \
+         segment, nor the handshakes of the ramp-up before the window), divided by the events \
+         delivered (for short polling, by the changed snapshots it \
          received, each carrying the effect of every event since the one before). The lighter part of each bar is what the clients \
          sent (requests), the darker part what the server sent. The dashed line is the 871 \
          bytes of HTTP headers per poll measured by Lubbers & Greco in 2010; the dotted line \
@@ -96,8 +98,9 @@ pub(super) fn captions(results: &Results) -> [String; 7] {
          how much the server's resident memory grew within the step (its peak less its memory \
          when the step's clients were about to connect). Steps run one after another in one \
          server whose allocator keeps what it freed, so its absolute peak carries earlier \
-         steps' leftovers; the absolute figures are in the cost table. Only the server process \
-         is counted, not the load generator."
+         steps' leftovers; the absolute figures are in the cost table. CPU is the CPU seconds \
+         the server process was charged in the window: on loopback that includes TCP work the \
+         kernel did for the receiving clients, and the feed's fixed cost (see \"How to read\")."
             .to_string(),
         "Polling transports only. Left: requests per second sent (both axes logarithmic); \
          the grey dashed line is what the schedule asked for, one poll per client per \
