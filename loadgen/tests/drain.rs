@@ -9,8 +9,7 @@
 
 mod common;
 
-use common::{loadgen, temp_dir};
-use proto::results::Results;
+use common::{loadgen, read_results, temp_dir};
 
 #[test]
 fn a_poller_whose_next_poll_is_long_after_the_window_drains_instead_of_losing() {
@@ -22,8 +21,7 @@ fn a_poller_whose_next_poll_is_long_after_the_window_drains_instead_of_losing() 
         .output()
         .expect("loadgen runs");
     assert!(out.status.success(), "exit {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
-    let r = Results::from_json(&text).expect("results.json parses");
+    let r = read_results(&dir);
     let s = &r.steps[0];
     let said = format!(
         "published {}, expected {}, delivered {}, coalesced {}, late {}, lost {}, errors {:?}",

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{loadgen, temp_dir};
+use common::{loadgen, read_results, temp_dir};
 use proto::results::{Results, Step};
 use proto::Transport;
 
@@ -28,8 +28,7 @@ fn run(dir: &Path) -> Results {
         .output()
         .expect("loadgen runs");
     assert!(out.status.success(), "exit {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
-    Results::from_json(&text).expect("results.json parses")
+    read_results(dir)
 }
 
 #[test]

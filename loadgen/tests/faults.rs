@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
+use common::{loadgen, read_results, serve, stderr_of, temp_dir, wait_bounded};
 use proto::results::Results;
 use test_support::probe::free_port;
 
@@ -24,11 +24,6 @@ fn run_against(url: &str, flags: &[&str], dir: &std::path::Path) -> std::process
         .stderr(Stdio::piped())
         .spawn()
         .expect("loadgen runs")
-}
-
-fn read_results(dir: &std::path::Path) -> Results {
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results written");
-    serde_json::from_str(&text).expect("results parse")
 }
 
 fn restart_during(transport: &str) -> Results {

@@ -7,14 +7,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{loadgen, serve, stderr_of, temp_dir, wait_bounded};
+use common::{loadgen, read_results, serve, stderr_of, temp_dir, wait_bounded};
 use proto::results::{Results, Step};
 use proto::Transport;
-
-fn read_results(dir: &Path) -> Results {
-    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
-    Results::from_json(&text).expect("results.json parses as the documented schema")
-}
 
 fn step(r: &Results, transport: Transport) -> &Step {
     r.steps.iter().find(|s| s.transport == transport).unwrap_or_else(|| panic!("no {transport} step"))

@@ -31,3 +31,9 @@ pub fn stderr_of(child: &mut Child) -> String {
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut s).expect("stderr");
     s
 }
+
+/// The `results.json` a run wrote into `dir`, read as the report reads it.
+pub fn read_results(dir: &std::path::Path) -> proto::results::Results {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
+    proto::results::Results::from_json(&text).expect("results.json parses as the documented schema")
+}
