@@ -167,6 +167,7 @@ pub fn assemble(
     let step = Step {
         transport: plan.transport,
         clients: plan.clients,
+        variant: plan.variant,
         measured_s: segments.measured().as_secs_f64(),
         events_published: published,
         deliveries_expected: published * u64::from(plan.clients),
@@ -210,7 +211,7 @@ pub fn assemble(
 
 /// A step that never ran (no first reading of the server): nothing measured but `errors`.
 pub fn empty(plan: &StepPlan, errors: BTreeMap<String, u64>) -> Step {
-    Step { errors, ..Step::empty(plan.transport, plan.clients) }
+    Step { errors, variant: plan.variant, ..Step::empty(plan.transport, plan.clients) }
 }
 
 #[cfg(test)]
@@ -283,6 +284,8 @@ mod tests {
             poll_interval: s,
             connect_rate: 1000.0,
             seed: 1,
+            variant: proto::Variant::default(),
+            variants_vary: false,
         };
         let Assembled { step, histograms } = assemble(&plan, &timeline, &records, &segments, &times, &memory);
 

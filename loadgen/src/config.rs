@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use proto::Transport;
+use proto::{Compression, Dimensions, Protocol, Security, Transport};
 
 /// Drives simulated clients through each transport and measures them.
 #[derive(Debug, Clone, Args)]
@@ -19,6 +19,20 @@ pub struct RunArgs {
     /// Transports to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "short-poll,delta-poll,long-poll,sse,ws")]
     pub transports: Vec<Transport>,
+
+    /// HTTP versions to sweep, comma-separated: h1 (HTTP/1.1), h2 (HTTP/2; WebSocket over an
+    /// extended CONNECT stream, RFC 8441).
+    #[arg(long, value_delimiter = ',', default_value = "h1")]
+    pub protocol: Vec<Protocol>,
+
+    /// TLS: `--tls` runs every step over HTTPS (ALPN), `--tls off,on` sweeps both.
+    #[arg(long, value_delimiter = ',', num_args = 0..=1, default_value = "off", default_missing_value = "on")]
+    pub tls: Vec<Security>,
+
+    /// Compression to sweep, comma-separated: off, or on (clients offer what a browser
+    /// offers: gzip, deflate, br, zstd; WebSocket permessage-deflate).
+    #[arg(long, value_delimiter = ',', default_value = "off")]
+    pub compression: Vec<Compression>,
 
     /// Client counts to step through, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10,100,1000",
@@ -79,6 +93,8 @@ impl RunArgs {
         if self.transports.is_empty() || self.clients.is_empty() {
             return Err("give at least one transport and one client count".into());
         }
+        self.dimensions().validate()?;
+        self.check_supported_variants()?;
         if self.duration.is_zero() {
             return Err("--duration must be longer than 0".into());
         }
@@ -103,6 +119,26 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// The protocol, TLS and compression values this run sweeps.
+    pub fn dimensions(&self) -> Dimensions {
+        Dimensions {
+            protocol: self.protocol.clone(),
+            tls: self.tls.clone(),
+            compression: self.compression.clone(),
+        }
+    }
+
+    /// The clients speak HTTP/1.1 in cleartext without compression so far; any other variant
+    /// is refused before anything runs rather than measured as something it is not.
+    fn check_supported_variants(&self) -> Result<(), String> {
+        match self.dimensions().variants().into_iter().find(|v| *v != proto::Variant::default()) {
+            Some(v) => Err(format!(
+                "the clients cannot run variant {v} yet (HTTP/1.1, cleartext, uncompressed only)"
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// A scheduled poller's first poll after the ramp fetches only the snapshot it starts
     /// from: a warm-up shorter than one poll interval lets that poll fall inside the window.
     fn check_warmup(&self) -> Result<(), String> {
@@ -175,6 +211,21 @@ mod tests {
         );
         assert_eq!((a.rate, a.payload_bytes, a.connect_rate, a.seed), (10.0, 0, 2000.0, 1));
         assert!(a.validate().is_ok());
+        assert_eq!(a.dimensions(), Dimensions::default());
+    }
+
+    #[test]
+    fn dimensions_parse_like_transports() {
+        let a = parse_args(&["--protocol", "h1,h2", "--tls", "--compression", "off,on"]).expect("parses");
+        let d = a.dimensions();
+        assert_eq!(d.protocol, [Protocol::H1, Protocol::H2]);
+        assert_eq!(d.tls, [Security::Tls], "a bare --tls is on");
+        assert_eq!(d.compression, [Compression::Off, Compression::On]);
+        assert_eq!(d.variants().len(), 4);
+        let both = parse_args(&["--tls", "off,on"]).expect("parses");
+        assert_eq!(both.dimensions().tls, [Security::Plain, Security::Tls]);
+        let bad = parse_args(&["--protocol", "h3"]).expect_err("refused").to_string();
+        assert!(bad.contains("unknown --protocol `h3`; use h1 or h2"), "{bad}");
     }
 
     #[test]

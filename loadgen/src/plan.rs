@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::RunArgs;
-use proto::Transport;
+use proto::{Transport, Variant};
 
 /// What a step is asked to do.
 #[derive(Debug, Clone)]
@@ -20,6 +20,10 @@ pub struct StepPlan {
     pub index: usize,
     pub transport: Transport,
     pub clients: u32,
+    /// Protocol, TLS and compression of every client of the step.
+    pub variant: Variant,
+    /// Whether the run sweeps more than one variant (labels then name the variant).
+    pub variants_vary: bool,
     pub duration: Duration,
     pub warmup: Duration,
     pub poll_interval: Duration,
@@ -87,25 +91,35 @@ impl StepPlan {
     }
 
     pub fn label(&self) -> String {
-        format!("{} × {}", self.transport.name(), self.clients)
+        if self.variants_vary {
+            format!("{} {} × {}", self.transport.name(), self.variant, self.clients)
+        } else {
+            format!("{} × {}", self.transport.name(), self.clients)
+        }
     }
 }
 
-/// Every step of the run, client counts outermost.
+/// Every step of the run: client counts outermost, then variants, then transports.
 pub fn sweep(args: &RunArgs) -> Vec<StepPlan> {
+    let variants = args.dimensions().variants();
+    let variants_vary = variants.len() > 1;
     let mut out = Vec::new();
     for &clients in &args.clients {
-        for &transport in &args.transports {
-            out.push(StepPlan {
-                index: out.len(),
-                transport,
-                clients,
-                duration: args.duration,
-                warmup: args.warmup,
-                poll_interval: args.poll_interval,
-                connect_rate: args.connect_rate,
-                seed: args.seed,
-            });
+        for &variant in &variants {
+            for &transport in &args.transports {
+                out.push(StepPlan {
+                    index: out.len(),
+                    transport,
+                    clients,
+                    variant,
+                    variants_vary,
+                    duration: args.duration,
+                    warmup: args.warmup,
+                    poll_interval: args.poll_interval,
+                    connect_rate: args.connect_rate,
+                    seed: args.seed,
+                });
+            }
         }
     }
     out
@@ -125,6 +139,15 @@ mod tests {
         let total: Duration = plans.iter().map(StepPlan::length).sum();
         // 15 steps of 2 s warm-up + 10 s measured, plus ramp-up and drain.
         assert!(total <= Duration::from_secs(200), "the default run takes {total:?}");
+    }
+
+    #[test]
+    fn variants_sit_between_client_counts_and_transports() {
+        let args =
+            crate::config::parse_args(&["--clients", "10", "--transports", "sse,ws", "--protocol", "h1,h2"])
+                .expect("parses");
+        let labels: Vec<String> = sweep(&args).iter().map(StepPlan::label).collect();
+        assert_eq!(labels, ["sse h1 × 10", "ws h1 × 10", "sse h2 × 10", "ws h2 × 10"]);
     }
 
     #[test]

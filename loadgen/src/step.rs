@@ -70,6 +70,7 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         target: env.target.addr,
         host: env.target.host.clone(),
         transport: plan.transport,
+        variant: plan.variant,
         poll_interval: plan.poll_interval,
         t0: timeline.t0,
         stop_at: timeline.stop_at,
@@ -94,7 +95,11 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     if hung > 0 {
         errors.insert("client_hung".into(), hung);
     }
-    let base = format!("{}-{}", plan.transport.name(), plan.clients);
+    let base = if plan.variants_vary {
+        format!("{}-{}-{}", plan.transport.name(), plan.variant.slug(), plan.clients)
+    } else {
+        format!("{}-{}", plan.transport.name(), plan.clients)
+    };
     let written = files::write(env.out, &base, &histograms, wall_clock(&timeline));
     step.files = written.files;
     for e in &written.failed {

@@ -7,6 +7,8 @@
 //! - [`metrics`]: every `/metrics` name as a typed constant, and the parsed page ([`Sample`])
 //!   read only through those constants, so a renamed metric is a compile error.
 //! - [`sse`]: the Server-Sent Events codec, one frame writer and one incremental parser.
+//! - [`variant`]: the run's dimensions beside transport and client count (HTTP protocol,
+//!   TLS, compression), one mechanism shared by the CLI, `results.json` and the report.
 //! - [`results`]: `results.json`, the only link between a run and its report.
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
@@ -17,7 +19,9 @@ pub mod process;
 pub mod results;
 pub mod sse;
 pub mod transport;
+pub mod variant;
 pub mod wire;
 
 pub use clock::now_us;
 pub use transport::{Channel, Transport};
+pub use variant::{Compression, Dimension, Dimensions, Protocol, Security, Variant};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Transport;
+use crate::{Dimensions, Transport, Variant};
 
 pub const SCHEMA: u32 = 2;
 
@@ -54,6 +54,10 @@ pub struct RunConfig {
     pub payload_bytes: u64,
     pub connect_rate: f64,
     pub seed: u64,
+    /// The protocol, TLS and compression values swept (absent before they existed: HTTP/1.1,
+    /// cleartext, uncompressed).
+    #[serde(default)]
+    pub dimensions: Dimensions,
 }
 
 /// Where the run ran.
@@ -134,6 +138,10 @@ pub struct Step {
     /// `short-poll`, `delta-poll`, `long-poll`, `sse` or `ws`.
     pub transport: Transport,
     pub clients: u32,
+    /// How the clients talked to the server: protocol, TLS, compression (absent before
+    /// these existed: HTTP/1.1, cleartext, uncompressed).
+    #[serde(default)]
+    pub variant: Variant,
     /// Length of the measured window (after warm-up), seconds.
     pub measured_s: f64,
     /// Events the feed published during the measured window.
@@ -188,12 +196,13 @@ pub struct Step {
 }
 
 impl Step {
-    /// A step of `transport` at `clients` that has measured nothing: every count zero, no
+    /// A step of `transport` at `clients` (default variant) that has measured nothing: every count zero, no
     /// error, no file.
     pub fn empty(transport: Transport, clients: u32) -> Step {
         Step {
             transport,
             clients,
+            variant: Variant::default(),
             measured_s: 0.0,
             events_published: 0,
             deliveries_expected: 0,
@@ -324,6 +333,7 @@ mod tests {
                 payload_bytes: 0,
                 connect_rate: 2000.0,
                 seed: 1,
+                dimensions: Dimensions::default(),
             },
             machine: Machine {
                 cpus: 2,

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::failure::Failure;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
-pub use proto::Transport;
+pub use proto::{Transport, Variant};
 
 /// Live counts for the progress bar, and how far each client got for the drain, shared by a
 /// step's clients.
@@ -79,6 +79,8 @@ pub struct StepCtx {
     /// `Host` header value.
     pub host: String,
     pub transport: Transport,
+    /// Protocol, TLS and compression: how every client of the step connects.
+    pub variant: Variant,
     pub poll_interval: Duration,
     /// When the step began: every `at_ms` counts from here.
     pub t0: Instant,
