@@ -18,12 +18,14 @@
 //!   kind is counted, its cause logged.
 //! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]
 //!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
-//!   to a server on another host; [`config`] is the command line.
+//!   to a server on another host; [`config`] is the command line; [`delay_line`] holds each
+//!   client connection's bytes back by half a round trip each way (`--rtt` without netem).
 
 pub mod assemble;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod delay_line;
 pub mod embedded;
 pub mod event_delay;
 pub mod failure;
