@@ -19,7 +19,8 @@
 //! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]
 //!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
 //!   to a server on another host; [`config`] is the command line; [`delay_line`] holds each
-//!   client connection's bytes back by half a round trip each way (`--rtt` without netem).
+//!   client connection's bytes back by half a round trip each way, and [`network_delay`]
+//!   chooses between it and netem for `--rtt`.
 
 pub mod assemble;
 pub mod client;
@@ -33,6 +34,7 @@ pub mod feed_times;
 pub mod files;
 pub mod hgrm;
 pub mod machine;
+pub mod network_delay;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
