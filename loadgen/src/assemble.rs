@@ -168,6 +168,7 @@ pub fn assemble(
         transport: plan.transport,
         clients: plan.clients,
         variant: plan.variant,
+        round: plan.round,
         measured_s: segments.measured().as_secs_f64(),
         events_published: published,
         deliveries_expected: published * u64::from(plan.clients),
@@ -211,7 +212,7 @@ pub fn assemble(
 
 /// A step that never ran (no first reading of the server): nothing measured but `errors`.
 pub fn empty(plan: &StepPlan, errors: BTreeMap<String, u64>) -> Step {
-    Step { errors, variant: plan.variant, ..Step::empty(plan.transport, plan.clients) }
+    Step { errors, variant: plan.variant, round: plan.round, ..Step::empty(plan.transport, plan.clients) }
 }
 
 #[cfg(test)]
@@ -286,6 +287,8 @@ mod tests {
             seed: 1,
             variant: proto::Variant::default(),
             variants_vary: false,
+            round: 0,
+            rounds: 1,
         };
         let Assembled { step, histograms } = assemble(&plan, &timeline, &records, &segments, &times, &memory);
 

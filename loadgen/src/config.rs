@@ -39,6 +39,11 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub clients: Vec<u32>,
 
+    /// Times every step runs; each round takes the transports (and variants) of a client
+    /// count in its own seeded shuffled order, and the report shows medians with their spread.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub repeat: u32,
+
     /// Measured time of each step (after the warm-up).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,

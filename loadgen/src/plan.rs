@@ -9,6 +9,9 @@
 
 use std::time::Duration;
 
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use crate::config::RunArgs;
@@ -24,6 +27,10 @@ pub struct StepPlan {
     pub variant: Variant,
     /// Whether the run sweeps more than one variant (labels then name the variant).
     pub variants_vary: bool,
+    /// Which repetition of its (transport, variant, clients) this step is, from 0.
+    pub round: u32,
+    /// Repetitions of every step in the run (`--repeat`).
+    pub rounds: u32,
     pub duration: Duration,
     pub warmup: Duration,
     pub poll_interval: Duration,
@@ -91,28 +98,49 @@ impl StepPlan {
     }
 
     pub fn label(&self) -> String {
+        let mut s = self.transport.name().to_string();
         if self.variants_vary {
-            format!("{} {} × {}", self.transport.name(), self.variant, self.clients)
-        } else {
-            format!("{} × {}", self.transport.name(), self.clients)
+            s = format!("{s} {}", self.variant);
         }
+        s = format!("{s} × {}", self.clients);
+        if self.rounds > 1 {
+            s = format!("{s} #{}", self.round + 1);
+        }
+        s
+    }
+
+    /// The seed of this step's client phases: the same for every transport, variant and round
+    /// at one client count, so that repeats and transports meet the same poll schedule.
+    pub fn phase_seed(&self) -> u64 {
+        self.seed ^ u64::from(self.clients).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
-/// Every step of the run: client counts outermost, then variants, then transports.
+/// Every step of the run: client counts outermost, then rounds, then variants and transports
+/// (in the order given for a single round; with `--repeat`, in a seeded shuffled order per
+/// round, so no transport always runs first or after the same neighbour).
 pub fn sweep(args: &RunArgs) -> Vec<StepPlan> {
     let variants = args.dimensions().variants();
     let variants_vary = variants.len() > 1;
     let mut out = Vec::new();
     for &clients in &args.clients {
-        for &variant in &variants {
-            for &transport in &args.transports {
+        for round in 0..args.repeat {
+            let mut order: Vec<_> =
+                variants.iter().flat_map(|&v| args.transports.iter().map(move |&t| (v, t))).collect();
+            if args.repeat > 1 {
+                let mut rng =
+                    ChaCha8Rng::seed_from_u64(args.seed ^ (u64::from(clients) << 20) ^ u64::from(round));
+                order.shuffle(&mut rng);
+            }
+            for (variant, transport) in order {
                 out.push(StepPlan {
                     index: out.len(),
                     transport,
                     clients,
                     variant,
                     variants_vary,
+                    round,
+                    rounds: args.repeat,
                     duration: args.duration,
                     warmup: args.warmup,
                     poll_interval: args.poll_interval,
@@ -139,6 +167,33 @@ mod tests {
         let total: Duration = plans.iter().map(StepPlan::length).sum();
         // 15 steps of 2 s warm-up + 10 s measured, plus ramp-up and drain.
         assert!(total <= Duration::from_secs(200), "the default run takes {total:?}");
+    }
+
+    #[test]
+    fn repeats_shuffle_each_round_the_same_way_for_the_same_seed() {
+        let args = crate::config::parse_args(&["--clients", "10,100", "--repeat", "3"]).expect("parses");
+        let plans = sweep(&args);
+        assert_eq!(plans.len(), 2 * 3 * 5);
+        let round = |c: u32, r: u32| -> Vec<Transport> {
+            plans.iter().filter(|p| p.clients == c && p.round == r).map(|p| p.transport).collect()
+        };
+        for c in [10, 100] {
+            for r in 0..3 {
+                let mut got = round(c, r);
+                got.sort();
+                assert_eq!(got, Transport::ALL.to_vec(), "every transport once per round");
+            }
+        }
+        let orders: Vec<Vec<Transport>> = (0..3).map(|r| round(10, r)).collect();
+        assert!(orders.windows(2).any(|w| w[0] != w[1]), "rounds are shuffled: {orders:?}");
+        assert_eq!(
+            sweep(&args).iter().map(StepPlan::label).collect::<Vec<_>>(),
+            plans.iter().map(StepPlan::label).collect::<Vec<_>>(),
+            "the same seed, the same order"
+        );
+        assert!(plans.iter().take(5).all(|p| p.clients == 10 && p.round == 0), "client counts outermost");
+        assert_eq!(plans[0].phase_seed(), plans[7].phase_seed(), "one phase seed per client count");
+        assert!(plans[0].label().ends_with("× 10 #1"), "{}", plans[0].label());
     }
 
     #[test]

@@ -170,6 +170,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
             payload_bytes: args.payload_bytes,
             connect_rate: args.connect_rate,
             seed: args.seed,
+            repeat: args.repeat,
             dimensions: args.dimensions(),
         },
         machine: machine::describe(),

@@ -95,11 +95,14 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     if hung > 0 {
         errors.insert("client_hung".into(), hung);
     }
-    let base = if plan.variants_vary {
-        format!("{}-{}-{}", plan.transport.name(), plan.variant.slug(), plan.clients)
-    } else {
-        format!("{}-{}", plan.transport.name(), plan.clients)
-    };
+    let mut base = plan.transport.name().to_string();
+    if plan.variants_vary {
+        base = format!("{base}-{}", plan.variant.slug());
+    }
+    base = format!("{base}-{}", plan.clients);
+    if plan.rounds > 1 {
+        base = format!("{base}-r{}", plan.round + 1);
+    }
     let written = files::write(env.out, &base, &histograms, wall_clock(&timeline));
     step.files = written.files;
     for e in &written.failed {
@@ -114,8 +117,7 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
 
 /// Starts every client at its place in the ramp, each with its own phase on the poll schedule.
 fn spawn_clients(plan: &StepPlan, ctx: &Arc<StepCtx>) -> Vec<JoinHandle<ClientRecord>> {
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(plan.seed ^ (plan.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.phase_seed());
     (0..plan.clients as usize)
         .map(|i| {
             let start = ctx.t0 + Duration::from_secs_f64(i as f64 / plan.connect_rate);

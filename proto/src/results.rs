@@ -54,6 +54,9 @@ pub struct RunConfig {
     pub payload_bytes: u64,
     pub connect_rate: f64,
     pub seed: u64,
+    /// How many times every step ran (`--repeat`; 1 before repeats existed).
+    #[serde(default = "one")]
+    pub repeat: u32,
     /// The protocol, TLS and compression values swept (absent before they existed: HTTP/1.1,
     /// cleartext, uncompressed).
     #[serde(default)]
@@ -142,6 +145,10 @@ pub struct Step {
     /// these existed: HTTP/1.1, cleartext, uncompressed).
     #[serde(default)]
     pub variant: Variant,
+    /// Which repetition of its (transport, variant, clients) this step is, from 0
+    /// (`--repeat`; 0 in files written before repeats existed).
+    #[serde(default)]
+    pub round: u32,
     /// Length of the measured window (after warm-up), seconds.
     pub measured_s: f64,
     /// Events the feed published during the measured window.
@@ -203,6 +210,7 @@ impl Step {
             transport,
             clients,
             variant: Variant::default(),
+            round: 0,
             measured_s: 0.0,
             events_published: 0,
             deliveries_expected: 0,
@@ -247,6 +255,10 @@ impl Step {
     pub fn coalesced_ratio(&self) -> f64 {
         share(self.coalesced, self.deliveries_expected)
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -333,6 +345,7 @@ mod tests {
                 payload_bytes: 0,
                 connect_rate: 2000.0,
                 seed: 1,
+                repeat: 1,
                 dimensions: Dimensions::default(),
             },
             machine: Machine {
