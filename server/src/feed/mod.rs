@@ -8,6 +8,7 @@
 //! the ring and subscribes under that lock sees every event exactly once.
 
 pub mod generator;
+pub mod replay;
 pub mod source;
 
 use std::collections::VecDeque;
