@@ -191,11 +191,13 @@ pub fn assemble(
             cpu_s: segments.grew(|s| s.cpu_s),
             rss_peak_bytes: memory.server_peak,
             rss_start_bytes: memory.server_start,
+            baseline_cpu_s: 0.0,
         },
         loadgen: ProcessCost {
             cpu_s: (segments.closed().own_cpu - segments.opened().own_cpu).max(0.0),
             rss_peak_bytes: memory.own_peak,
             rss_start_bytes: memory.own_start,
+            baseline_cpu_s: 0.0,
         },
         errors: t.errors,
         deliveries_per_s: t.per_s,

@@ -17,12 +17,14 @@
 //!   [`seqcheck`] for gaps and duplicates. A failed request is a [`failure::Failure`]: its
 //!   kind is counted, its cause logged.
 //! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]
-//!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
+//!   prints the terminal table; [`baseline`] measures the idle server's CPU before the first
+//!   step; [`machine`] says what it ran on; [`clock`] measures the offset
 //!   to a server on another host; [`config`] is the command line; [`delay_line`] holds each
 //!   client connection's bytes back by half a round trip each way, and [`network_delay`]
 //!   chooses between it and netem for `--rtt`.
 
 pub mod assemble;
+pub mod baseline;
 pub mod client;
 pub mod clock;
 pub mod config;

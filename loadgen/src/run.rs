@@ -18,8 +18,8 @@ use crate::plan::{self, StepPlan};
 use crate::progress::Progress;
 use crate::scrape::Scraper;
 use crate::step::{self, Env};
-use crate::{clock, machine, summary};
-use proto::results::{Clock, Results, RunConfig, Versions, SCHEMA};
+use crate::{baseline, clock, machine, summary};
+use proto::results::{Baseline, Clock, Results, RunConfig, Versions, SCHEMA};
 
 /// How a run ended.
 pub struct Finished {
@@ -64,6 +64,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     }
     let progress = Progress::new(args.quiet, plans.len());
     let mut scraper = Scraper::new(target.addr, target.host.clone());
+    results.baseline = idle_baseline(&mut scraper, args.quiet).await;
     for p in &plans {
         if cancel.is_cancelled() {
             break;
@@ -78,7 +79,10 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             out: &dir,
             clock_offset_us: clock.offset_us,
         };
-        let outcome = step::run(p, env).await;
+        let mut outcome = step::run(p, env).await;
+        if let Some(b) = results.baseline {
+            outcome.step.server.baseline_cpu_s = b.server_cpu_per_s * outcome.step.measured_s;
+        }
         shown.done(&outcome.step);
         results.steps.push(outcome.step);
         write_results(&dir, &results)?;
@@ -105,6 +109,20 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         }
     };
     Ok(Finished { results, dir, report })
+}
+
+/// The idle server's CPU rate; a server that cannot be read now is found out by the first
+/// step, which ends the run with the reason, so here it only means no baseline.
+async fn idle_baseline(scraper: &mut Scraper, quiet: bool) -> Option<Baseline> {
+    match baseline::measure(scraper, baseline::LENGTH).await {
+        Ok(b) => Some(b),
+        Err(e) => {
+            if !quiet {
+                eprintln!("pushpull: no idle CPU baseline ({e}); server CPU is shown whole");
+            }
+            None
+        }
+    }
 }
 
 /// The server a run measures.
@@ -180,6 +198,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
         },
         steps: Vec::new(),
         clock: Some(clock),
+        baseline: None,
         interrupted: None,
         upgraded_from: None,
     }

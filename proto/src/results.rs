@@ -30,6 +30,10 @@ pub struct Results {
     /// before this field existed).
     #[serde(default)]
     pub clock: Option<Clock>,
+    /// The server's CPU with no client, measured before the first step (`None` in files
+    /// written before it existed, or when it could not be read).
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
     /// The run was cut short (Ctrl-C, or the server died); the steps are what did run.
     #[serde(default)]
     pub interrupted: Option<String>,
@@ -61,6 +65,17 @@ pub struct RunConfig {
     /// cleartext, uncompressed).
     #[serde(default)]
     pub dimensions: Dimensions,
+}
+
+/// The idle server's CPU: the feed, the ring and the load generator's readings of
+/// `/metrics` (the fixed costs every step carries too).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Baseline {
+    /// How long the idle server was watched, seconds.
+    pub measured_s: f64,
+    pub server_cpu_s: f64,
+    /// CPU seconds per second with no client.
+    pub server_cpu_per_s: f64,
 }
 
 /// Where the run ran.
@@ -119,10 +134,22 @@ pub struct WireBytes {
 /// CPU and memory of one process over one step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct ProcessCost {
+    /// CPU seconds the process was charged in the window, everything included.
     pub cpu_s: f64,
+    /// Of `cpu_s`, what the idle process would have spent in the same window ([`Baseline`]
+    /// rate × window); 0 where no baseline was measured.
+    #[serde(default)]
+    pub baseline_cpu_s: f64,
     pub rss_peak_bytes: u64,
     /// Resident memory when the step's clients were about to connect.
     pub rss_start_bytes: u64,
+}
+
+impl ProcessCost {
+    /// CPU seconds above the idle baseline: what the clients cost.
+    pub fn net_cpu_s(&self) -> f64 {
+        (self.cpu_s - self.baseline_cpu_s).max(0.0)
+    }
 }
 
 /// The histogram files of a step, relative to the run's folder.
@@ -358,6 +385,7 @@ mod tests {
             versions: Versions { pushpull: "0".into(), rustc: "r".into() },
             steps,
             clock: None,
+            baseline: None,
             interrupted: None,
             upgraded_from: None,
         }

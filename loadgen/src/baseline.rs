@@ -1,0 +1,52 @@
+//! The server's CPU with no client at all, measured once before the first step: the feed,
+//! the ring and the load generator's own `/metrics` readings (one each half second, as during
+//! a step) cost CPU whatever the transport. Each step records that idle rate times its
+//! window as `baseline_cpu_s`, and the report divides only the rest by deliveries.
+//!
+//! The readings use the same [`Scraper`] and the same cadence as a step's watch, so the
+//! baseline carries the same fixed costs that a step's CPU does.
+
+use std::time::Duration;
+
+use proto::metrics::Single;
+use proto::results::Baseline;
+use tokio::time::Instant;
+
+use crate::scrape::{ScrapeError, Scraper};
+
+/// How long the idle server is watched.
+pub const LENGTH: Duration = Duration::from_secs(3);
+/// Between readings: the watch's cadence.
+const EVERY: Duration = Duration::from_millis(500);
+
+/// Watches the idle server for `length`; its CPU seconds per second.
+pub async fn measure(scraper: &mut Scraper, length: Duration) -> Result<Baseline, ScrapeError> {
+    let first = scraper.sample().await?;
+    let started = Instant::now();
+    let mut last = first.clone();
+    while started.elapsed() < length {
+        tokio::time::sleep(EVERY.min(length.saturating_sub(started.elapsed()))).await;
+        last = scraper.sample().await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = |s: &proto::metrics::Sample| s.get(Single::ProcessCpuSeconds).unwrap_or(0.0);
+    let server_cpu_s = (cpu(&last) - cpu(&first)).max(0.0);
+    Ok(Baseline { measured_s: seconds, server_cpu_s, server_cpu_per_s: server_cpu_s / seconds.max(1e-9) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_idle_server_costs_little_and_the_rate_is_cpu_over_time() {
+        let server = test_support::serve::start(server::Config::ephemeral()).await;
+        let mut scraper = Scraper::new(server.addr, server.addr.to_string());
+        let b = measure(&mut scraper, Duration::from_millis(1200)).await.expect("measured");
+        assert!(b.measured_s >= 1.2, "{b:?}");
+        assert!((b.server_cpu_per_s - b.server_cpu_s / b.measured_s).abs() < 1e-9, "{b:?}");
+        // The in-process server shares this process: its CPU here is the test's, bounded by
+        // the two cores and the time.
+        assert!(b.server_cpu_s <= 2.0 * b.measured_s + 0.1, "{b:?}");
+    }
+}
