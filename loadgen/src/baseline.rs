@@ -14,8 +14,6 @@ use tokio::time::Instant;
 
 use crate::scrape::{ScrapeError, Scraper};
 
-/// How long the idle server is watched.
-pub const LENGTH: Duration = Duration::from_secs(3);
 /// Between readings: the watch's cadence.
 const EVERY: Duration = Duration::from_millis(500);
 

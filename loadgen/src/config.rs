@@ -52,6 +52,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
 
+    /// How long the idle server's CPU is watched before the first step, to subtract its fixed
+    /// costs from every step's CPU (0s: no baseline; server CPU is then shown whole).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub baseline: Duration,
+
     /// Interval between a short or delta poller's requests (0: back-to-back).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,

@@ -5,18 +5,27 @@
 //! The child gets its own process group (a Ctrl-C in the terminal reaches the load generator,
 //! which then writes its report, not the server mid-step) and dies with its parent
 //! (`PR_SET_PDEATHSIG`), so no server is ever left behind.
+//!
+//! The child's feed is a [`Replay`]: before each step the load generator writes `restart` on
+//! the child's stdin and the seeded schedule starts over, so every step (transport, variant,
+//! round) meets the same event gaps and changes. Nothing on the server's HTTP side can do it.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use server::feed::replay::{Recipe, Replay};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+/// The command on the child's stdin that starts the feed's schedule over.
+const RESTART: &str = "restart";
 
 /// The running child.
 pub struct Embedded {
     child: Child,
+    stdin: Option<ChildStdin>,
     pub addr: SocketAddr,
 }
 
@@ -27,7 +36,7 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
     cmd.arg("serve-embedded")
         .args(["--addr", "127.0.0.1:0"])
         .args(server_args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -44,6 +53,7 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
         });
     }
     let mut child = cmd.spawn().context("while starting the embedded server")?;
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take().context("the embedded server's stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
@@ -58,7 +68,26 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
         .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Embedded { child, addr })
+    Ok(Embedded { child, stdin, addr })
+}
+
+/// The child's side: serves `config` with a restartable feed, taking `restart` lines from
+/// stdin, until a signal (the `serve-embedded` mode).
+pub async fn serve(config: server::Config) -> anyhow::Result<()> {
+    let recipe =
+        Recipe { matches: config.matches, rate: config.rate, seed: config.seed, speed: config.match_speed };
+    let (source, restarts) = Replay::new(recipe);
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim() == RESTART {
+                restarts.restart();
+            } else {
+                tracing::warn!(%line, "unknown command on the embedded server's stdin");
+            }
+        }
+    });
+    server::run_until_signal_with_source(config, source).await
 }
 
 impl Embedded {
@@ -68,6 +97,20 @@ impl Embedded {
             Ok(None) => None,
             Ok(Some(status)) => Some(status.to_string()),
             Err(e) => Some(format!("it cannot be waited for: {e}")),
+        }
+    }
+
+    /// Starts the feed's seeded schedule over (before a step); a child that cannot be told
+    /// is found out by the step's first reading.
+    pub async fn restart_feed(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else { return };
+        let told = async {
+            stdin.write_all(format!("{RESTART}\n").as_bytes()).await?;
+            stdin.flush().await
+        };
+        if let Err(e) = told.await {
+            tracing::warn!(error = %e, "the embedded server's feed could not be restarted");
+            self.stdin = None;
         }
     }
 

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Report { results } => report(&results),
             Command::ServeEmbedded(config) => {
-                server::run_until_signal(config).await.map(|_| ExitCode::SUCCESS)
+                loadgen::embedded::serve(config).await.map(|_| ExitCode::SUCCESS)
             }
         }
     });

@@ -53,7 +53,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let mut results = new_results(&args, clock);
     let plans = plan::sweep(&args);
     if !args.quiet {
-        let total: Duration = plans.iter().map(StepPlan::length).sum();
+        let total: Duration = plans.iter().map(StepPlan::length).sum::<Duration>() + args.baseline;
         eprintln!(
             "pushpull: {} steps against {}, about {} s; writing to {}",
             plans.len(),
@@ -64,10 +64,15 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     }
     let progress = Progress::new(args.quiet, plans.len());
     let mut scraper = Scraper::new(target.addr, target.host.clone());
-    results.baseline = idle_baseline(&mut scraper, args.quiet).await;
+    if !args.baseline.is_zero() {
+        results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
+    }
     for p in &plans {
         if cancel.is_cancelled() {
             break;
+        }
+        if let Some(e) = embedded.as_mut() {
+            e.restart_feed().await;
         }
         let shown = progress.start(p);
         let env = Env {
@@ -113,8 +118,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
 
 /// The idle server's CPU rate; a server that cannot be read now is found out by the first
 /// step, which ends the run with the reason, so here it only means no baseline.
-async fn idle_baseline(scraper: &mut Scraper, quiet: bool) -> Option<Baseline> {
-    match baseline::measure(scraper, baseline::LENGTH).await {
+async fn idle_baseline(scraper: &mut Scraper, length: Duration, quiet: bool) -> Option<Baseline> {
+    match baseline::measure(scraper, length).await {
         Ok(b) => Some(b),
         Err(e) => {
             if !quiet {

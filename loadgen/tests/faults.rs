@@ -31,7 +31,19 @@ fn restart_during(transport: &str) -> Results {
     let addr = format!("127.0.0.1:{port}");
     let (mut server, _) = serve(&addr, "50");
     let dir = temp_dir(&format!("restart-{transport}"));
-    let flags = ["--transports", transport, "--clients", "5", "--duration", "6s", "--warmup", "500ms"];
+    // No idle baseline: the restart below must fall inside the step.
+    let flags = [
+        "--transports",
+        transport,
+        "--clients",
+        "5",
+        "--duration",
+        "6s",
+        "--warmup",
+        "500ms",
+        "--baseline",
+        "0s",
+    ];
     let mut run = run_against(&format!("http://{addr}"), &flags, &dir);
     std::thread::sleep(Duration::from_secs(3));
     server.kill().expect("kill");

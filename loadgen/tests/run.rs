@@ -101,6 +101,8 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
         .args(["run", "--target", &url, "--transports", "ws,short-poll", "--clients", "5"])
         .args(["--duration", "8s", "--warmup", "500ms", "--poll-interval", "500ms", "--quiet", "--out"])
         .arg(&dir)
+        // No idle baseline: the kill below must fall inside the first step.
+        .args(["--baseline", "0s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -37,4 +37,4 @@ pub mod transport;
 
 pub use app::App;
 pub use config::Config;
-pub use serve::{run_until_signal, start, start_with_source, Running};
+pub use serve::{run_until_signal, run_until_signal_with_source, start, start_with_source, Running};

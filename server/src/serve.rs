@@ -73,12 +73,19 @@ impl Running {
 /// URL on stdout as `pushpull server listening on http://ADDR` (the embedding process reads
 /// that line).
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
+    let source = Generator::with_speed(config.matches, config.rate, config.seed, config.match_speed);
+    run_until_signal_with_source(config, source).await
+}
+
+/// [`run_until_signal`] with the feed of `source` (the load generator's embedded server
+/// passes a [`Replay`](crate::feed::replay::Replay) it can restart between steps).
+pub async fn run_until_signal_with_source<S: EventSource>(config: Config, source: S) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use tokio::signal::unix::{signal, SignalKind};
 
     let fds = proto::process::raise_fd_limit();
     let addr = config.addr;
-    let running = start(config).await.with_context(|| format!("while binding {addr}"))?;
+    let running = start_with_source(config, source).await.with_context(|| format!("while binding {addr}"))?;
     tracing::info!(url = %running.url(), open_files = fds, "pushpull server ready; Ctrl-C to stop");
     println!("pushpull server listening on {}", running.url());
     let mut term = signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;

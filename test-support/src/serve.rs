@@ -28,8 +28,18 @@ pub async fn start(cfg: Config) -> Running {
 /// Starts `cmd`, a server process, and returns it with the address it says it listens on.
 /// stdin and stdout are taken; the caller chooses stderr and the arguments.
 pub fn spawn(cmd: &mut Command) -> (Child, SocketAddr) {
+    spawn_with(cmd, Stdio::null())
+}
+
+/// As [`spawn`], with the child's stdin piped (the caller takes `child.stdin`): for the
+/// embedded server, which takes commands there.
+pub fn spawn_with_stdin(cmd: &mut Command) -> (Child, SocketAddr) {
+    spawn_with(cmd, Stdio::piped())
+}
+
+fn spawn_with(cmd: &mut Command, stdin: Stdio) -> (Child, SocketAddr) {
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
