@@ -15,7 +15,8 @@
 //!   and plain name. Both are used by everything below.
 //! * `chart`: the seven charts, one file each, drawn with plotters into SVG strings.
 //! * `table`: every number the charts show, per step, as plain data (`Table` of `Cell`s);
-//!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top.
+//!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top;
+//!   `repeats`: medians and spreads of repeated steps, and which differences may be ranked.
 //! * `html`: fills `templates/index.html` (askama, checked at compile time, with
 //!   `table.html`, `how-to-read.html` and `report.css` beside it) with all of the above.
 //!
@@ -34,6 +35,7 @@ pub mod format;
 pub mod html;
 pub mod lubbers;
 pub mod palette;
+pub mod repeats;
 pub mod summary;
 pub mod table;
 
