@@ -73,6 +73,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2000.0)]
     pub connect_rate: f64,
 
+    /// Put a network's round trip between every client and the server (e.g. 50ms): netem in
+    /// a network namespace of the run's own where the kernel has it (root, embedded server),
+    /// else the load generator's delay line; results.json and the report say which.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub rtt: Option<Duration>,
+
     /// Seed of the feed and of the clients' poll phases.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -109,6 +115,12 @@ impl RunArgs {
             return Err("--duration must be longer than 0".into());
         }
         self.check_warmup()?;
+        if self.rtt.is_some_and(|r| r > Duration::from_secs(10)) {
+            return Err("--rtt must be at most 10s".into());
+        }
+        if self.rtt.is_some_and(|r| !r.is_zero()) {
+            return Err("--rtt is not wired to the clients' connections yet".into());
+        }
         if !(self.connect_rate.is_finite() && self.connect_rate > 0.0) {
             return Err("--connect-rate must be a positive number of connections per second".into());
         }

@@ -11,20 +11,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use proto::results::DelayMethod as Method;
 
 /// Set in the re-executed load generator: the namespace and its netem are in place.
 pub const INSIDE_NETNS: &str = "PUSHPULL_NETEM_RTT_US";
-
-/// What delayed the clients' packets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// netem on the loopback of a network namespace made for the run.
-    Netem,
-    /// The load generator's delay line in every client connection.
-    DelayLine,
-}
 
 /// Why netem cannot be used here, or `None` when it can.
 pub fn netem_unavailable(embedded: bool) -> Option<String> {

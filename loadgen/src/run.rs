@@ -193,6 +193,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
             payload_bytes: args.payload_bytes,
             connect_rate: args.connect_rate,
             seed: args.seed,
+            network: None,
             repeat: args.repeat,
             dimensions: args.dimensions(),
         },

@@ -58,6 +58,10 @@ pub struct RunConfig {
     pub payload_bytes: u64,
     pub connect_rate: f64,
     pub seed: u64,
+    /// The round trip put between clients and server (`--rtt`), and what made it; `None`:
+    /// none (loopback as it is).
+    #[serde(default)]
+    pub network: Option<NetworkDelay>,
     /// How many times every step ran (`--repeat`; 1 before repeats existed).
     #[serde(default = "one")]
     pub repeat: u32,
@@ -65,6 +69,27 @@ pub struct RunConfig {
     /// cleartext, uncompressed).
     #[serde(default)]
     pub dimensions: Dimensions,
+}
+
+/// A round trip added between the clients and the server (`--rtt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkDelay {
+    pub rtt_ms: f64,
+    pub method: DelayMethod,
+    /// Why netem was not used, when it was not.
+    #[serde(default)]
+    pub netem_unavailable: Option<String>,
+}
+
+/// What delayed the clients' packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DelayMethod {
+    /// The kernel's netem qdisc, on the loopback of a network namespace made for the run.
+    Netem,
+    /// The load generator's delay line in every client connection (each direction held back
+    /// by half the round trip, in user space).
+    DelayLine,
 }
 
 /// The idle server's CPU: the feed, the ring and the load generator's readings of
@@ -372,6 +397,7 @@ mod tests {
                 payload_bytes: 0,
                 connect_rate: 2000.0,
                 seed: 1,
+                network: None,
                 repeat: 1,
                 dimensions: Dimensions::default(),
             },

@@ -315,6 +315,7 @@ mod tests {
             payload_bytes: 0,
             connect_rate: 2000.0,
             seed: 1,
+            network: None,
             repeat: 1,
             dimensions: proto::Dimensions::default(),
         }
