@@ -6,8 +6,10 @@
 //! - `ws`: `GET /ws`, snapshot then one text frame per event, `?since=S` resume.
 //! - `echo`: `GET /ws/echo`, echoes frames (conformance, round-trip time).
 //! - `push`: where a push client (SSE, WebSocket) starts, what it gets next, and resyncs.
+//! - `compressed`: the bound on per-connection compressors (SSE streams, WebSocket deflate).
 //! - `upgrade`: the WebSocket handshake checks both WebSocket endpoints share.
 
+pub mod compressed;
 pub mod echo;
 pub mod events;
 pub mod push;
