@@ -42,6 +42,11 @@ fn a_sweep_with_compression_off_and_on_completes_without_errors_or_lost_events()
                 .unwrap_or_else(|| panic!("no {t} {c:?} step"))
                 .wire_bytes_per_delivery
         };
-        assert!(per(Compression::On) < per(Compression::Off), "{t}: {} vs {}", per(Compression::On), per(Compression::Off));
+        assert!(
+            per(Compression::On) < per(Compression::Off),
+            "{t}: {} vs {}",
+            per(Compression::On),
+            per(Compression::Off)
+        );
     }
 }

@@ -105,7 +105,10 @@ async fn every_http_endpoint_honours_each_coding_and_identity() {
         // A long poll held until the next event, then answered in the same coding.
         let seq = r.app.feed.latest_seq();
         let path = format!("/api/events?since={seq}&wait=10");
-        let poll = { let r = &r; async move { fetch(r, &path, c).await } };
+        let poll = {
+            let r = &r;
+            async move { fetch(r, &path, c).await }
+        };
         let (page, ()) = tokio::join!(poll, async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             r.app.feed.publish(g.draw());
@@ -160,7 +163,9 @@ async fn compressed_sse_events_are_readable_one_by_one() {
                 loop {
                     if let Some(end) = text.find("\n\n") {
                         let block: String = text.drain(..end + 2).collect();
-                        let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
+                        let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                            continue;
+                        };
                         return wire::parse_push(data.as_bytes()).expect("a message");
                     }
                     let chunk = resp.chunk().await.expect("stream").expect("open");
@@ -191,7 +196,8 @@ async fn ws_deflate_seqs(
         opts = opts.server_no_context_takeover();
     }
     let url = format!("ws://{}/ws?since=0", r.addr).parse().expect("url");
-    let mut ws = timeout(LIMIT, yawc::WebSocket::handshake(url, tcp, opts)).await.expect("in time").expect("upgrades");
+    let mut ws =
+        timeout(LIMIT, yawc::WebSocket::handshake(url, tcp, opts)).await.expect("in time").expect("upgrades");
     let mut seqs = Vec::new();
     while seqs.last().copied().unwrap_or(0) < until {
         let f = timeout(LIMIT, ws.next_frame()).await.expect("in time").expect("a frame");
@@ -231,11 +237,13 @@ async fn the_echo_endpoint_negotiates_deflate() {
     let tcp = tokio::net::TcpStream::connect(r.addr).await.expect("connects");
     let url = format!("ws://{}/ws/echo", r.addr).parse().expect("url");
     let opts = yawc::Options::default().with_balanced_compression();
-    let mut ws = timeout(LIMIT, yawc::WebSocket::handshake(url, tcp, opts)).await.expect("in time").expect("upgrades");
+    let mut ws =
+        timeout(LIMIT, yawc::WebSocket::handshake(url, tcp, opts)).await.expect("in time").expect("upgrades");
     let text = "echo ".repeat(200);
     futures_util::SinkExt::send(&mut ws, yawc::Frame::text(text.clone())).await.expect("sent");
     let back = timeout(LIMIT, ws.next_frame()).await.expect("in time").expect("echoed");
     assert_eq!(back.payload().as_ref(), text.as_bytes());
-    let received = metrics(r.addr).await.channel(PerChannel::BytesReceived, proto::Channel::WsEcho).expect("counted");
+    let received =
+        metrics(r.addr).await.channel(PerChannel::BytesReceived, proto::Channel::WsEcho).expect("counted");
     assert!(received < 400.0, "the 1000-byte message came compressed: {received} bytes");
 }

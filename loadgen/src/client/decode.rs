@@ -18,7 +18,9 @@ pub fn coding(h: &HeaderMap) -> Result<Coding, Failure> {
     match h.get(CONTENT_ENCODING).map(|v| v.to_str().map(Coding::from_token)) {
         None => Ok(Coding::Identity),
         Some(Ok(Some(c))) => Ok(c),
-        Some(_) => Err(Failure::protocol(format!("an unknown Content-Encoding: {:?}", h.get(CONTENT_ENCODING)))),
+        Some(_) => {
+            Err(Failure::protocol(format!("an unknown Content-Encoding: {:?}", h.get(CONTENT_ENCODING))))
+        }
     }
 }
 
@@ -63,7 +65,8 @@ impl Decoder {
             Decoder::Br(d) => through(d.as_mut(), data).map(|_| d.get_mut()),
             Decoder::Zstd(d) => through(d, data).map(|_| d.get_mut()),
         };
-        r.map(std::mem::take).map_err(|e| Failure::protocol(format!("the compressed body does not decode: {e}")))
+        r.map(std::mem::take)
+            .map_err(|e| Failure::protocol(format!("the compressed body does not decode: {e}")))
     }
 
     /// The end of a whole body: whatever the decoder still held.

@@ -33,8 +33,9 @@ pub async fn open(ctx: &StepCtx, i: usize, since: Option<u64>) -> Result<(Socket
     };
     let tcp = connect_tcp(ctx.target, ctx.source(i)).await?;
     let hs = async {
-        let (mut send, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
@@ -54,15 +55,27 @@ pub async fn open(ctx: &StepCtx, i: usize, since: Option<u64>) -> Result<(Socket
             return Err(Failure::status(status)
                 .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}"))));
         }
-        let ext = resp.headers().get(header::SEC_WEBSOCKET_EXTENSIONS).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let ext = resp
+            .headers()
+            .get(header::SEC_WEBSOCKET_EXTENSIONS)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let upgraded = hyper::upgrade::on(&mut resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-        let opts = Options::default().with_utf8().with_read_buffer_capacity(4096).with_write_buffer_capacity(1024);
+        let opts =
+            Options::default().with_utf8().with_read_buffer_capacity(4096).with_write_buffer_capacity(1024);
         let opts = if ext.is_some() { opts.with_low_latency_compression() } else { opts };
-        let ws = WebSocket::from_stream_with_extensions(TokioIo::new(upgraded), Role::Client, ext.as_deref(), opts)
-            .map_err(Failure::protocol)?;
+        let ws = WebSocket::from_stream_with_extensions(
+            TokioIo::new(upgraded),
+            Role::Client,
+            ext.as_deref(),
+            opts,
+        )
+        .map_err(Failure::protocol)?;
         Ok((ws, ext.is_some()))
     };
-    tokio::time::timeout(HANDSHAKE_LIMIT, hs).await.map_err(|_| Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT))?
+    tokio::time::timeout(HANDSHAKE_LIMIT, hs)
+        .await
+        .map_err(|_| Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT))?
 }
 
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
@@ -83,7 +96,11 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             };
             let Some(frame) = frame else {
                 let close = yawc::Frame::close(yawc::close::CloseCode::Normal, b"");
-                let _ = tokio::time::timeout(Duration::from_millis(500), futures_util::SinkExt::send(&mut ws, close)).await;
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(500),
+                    futures_util::SinkExt::send(&mut ws, close),
+                )
+                .await;
                 return rec;
             };
             match frame {
@@ -122,5 +139,6 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
 
 /// Whether `v` (a `Sec-WebSocket-Extensions` answer) agreed to permessage-deflate.
 pub fn agreed(v: Option<&HeaderValue>) -> bool {
-    v.and_then(|v| v.to_str().ok()).is_some_and(|s| s.trim_start().starts_with(proto::encoding::PERMESSAGE_DEFLATE))
+    v.and_then(|v| v.to_str().ok())
+        .is_some_and(|s| s.trim_start().starts_with(proto::encoding::PERMESSAGE_DEFLATE))
 }

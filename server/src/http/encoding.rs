@@ -27,7 +27,9 @@ const STREAM_WINDOW_LOG: u32 = 16;
 
 /// The coding for a request, from its `Accept-Encoding` lines.
 pub fn chosen(h: &HeaderMap) -> Coding {
-    proto::encoding::negotiate(headers::tokens(h, header::ACCEPT_ENCODING).collect::<Vec<_>>().iter().copied())
+    proto::encoding::negotiate(
+        headers::tokens(h, header::ACCEPT_ENCODING).collect::<Vec<_>>().iter().copied(),
+    )
 }
 
 /// Marks a response as negotiated: `Vary: Accept-Encoding` always (an identity answer varies
@@ -49,7 +51,8 @@ pub fn compress(coding: Coding, body: &Bytes) -> Bytes {
         }
         Coding::Br => {
             let mut out = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams { quality: BR_QUALITY as i32, ..Default::default() };
+            let params =
+                brotli::enc::BrotliEncoderParams { quality: BR_QUALITY as i32, ..Default::default() };
             brotli::BrotliCompress(&mut &body[..], &mut out, &params).map(|_| out)
         }
         Coding::Zstd => zstd::stream::encode_all(&body[..], ZSTD_LEVEL),
@@ -70,12 +73,16 @@ impl StreamEncoder {
     pub fn new(coding: Coding) -> io::Result<Option<StreamEncoder>> {
         Ok(Some(match coding {
             Coding::Identity => return Ok(None),
-            Coding::Gzip => {
-                StreamEncoder::Gzip(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(GZIP_LEVEL)))
-            }
-            Coding::Br => {
-                StreamEncoder::Br(Box::new(brotli::CompressorWriter::new(Vec::new(), 4096, BR_QUALITY, STREAM_WINDOW_LOG)))
-            }
+            Coding::Gzip => StreamEncoder::Gzip(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::new(GZIP_LEVEL),
+            )),
+            Coding::Br => StreamEncoder::Br(Box::new(brotli::CompressorWriter::new(
+                Vec::new(),
+                4096,
+                BR_QUALITY,
+                STREAM_WINDOW_LOG,
+            ))),
             Coding::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
                 e.window_log(STREAM_WINDOW_LOG)?;
@@ -131,7 +138,9 @@ mod tests {
 
     #[test]
     fn one_shot_bodies_round_trip_and_shrink() {
-        let body = Bytes::from(r#"{"type":"snapshot","matches":[{"id":0,"home":"A","away":"B"}],"pad":""}"#.repeat(20));
+        let body = Bytes::from(
+            r#"{"type":"snapshot","matches":[{"id":0,"home":"A","away":"B"}],"pad":""}"#.repeat(20),
+        );
         for c in Coding::ALL {
             let z = compress(c, &body);
             assert_eq!(decode(c, &z), body, "{c}");

@@ -135,7 +135,10 @@ mod tests {
     fn offers_it_cannot_honour_are_declined_in_order() {
         let t = WsDeflate::Takeover;
         assert_eq!(agreed(t, &["permessage-deflate; server_max_window_bits=10"]), None);
-        assert_eq!(agreed(t, &["permessage-deflate; client_no_context_takeover; client_no_context_takeover"]), None);
+        assert_eq!(
+            agreed(t, &["permessage-deflate; client_no_context_takeover; client_no_context_takeover"]),
+            None
+        );
         assert_eq!(agreed(t, &["permessage-deflate; foo"]), None);
         assert_eq!(agreed(t, &["x-webkit-deflate-frame"]), None);
         assert_eq!(

@@ -70,7 +70,8 @@ where
                         Err(e) => return tracing::warn!(error = %e, "deflate session"),
                     },
                     None => WsConn::Plain(Box::new(
-                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(cfg)).await,
+                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(cfg))
+                            .await,
                     )),
                 };
                 session(app, ws).await;

@@ -61,7 +61,9 @@ impl WsConn {
 
     pub async fn send_ping(&mut self, payload: &'static [u8]) -> Result<(), Broken> {
         match self {
-            WsConn::Plain(ws) => ws.send(Message::Ping(Bytes::from_static(payload))).await.map_err(|_| Broken),
+            WsConn::Plain(ws) => {
+                ws.send(Message::Ping(Bytes::from_static(payload))).await.map_err(|_| Broken)
+            }
             WsConn::Deflate(ws, _) => {
                 ws.send(yawc::Frame::ping(Bytes::from_static(payload))).await.map_err(|_| Broken)
             }
