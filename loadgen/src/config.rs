@@ -153,7 +153,11 @@ impl RunArgs {
     /// The clients speak HTTP/1.1 in cleartext without compression so far; any other variant
     /// is refused before anything runs rather than measured as something it is not.
     fn check_supported_variants(&self) -> Result<(), String> {
-        match self.dimensions().variants().into_iter().find(|v| *v != proto::Variant::default()) {
+        // Compression is supported (issue 13): only its other dimensions must be the default.
+        let supported = |v: &proto::Variant| {
+            proto::Variant { compression: Default::default(), ..*v } == proto::Variant::default()
+        };
+        match self.dimensions().variants().into_iter().find(|v| !supported(v)) {
             Some(v) => Err(format!(
                 "the clients cannot run variant {v} yet (HTTP/1.1, cleartext, uncompressed only)"
             )),

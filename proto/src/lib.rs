@@ -9,11 +9,13 @@
 //! - [`sse`]: the Server-Sent Events codec, one frame writer and one incremental parser.
 //! - [`variant`]: the run's dimensions beside transport and client count (HTTP protocol,
 //!   TLS, compression), one mechanism shared by the CLI, `results.json` and the report.
+//! - [`encoding`]: HTTP content codings, `Accept-Encoding` negotiation and per-coding ETags.
 //! - [`results`]: `results.json`, the only link between a run and its report.
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
 
 pub mod clock;
+pub mod encoding;
 pub mod metrics;
 pub mod process;
 pub mod results;

@@ -117,6 +117,9 @@ pub enum Single {
     SlowConsumerResyncs,
     SlowConsumersDropped,
     WsPingsMissed,
+    SharedEncodings,
+    StreamCompressors,
+    StreamCompressorsRefused,
     FeedSeq,
     FeedEpoch,
     ProcessCpuSeconds,
@@ -124,7 +127,7 @@ pub enum Single {
 }
 
 impl Single {
-    pub const ALL: [Single; 11] = [
+    pub const ALL: [Single; 14] = [
         Single::ConnectionsAccepted,
         Single::ConnectionsRefused,
         Single::HeaderTimeouts,
@@ -132,6 +135,9 @@ impl Single {
         Single::SlowConsumerResyncs,
         Single::SlowConsumersDropped,
         Single::WsPingsMissed,
+        Single::SharedEncodings,
+        Single::StreamCompressors,
+        Single::StreamCompressorsRefused,
         Single::FeedSeq,
         Single::FeedEpoch,
         Single::ProcessCpuSeconds,
@@ -172,6 +178,21 @@ impl Described for Single {
                 "pushpull_ws_pings_missed_total",
                 Kind::Counter,
                 "WebSocket clients closed after an unanswered ping.",
+            ),
+            Single::SharedEncodings => (
+                "pushpull_shared_encodings_total",
+                Kind::Counter,
+                "Shared bodies (snapshots, event pages) compressed, once per coding and version.",
+            ),
+            Single::StreamCompressors => (
+                "pushpull_stream_compressors",
+                Kind::Gauge,
+                "Per-connection compressors held now: compressed SSE streams and WebSocket deflate sessions.",
+            ),
+            Single::StreamCompressorsRefused => (
+                "pushpull_stream_compressors_refused_total",
+                Kind::Counter,
+                "Streams served uncompressed because --max-stream-compressors was reached.",
             ),
             Single::FeedSeq => ("pushpull_feed_seq", Kind::Gauge, "Latest published event seq."),
             Single::FeedEpoch => {

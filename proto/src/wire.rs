@@ -178,7 +178,9 @@ pub fn parse_push(text: &[u8]) -> Result<PushMessage, serde_json::Error> {
 pub fn parse_etag(value: &str) -> Option<u64> {
     let v = value.trim();
     let v = v.strip_prefix("W/").unwrap_or(v);
-    v.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+    let v = v.strip_prefix('"')?.strip_suffix('"')?;
+    // An encoded representation's tag is `"<seq>-<coding>"` ([`crate::encoding::etag`]).
+    v.split_once('-').map_or(v, |(seq, _)| seq).parse().ok()
 }
 
 /// The `ETag` value for a snapshot at `seq`: the seq, quoted.

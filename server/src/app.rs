@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::feed::encoded::Encoded;
 use crate::feed::Feed;
 use crate::metrics::Metrics;
 use crate::pages::Pages;
@@ -17,6 +18,8 @@ use crate::shutdown::Shutdown;
 pub struct App {
     pub config: Config,
     pub feed: Arc<Feed>,
+    /// The feed's bodies compressed once per coding (issue 13).
+    pub encoded: Encoded,
     pub metrics: Arc<Metrics>,
     pub pages: Pages,
     pub shutdown: Shutdown,
@@ -27,10 +30,12 @@ pub struct App {
 impl App {
     /// Fresh counters and page tallies around `feed`.
     pub fn new(config: Config, feed: Arc<Feed>, shutdown: Shutdown) -> Arc<App> {
+        let metrics = Arc::new(Metrics::new());
         Arc::new(App {
             config,
             feed,
-            metrics: Arc::new(Metrics::new()),
+            encoded: Encoded::new(metrics.shared_encodings.clone()),
+            metrics,
             pages: Pages::default(),
             shutdown,
             open_connections: AtomicUsize::new(0),

@@ -90,9 +90,30 @@ pub struct Config {
     #[arg(long = "allow-origin")]
     pub allow_origin: Vec<String>,
 
+    /// WebSocket permessage-deflate (RFC 7692) when a client offers it: `takeover` keeps each
+    /// connection's window between messages (the best ratio, and a compressor of about
+    /// 370 KiB per connection), `no-takeover` answers `server_no_context_takeover` to every
+    /// offer (compressors pooled between messages), `off` never negotiates it. A client that
+    /// asks for `server_no_context_takeover` gets it whatever this says.
+    #[arg(long, value_enum, default_value_t = WsDeflate::Takeover)]
+    pub ws_deflate: WsDeflate,
+
+    /// Per-connection compressors (compressed SSE streams, WebSocket deflate sessions) held at
+    /// once at most; a stream beyond it is served uncompressed, and counted.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_stream_compressors: usize,
+
     /// On shutdown, how long to wait for connections to finish before exiting anyway.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// What the server answers to a permessage-deflate offer (`--ws-deflate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WsDeflate {
+    Takeover,
+    NoTakeover,
+    Off,
 }
 
 impl Default for Config {
@@ -137,6 +158,7 @@ mod tests {
         assert_eq!(c.long_poll_max, Duration::from_secs(30));
         assert_eq!(c.max_message_bytes, 65_536);
         assert_eq!(c.match_speed, 1.0);
+        assert_eq!((c.ws_deflate, c.max_stream_compressors), (WsDeflate::Takeover, 100_000));
     }
 
     #[test]

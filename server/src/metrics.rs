@@ -51,6 +51,11 @@ pub struct Metrics {
     pub slow_consumer_resyncs: Counter,
     pub slow_consumers_dropped: Counter,
     pub ws_pings_missed: Counter,
+    /// Compressions of shared bodies (issue 13), handed to [`crate::feed::encoded::Encoded`].
+    pub shared_encodings: Counter,
+    /// Per-connection compressors held now; see [`crate::transport::compressed`].
+    pub stream_compressors: Gauge,
+    pub stream_compressors_refused: Counter,
     /// Set from the feed at each render.
     feed_seq: Gauge<u64, AtomicU64>,
     feed_epoch: Gauge<u64, AtomicU64>,
@@ -94,6 +99,9 @@ impl Metrics {
             slow_consumer_resyncs: single(&mut r, Single::SlowConsumerResyncs),
             slow_consumers_dropped: single(&mut r, Single::SlowConsumersDropped),
             ws_pings_missed: single(&mut r, Single::WsPingsMissed),
+            shared_encodings: single(&mut r, Single::SharedEncodings),
+            stream_compressors: single(&mut r, Single::StreamCompressors),
+            stream_compressors_refused: single(&mut r, Single::StreamCompressorsRefused),
             feed_seq: single(&mut r, Single::FeedSeq),
             feed_epoch: single(&mut r, Single::FeedEpoch),
             registry: r,

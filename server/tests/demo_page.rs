@@ -78,6 +78,7 @@ async fn the_page_and_every_asset_it_references_are_served() {
         "not-modified",
         "bytes-in",
         "bytes-out",
+        "bytes-decoded",
         "events",
         "lost",
         "coalesced",

@@ -11,10 +11,12 @@
 //! by the step, backing off after each failure, every failure counted by kind and its cause
 //! logged at debug level.
 
+pub mod decode;
 pub mod http;
 pub mod poll;
 pub mod sse;
 pub mod ws;
+pub mod ws_deflate;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -117,6 +119,22 @@ impl StepCtx {
             _ = self.cancel.cancelled() => false,
             _ = tokio::time::sleep_until(t) => true,
         }
+    }
+
+    /// Whether the clients offer compression as a browser does (`--compression on`).
+    pub fn compressed(&self) -> bool {
+        self.variant.compression == proto::Compression::On
+    }
+
+    /// `req` with the browser's `Accept-Encoding` when the step compresses (issue 13).
+    pub fn offer_encodings<B>(&self, mut req: ::http::Request<B>) -> ::http::Request<B> {
+        if self.compressed() {
+            req.headers_mut().insert(
+                ::http::header::ACCEPT_ENCODING,
+                ::http::HeaderValue::from_static(proto::encoding::BROWSER_ACCEPT_ENCODING),
+            );
+        }
+        req
     }
 
     /// The source address for client `i`.

@@ -16,11 +16,14 @@ use http::header;
 use http_body_util::Empty;
 use tokio::time::Instant;
 
+use super::decode;
 use super::http::{get, Answer, Conn};
 use super::{Attempt, Opened, Reconnect, StepCtx, Transport};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::{ClientRecord, Request};
 use crate::schedule::Schedule;
+use http::HeaderMap;
+use proto::encoding::Coding;
 use proto::wire::{self, EventsPageHead, Gone, Head};
 
 /// Longest a long poll asks to be held, seconds (the design's `wait=30`).
@@ -37,6 +40,7 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
         opened_at: None,
         reconnect: Reconnect::default(),
         cursor: None,
+        coding: Coding::Identity,
     };
     let limit = match ctx.transport {
         Transport::LongPoll => Duration::from_secs(LONG_POLL_WAIT_S + 10),
@@ -56,7 +60,7 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
             Attempt::Stop => break,
         }
         let Some(c) = p.conn.as_mut() else { continue };
-        let req = request(ctx, p.cursor);
+        let req = request(ctx, p.cursor, p.coding);
         let sent = Instant::now();
         let answer = tokio::select! {
             _ = ctx.cancel.cancelled() => break,
@@ -92,6 +96,8 @@ struct Poller<'a> {
     reconnect: Reconnect,
     /// Short polling: the seq of the snapshot we hold. Delta/long: the `since` cursor.
     cursor: Option<u64>,
+    /// The coding of the last 200: the representation whose ETag a short poll sends back.
+    coding: Coding,
 }
 
 /// When a poll was due, sent and answered.
@@ -125,6 +131,9 @@ impl Poller<'_> {
         self.reconnect.answered();
         let kind = self.ctx.transport;
         let initial = kind != Transport::ShortPoll && self.cursor.is_none();
+        if answer.status == http::StatusCode::OK {
+            self.coding = decode::coding(&answer.headers).unwrap_or(Coding::Identity);
+        }
         let empty = match handle(self.ctx, &mut self.rec, kind, &mut self.cursor, answer) {
             Ok(empty) => empty,
             Err(e) => {
@@ -146,15 +155,16 @@ impl Poller<'_> {
 
 /// The next poll: the snapshot (conditional for a short poller holding one), or the events
 /// after the cursor (held by the server for a long poller).
-fn request(ctx: &StepCtx, cursor: Option<u64>) -> http::Request<Empty<Bytes>> {
+fn request(ctx: &StepCtx, cursor: Option<u64>, coding: Coding) -> http::Request<Empty<Bytes>> {
     let path = match (ctx.transport, cursor) {
         (Transport::ShortPoll, _) | (_, None) => "/api/scores".to_string(),
         (Transport::DeltaPoll, Some(s)) => format!("/api/events?since={s}"),
         (_, Some(s)) => format!("/api/events?since={s}&wait={LONG_POLL_WAIT_S}"),
     };
-    let mut req = get(&ctx.host, &path);
+    let mut req = ctx.offer_encodings(get(&ctx.host, &path));
     if let (Transport::ShortPoll, Some(seq)) = (ctx.transport, cursor) {
-        let tag = wire::etag(seq).parse().expect("a quoted number is a valid header");
+        // The tag of the representation held, as a browser's cache sends it back.
+        let tag = proto::encoding::etag(seq, coding).parse().expect("a quoted number is a valid header");
         req.headers_mut().insert(header::IF_NONE_MATCH, tag);
     }
     req
@@ -171,6 +181,8 @@ fn handle(
     if a.status == http::StatusCode::NOT_MODIFIED {
         return Ok(true);
     }
+    let body = decode::body(&a.headers, a.body.clone())?;
+    let a = &Answer { status: a.status, headers: HeaderMap::new(), body };
     if a.status == http::StatusCode::GONE {
         let gone: Gone = serde_json::from_slice(&a.body).map_err(Failure::protocol)?;
         rec.check_epoch(gone.snapshot.epoch);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 
+use super::decode;
 use super::http::{get, Conn};
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
@@ -22,7 +23,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     while !ctx.done() {
         let opened = async {
             let mut conn = Conn::open(ctx.target, ctx.source(i)).await?;
-            let mut req = get(&ctx.host, "/sse");
+            let mut req = ctx.offer_encodings(get(&ctx.host, "/sse"));
             if let Some(s) = last_seq {
                 req.headers_mut().insert("last-event-id", s.to_string().parse().expect("digits"));
             }
@@ -36,6 +37,16 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             Attempt::Open(x) => x,
             Attempt::Retry => continue,
             Attempt::Stop => break,
+        };
+        // A compressed stream is decoded chunk by chunk as it arrives (issue 13).
+        let mut unzip = match decode::coding(resp.headers()) {
+            Ok(c) => decode::Decoder::new(c),
+            Err(e) => {
+                if !reconnect.lost(ctx, &mut rec, &e).await {
+                    break;
+                }
+                continue;
+            }
         };
         let mut body = resp.into_body();
         let mut decoder = Decoder::new();
@@ -51,6 +62,15 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 None => break Failure::new(ErrorKind::Reset, "the server ended the stream"),
             };
             let Some(data) = frame.data_ref() else { continue };
+            let plain;
+            let data = match unzip.as_mut().map(|u| u.chunk(data)) {
+                None => &data[..],
+                Some(Ok(p)) => {
+                    plain = p;
+                    &plain[..]
+                }
+                Some(Err(e)) => break e,
+            };
             if let Err(e) = drain_events(ctx, &mut rec, &mut decoder, data, &mut last_seq) {
                 break e;
             }

@@ -23,6 +23,10 @@ pub fn config() -> WebSocketConfig {
 }
 
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
+    // Compression on: the browser's deflate offer, through yawc (issue 13).
+    if ctx.compressed() {
+        return super::ws_deflate::run(ctx, i).await;
+    }
     let mut rec = ClientRecord::new(i);
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();

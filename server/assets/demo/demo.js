@@ -315,6 +315,9 @@ class Panel {
     this.delayWorst = null;
     this.spark = [];
     this.goalsFirst = 0;
+    // Bodies and messages as the page got them after the browser decoded them: beside the
+    // wire bytes (compressed when the browser offered it, which it always does), the saving.
+    this.decoded = 0;
     this.bytesBase = { ...this.bytes };
   }
 
@@ -492,6 +495,7 @@ class Panel {
       coalesced: this.coalesced,
       lost: this.lost,
       'bytes-in': toPage,
+      'bytes-decoded': this.decoded,
       'bytes-out': fromPage,
       'bytes-per-event': this.events ? (toPage + fromPage) / this.events : null,
       'delay-last': this.delayLast,
@@ -560,6 +564,7 @@ class ShortPollPanel extends Panel {
       const body = await r.text();
       const at = now();
       if (!this.live(gen)) return;
+      this.decoded += body.length;
       if (r.status === 304) {
         this.notModified += 1;
         this.setState('last answer: 304 Not Modified (nothing new)');
@@ -597,6 +602,7 @@ class WsPanel extends Panel {
     ws.onmessage = (m) => {
       const at = now();
       if (!this.live(gen)) return;
+      this.decoded += m.data.length;
       const msg = JSON.parse(m.data);
       if (msg.type === 'snapshot') this.snapshot(msg, at);
       else this.event(msg, at);
@@ -632,11 +638,17 @@ class SsePanel extends Panel {
     };
     es.addEventListener('snapshot', (m) => {
       const at = now();
-      if (this.live(gen)) this.snapshot(JSON.parse(m.data), at);
+      if (this.live(gen)) {
+        this.decoded += m.data.length;
+        this.snapshot(JSON.parse(m.data), at);
+      }
     });
     es.addEventListener('event', (m) => {
       const at = now();
-      if (this.live(gen)) this.event(JSON.parse(m.data), at);
+      if (this.live(gen)) {
+        this.decoded += m.data.length;
+        this.event(JSON.parse(m.data), at);
+      }
     });
     es.onerror = () => {
       if (this.es === es) this.isOpen = false;
@@ -666,6 +678,7 @@ class LongPollPanel extends Panel {
         const body = await r.text();
         const at = now();
         if (!this.live(gen)) return;
+        this.decoded += body.length;
         if (r.status === 410) {
           // No cursor yet, or one the server cannot serve (it restarted, or this panel fell
           // behind its ring): go on from the snapshot it carries. Behind the ring, the events

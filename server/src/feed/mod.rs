@@ -7,6 +7,7 @@
 //! Publishing, the ring and the broadcast happen under one lock, so a subscriber that reads
 //! the ring and subscribes under that lock sees every event exactly once.
 
+pub mod encoded;
 pub mod generator;
 pub mod replay;
 pub mod source;

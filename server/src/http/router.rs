@@ -64,7 +64,7 @@ async fn dispatch(
 ) -> Response<Body> {
     match handler {
         Handler::ShortPoll => short_poll::handle(app, &req),
-        Handler::Events => events::handle(app, query).await,
+        Handler::Events => events::handle(app, &req, query).await,
         Handler::Sse => sse::handle(app, &req, query, in_flight),
         Handler::Ws => ws::handle(app, req, query, in_flight),
         Handler::WsEcho => echo::handle(app, req, in_flight),

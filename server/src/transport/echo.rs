@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::upgrade::{self, Socket};
+use super::upgrade;
+use super::wsconn::{Incoming, WsConn};
 use crate::app::App;
 use crate::http::response::Body;
 use crate::net::metered::InFlight;
@@ -22,30 +22,30 @@ where
     upgrade::upgrade(app, req, in_flight, run)
 }
 
-async fn run(app: Arc<App>, mut ws: Socket) {
+async fn run(app: Arc<App>, mut ws: WsConn) {
     let counters = app.metrics.transport(Channel::WsEcho);
     loop {
         let msg = tokio::select! {
             _ = app.shutdown.cancelled() => {
-                upgrade::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                ws.close(CloseCode::Away, "server shutting down").await;
                 return;
             }
-            m = ws.next() => m,
+            m = ws.recv() => m,
         };
-        match msg {
-            None => return,
-            Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
-                if ws.send(m).await.is_err() {
-                    return;
-                }
-                counters.messages_sent.inc();
-            }
-            // Pings are answered and close frames replied to by tungstenite as it reads.
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                upgrade::fail(&mut ws, &e).await;
-                return;
-            }
+        let sent = match msg {
+            None | Some(Err(_)) => return,
+            // The stack checked it is UTF-8 before handing it over.
+            Some(Ok(Incoming::Text(t))) => match Utf8Bytes::try_from(t) {
+                Ok(t) => ws.send_text(t).await,
+                Err(_) => return,
+            },
+            Some(Ok(Incoming::Binary(b))) => ws.send_binary(b).await,
+            // Pings are answered and close frames replied to by the stack as it reads.
+            Some(Ok(_)) => continue,
+        };
+        if sent.is_err() {
+            return;
         }
+        counters.messages_sent.inc();
     }
 }

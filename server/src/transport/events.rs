@@ -4,20 +4,31 @@
 //! without re-serialising them. A cursor the ring cannot serve (too old, or beyond the latest
 //! seq as after a restart) gets 410 with a snapshot to restart from. With `wait`, the request
 //! is held until an event after S exists, `wait` (capped by `--long-poll-max`) passes, or the
-//! server shuts down, whichever comes first.
+//! server shuts down, whichever comes first. A compressed page (issue 13) is compressed once
+//! per cursor, coding and latest seq: the long polls an event wakes share it.
 
 use std::sync::Arc;
 
-use http::{Response, StatusCode};
+use http::{Request, Response, StatusCode};
 
 use crate::app::App;
 use crate::feed::Published;
+use crate::http::encoding::{self, Coding};
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
 use proto::wire::Gone;
 use proto::Transport;
 
-pub async fn handle(app: &App, query: &FeedQuery) -> Response<Body> {
+pub async fn handle<B>(app: &App, req: &Request<B>, query: &FeedQuery) -> Response<Body> {
+    let coding = encoding::chosen(req.headers());
+    let mut resp = answer(app, query, coding).await;
+    if resp.status() == StatusCode::OK || resp.status() == StatusCode::GONE {
+        encoding::mark(resp.headers_mut(), coding);
+    }
+    resp
+}
+
+async fn answer(app: &App, query: &FeedQuery, coding: Coding) -> Response<Body> {
     let Some(since) = query.since else {
         return response::error(
             StatusCode::BAD_REQUEST,
@@ -27,7 +38,7 @@ pub async fn handle(app: &App, query: &FeedQuery) -> Response<Body> {
     let transport = if query.wait.is_some() { Transport::LongPoll } else { Transport::DeltaPoll };
     let mut events = match app.feed.since(since) {
         Ok(ev) => ev,
-        Err(e) => return gone(app, e.to_string()),
+        Err(e) => return gone(app, e.to_string(), coding),
     };
     if events.is_empty() {
         if let Some(wait) = query.wait.filter(|w| !w.is_zero()) {
@@ -40,13 +51,15 @@ pub async fn handle(app: &App, query: &FeedQuery) -> Response<Body> {
             if arrived {
                 events = match app.feed.since(since) {
                     Ok(ev) => ev,
-                    Err(e) => return gone(app, e.to_string()),
+                    Err(e) => return gone(app, e.to_string(), coding),
                 };
             }
         }
     }
     app.metrics.transport(transport).events_delivered.inc_by(events.len() as u64);
-    response::json(StatusCode::OK, page(app.feed.epoch(), &events, since))
+    let next = events.last().map_or(since, |e| e.seq);
+    let body = app.encoded.page(since, next, coding, || page(app.feed.epoch(), &events, since).into());
+    response::json(StatusCode::OK, body)
 }
 
 /// `{"epoch":E,"events":[e1,e2,…],"next":N}` from the events' stored JSON.
@@ -65,8 +78,9 @@ fn page(epoch: u64, events: &[Arc<Published>], since: u64) -> Vec<u8> {
     out
 }
 
-fn gone(app: &App, why: String) -> Response<Body> {
+fn gone(app: &App, why: String, coding: Coding) -> Response<Body> {
     let body =
         Gone { error: format!("{why}; restart from this snapshot"), snapshot: app.feed.snapshot_value() };
-    response::json(StatusCode::GONE, serde_json::to_vec(&body).unwrap_or_default())
+    let json = serde_json::to_vec(&body).unwrap_or_default().into();
+    response::json(StatusCode::GONE, encoding::compress(coding, &json))
 }

@@ -6,8 +6,13 @@
 //! - `ws`: `GET /ws`, snapshot then one text frame per event, `?since=S` resume.
 //! - `echo`: `GET /ws/echo`, echoes frames (conformance, round-trip time).
 //! - `push`: where a push client (SSE, WebSocket) starts, what it gets next, and resyncs.
+//! - `compressed`: the bound on per-connection compressors (SSE streams, WebSocket deflate).
+//! - `deflate`, `wsconn`: WebSocket permessage-deflate (yawc) and the interface that hides
+//!   which stack a session runs on.
 //! - `upgrade`: the WebSocket handshake checks both WebSocket endpoints share.
 
+pub mod compressed;
+pub mod deflate;
 pub mod echo;
 pub mod events;
 pub mod push;
@@ -15,3 +20,4 @@ pub mod short_poll;
 pub mod sse;
 pub mod upgrade;
 pub mod ws;
+pub mod wsconn;

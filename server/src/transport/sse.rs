@@ -5,6 +5,9 @@
 //! [`Push`] decides what comes next. Every event frame carries `id: <seq>`, so a browser's
 //! `EventSource` resumes with no gap by itself. Events are the feed's pre-built frames; a
 //! client that stops reading altogether is dropped by the socket's send timeout.
+//! A client that accepts a compressed coding (issue 13) gets the stream through its own
+//! compressor, flushed after every frame ([`StreamEncoder`]), while a
+//! `--max-stream-compressors` permit is free.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -18,8 +21,10 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::time::{Instant, Interval};
 
+use super::compressed::Permit;
 use super::push::{Item, Push};
 use crate::app::App;
+use crate::http::encoding::{self, Coding, StreamEncoder};
 use crate::http::query::FeedQuery;
 use crate::http::response::{self, Body};
 use crate::net::metered::InFlight;
@@ -33,6 +38,8 @@ struct Stream {
     pending: VecDeque<Bytes>,
     push: Push,
     keep_alive: Interval,
+    /// This stream's compressor (issue 13), if it negotiated one.
+    encoder: Option<(StreamEncoder, Permit)>,
     _in_flight: InFlight,
 }
 
@@ -55,12 +62,17 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
     let mut pending = VecDeque::with_capacity(opening.len() + 1);
     pending.push_back(Bytes::from_static(b"retry: 1000\n\n"));
     pending.extend(opening.into_iter().map(|item| frame(app, item)));
+    let coding = encoding::chosen(req.headers());
+    let encoder = if coding.is_identity() { None } else { Permit::take(app) }
+        .and_then(|permit| StreamEncoder::new(coding).ok().flatten().map(|e| (e, permit)));
+    let coding = if encoder.is_some() { coding } else { Coding::Identity };
     let ka = app.config.sse_keepalive;
     let st = Stream {
         app: app.clone(),
         pending,
         push,
         keep_alive: tokio::time::interval_at(Instant::now() + ka, ka),
+        encoder,
         _in_flight: in_flight,
     };
     let body = StreamBody::new(stream::unfold(st, next_frame)).boxed_unsync();
@@ -69,6 +81,7 @@ pub fn handle<B>(app: &Arc<App>, req: &Request<B>, query: &FeedQuery, in_flight:
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    encoding::mark(h, coding);
     r
 }
 
@@ -83,6 +96,7 @@ fn frame(app: &App, item: Item) -> Bytes {
 
 async fn next_frame(mut st: Stream) -> Option<(Result<Frame<Bytes>, Infallible>, Stream)> {
     if let Some(b) = st.pending.pop_front() {
+        let b = st.encode(b)?;
         return Some((Ok(Frame::data(b)), st));
     }
     let frame = tokio::select! {
@@ -93,5 +107,17 @@ async fn next_frame(mut st: Stream) -> Option<(Result<Frame<Bytes>, Infallible>,
             frame(&st.app, item?)
         }
     };
+    let frame = st.encode(frame)?;
     Some((Ok(Frame::data(frame)), st))
+}
+
+impl Stream {
+    /// A frame as it goes on the wire: through the compressor, if any. A compressor error
+    /// (none is expected: it writes to memory) ends the stream; the client resumes.
+    fn encode(&mut self, frame: Bytes) -> Option<Bytes> {
+        match &mut self.encoder {
+            None => Some(frame),
+            Some((e, _)) => e.frame(&frame).map_err(|e| tracing::warn!(error = %e, "SSE compressor")).ok(),
+        }
+    }
 }

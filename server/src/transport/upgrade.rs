@@ -18,6 +18,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use super::compressed::Permit;
+use super::deflate;
+use super::wsconn::WsConn;
 use crate::app::App;
 use crate::config::Config;
 use crate::http::headers::has_token;
@@ -28,7 +31,7 @@ use crate::net::metered::InFlight;
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// How long a closing handshake may take before the connection is simply dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Checks the handshake and, if it is good, answers 101 and runs `session` on the upgraded
 /// socket in a task the server's shutdown waits for.
@@ -40,13 +43,20 @@ pub fn upgrade<B, F, Fut>(
 ) -> Response<Body>
 where
     B: hyper::body::Body + Send + 'static,
-    F: FnOnce(Arc<App>, Socket) -> Fut + Send + 'static,
+    F: FnOnce(Arc<App>, WsConn) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let resp = match accept(&app.config, &req) {
+    let mut resp = match accept(&app.config, &req) {
         Ok(r) => r,
         Err(r) => return r,
     };
+    // permessage-deflate (issue 13): agreed here, carried by yawc; see `deflate`.
+    let agreed = deflate::agree(&app.config, req.headers()).and_then(|a| {
+        let permit = if a.no_takeover { None } else { Some(Permit::take(app)?) };
+        let value = HeaderValue::from_str(&a.header).ok()?;
+        resp.headers_mut().insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+        Some((a, permit))
+    });
     let on_upgrade = hyper::upgrade::on(&mut req);
     let cfg = ws_config(&app.config);
     let app = app.clone();
@@ -54,8 +64,16 @@ where
         let _in_flight = in_flight;
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(cfg)).await;
+                let ws = match agreed {
+                    Some((a, permit)) => match deflate::wrap(&app.config, upgraded, &a) {
+                        Ok(ws) => WsConn::Deflate(Box::new(ws), permit),
+                        Err(e) => return tracing::warn!(error = %e, "deflate session"),
+                    },
+                    None => WsConn::Plain(Box::new(
+                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(cfg))
+                            .await,
+                    )),
+                };
                 session(app, ws).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),

@@ -4,19 +4,19 @@
 //!
 //! A client that stops reading is dropped by the socket's send timeout (counted). A ping
 //! goes out every `--ping-interval`; a client that has not answered by the next one is
-//! closed. On shutdown every client gets close 1001.
+//! closed. On shutdown every client gets close 1001. A client that offered permessage-deflate
+//! gets a compressed session ([`WsConn`]): each message goes through its own compressor.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::push::{Item, Push};
-use super::upgrade::{self, Socket};
+use super::upgrade;
+use super::wsconn::{Incoming, WsConn};
 use crate::app::App;
 use crate::http::query::FeedQuery;
 use crate::http::response::Body;
@@ -31,20 +31,18 @@ where
     upgrade::upgrade(app, req, in_flight, move |app, ws| run(app, ws, since))
 }
 
-fn message(item: Item) -> Message {
+fn message(item: Item) -> Utf8Bytes {
     match item {
-        Item::Snapshot { json, .. } => {
-            Message::Text(Utf8Bytes::try_from(json).expect("the feed writes UTF-8 JSON"))
-        }
-        Item::Event(ev) => Message::Text(ev.json.clone()),
+        Item::Snapshot { json, .. } => Utf8Bytes::try_from(json).expect("the feed writes UTF-8 JSON"),
+        Item::Event(ev) => ev.json.clone(),
     }
 }
 
-async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
+async fn run(app: Arc<App>, mut ws: WsConn, since: Option<u64>) {
     let counters = app.metrics.transport(Transport::Ws);
     let (opening, mut push) = Push::subscribe(&app, Transport::Ws, since);
     for item in opening {
-        if ws.send(message(item)).await.is_err() {
+        if ws.send_text(message(item)).await.is_err() {
             return;
         }
         counters.messages_sent.inc();
@@ -56,37 +54,36 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
     loop {
         let out = tokio::select! {
             _ = app.shutdown.cancelled() => {
-                upgrade::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                ws.close(CloseCode::Away, "server shutting down").await;
                 return;
             }
             item = push.next() => match item {
                 Some(item) => message(item),
                 None => {
-                    upgrade::close(&mut ws, CloseCode::Away, "feed ended").await;
+                    ws.close(CloseCode::Away, "feed ended").await;
                     return;
                 }
             },
             _ = ping.tick() => {
                 if awaiting_pong {
                     app.metrics.ws_pings_missed.inc();
-                    upgrade::close(&mut ws, CloseCode::Policy, "no pong").await;
+                    ws.close(CloseCode::Policy, "no pong").await;
                     return;
                 }
                 awaiting_pong = true;
-                if ws.send(Message::Ping(Bytes::from_static(b"pushpull"))).await.is_err() {
+                if ws.send_ping(b"pushpull").await.is_err() {
                     return;
                 }
                 continue;
             }
-            m = ws.next() => match m {
-                None => return,
-                Some(Ok(Message::Pong(_))) => { awaiting_pong = false; continue; }
-                // Close frames are replied to by tungstenite; the stream then ends (None).
+            m = ws.recv() => match m {
+                None | Some(Err(_)) => return,
+                Some(Ok(Incoming::Pong)) => { awaiting_pong = false; continue; }
+                // Close frames are replied to by the stack; the stream then ends (None).
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => { upgrade::fail(&mut ws, &e).await; return; }
             },
         };
-        if ws.send(out).await.is_err() {
+        if ws.send_text(out).await.is_err() {
             return;
         }
         counters.messages_sent.inc();
