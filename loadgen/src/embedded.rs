@@ -14,14 +14,20 @@ use anyhow::{bail, Context as _};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::client::conn::Trust;
+
 /// The running child.
 pub struct Embedded {
     child: Child,
+    /// Its cleartext address.
     pub addr: SocketAddr,
+    /// Its TLS address and the certificate it serves there, when started with TLS.
+    pub tls: Option<(SocketAddr, Trust)>,
 }
 
-/// Starts `loadgen serve-embedded` with these server flags and waits for its address.
-pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
+/// Starts `loadgen serve-embedded` with these server flags (and TLS beside cleartext if
+/// `tls`) and waits for its address(es).
+pub async fn start(server_args: &[String], tls: bool) -> anyhow::Result<Embedded> {
     let exe = std::env::current_exe().context("while finding the loadgen executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve-embedded")
@@ -51,14 +57,23 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
         .context("the embedded server did not report its address within 20 s")?
         .context("while reading the embedded server's address")?;
     let Some(line) = line else { bail!("the embedded server exited before it was ready") };
-    let url = line.rsplit(' ').next().unwrap_or("");
-    let addr: SocketAddr = url
-        .strip_prefix("http://")
-        .and_then(|a| a.parse().ok())
+    let addr = url_in(&line, "http://")
         .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
+    let tls = if tls { Some(tls_of(&line)?) } else { None };
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Embedded { child, addr })
+    Ok(Embedded { child, addr, tls })
+}
+
+/// The address of the first `scheme` URL in `line`.
+fn url_in(line: &str, scheme: &str) -> Option<SocketAddr> {
+    line.split_whitespace().find_map(|w| w.strip_prefix(scheme)?.trim_end_matches([',', '/']).parse().ok())
+}
+
+/// The TLS address and certificate the server announced.
+fn tls_of(line: &str) -> anyhow::Result<(SocketAddr, Trust)> {
+    let _ = url_in(line, "https://");
+    bail!("the embedded server does not serve TLS yet (line: {line})")
 }
 
 impl Embedded {

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::conn::{Endpoint, Endpoints, Tls, Trust};
 use crate::config::{parse_target, RunArgs, Target};
 use crate::embedded::{self, Embedded};
 use crate::plan::{self, StepPlan};
@@ -19,7 +20,8 @@ use crate::progress::Progress;
 use crate::scrape::Scraper;
 use crate::step::{self, Env};
 use crate::{clock, machine, summary};
-use proto::results::{Clock, Results, RunConfig, Versions, SCHEMA};
+use proto::results::{Clock, Results, RunConfig, TlsTrust, Versions, SCHEMA};
+use proto::Security;
 
 /// How a run ended.
 pub struct Finished {
@@ -48,29 +50,33 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     proto::process::raise_fd_limit();
 
-    let Server { target, mut embedded } = find_server(&args).await?;
-    let clock = read_clock(&target).await?;
-    let mut results = new_results(&args, clock);
+    let Server { endpoints, name, mut embedded, trust } = find_server(&args).await?;
+    let clock = read_clock(&endpoints).await?;
+    let mut results = new_results(&args, clock, trust);
     let plans = plan::sweep(&args);
+    let dialers = plans
+        .iter()
+        .map(|p| endpoints.dialer(p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if !args.quiet {
         let total: Duration = plans.iter().map(StepPlan::length).sum();
         eprintln!(
             "pushpull: {} steps against {}, about {} s; writing to {}",
             plans.len(),
-            target.host,
+            name,
             total.as_secs(),
             dir.display()
         );
     }
     let progress = Progress::new(args.quiet, plans.len());
-    let mut scraper = Scraper::new(target.addr, target.host.clone());
-    for p in &plans {
+    let mut scraper = Scraper::new(endpoints.home());
+    for (p, dialer) in plans.iter().zip(dialers) {
         if cancel.is_cancelled() {
             break;
         }
         let shown = progress.start(p);
         let env = Env {
-            target: &target,
+            dialer,
             scraper: &mut scraper,
             embedded: embedded.as_mut(),
             cancel: &cancel,
@@ -109,16 +115,34 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
 
 /// The server a run measures.
 struct Server {
-    target: Target,
+    endpoints: Endpoints,
+    /// The server's name for the console.
+    name: String,
     /// Started for the run (no `--target`), stopped at its end.
     embedded: Option<Embedded>,
+    /// Whose certificate the TLS steps trust, if any step runs over TLS.
+    trust: Option<TlsTrust>,
 }
 
-/// `--target`, or an embedded server started for the run.
+/// `--target`, or an embedded server started for the run (serving TLS beside cleartext when
+/// the run sweeps TLS).
 async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
     if let Some(t) = &args.target {
-        return Ok(Server { target: parse_target(t).map_err(anyhow::Error::msg)?, embedded: None });
+        let Target { addr, host, tls } = parse_target(t).map_err(anyhow::Error::msg)?;
+        let endpoint = Endpoint { addr, host };
+        if !tls {
+            let endpoints = Endpoints { plain: Some(endpoint), tls: None };
+            return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: None });
+        }
+        let (trust, recorded) = match &args.ca {
+            Some(path) => (Trust::from_pem_file(path).map_err(anyhow::Error::msg)?, TlsTrust::Ca),
+            None => (Trust::Insecure, TlsTrust::Insecure),
+        };
+        let tls = Tls::new(&trust, &endpoint.host).map_err(anyhow::Error::msg)?;
+        let endpoints = Endpoints { plain: None, tls: Some((endpoint, tls)) };
+        return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: Some(recorded) });
     }
+    let with_tls = args.tls.contains(&Security::Tls);
     let server_args = vec![
         "--rate".into(),
         args.rate.to_string(),
@@ -129,8 +153,19 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
         "--ring".into(),
         embedded_ring(args).to_string(),
     ];
-    let e = embedded::start(&server_args).await?;
-    Ok(Server { target: Target { addr: e.addr, host: e.addr.to_string() }, embedded: Some(e) })
+    let e = embedded::start(&server_args, with_tls).await?;
+    let plain = Endpoint { addr: e.addr, host: e.addr.to_string() };
+    let tls = match &e.tls {
+        Some((addr, trust)) => {
+            let endpoint = Endpoint { addr: *addr, host: addr.to_string() };
+            let tls = Tls::new(trust, &endpoint.host).map_err(anyhow::Error::msg)?;
+            Some((endpoint, tls))
+        }
+        None => None,
+    };
+    let name = plain.host.clone();
+    let trust = tls.as_ref().map(|_| TlsTrust::Embedded);
+    Ok(Server { endpoints: Endpoints { plain: Some(plain), tls }, name, embedded: Some(e), trust })
 }
 
 /// The embedded server's ring: large enough that a whole step's window and drain can be read
@@ -145,17 +180,18 @@ fn embedded_ring(args: &RunArgs) -> u64 {
 }
 
 /// The offset to the server's clock: none on one host, measured otherwise.
-async fn read_clock(target: &Target) -> anyhow::Result<Clock> {
-    if target.addr.ip().is_loopback() {
+async fn read_clock(endpoints: &Endpoints) -> anyhow::Result<Clock> {
+    let home = endpoints.home();
+    if home.addr.ip().is_loopback() {
         return Ok(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 });
     }
-    clock::measure(target.addr, &target.host, 20)
+    clock::measure(&home, 20)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {e}"))
 }
 
 /// The run's record before any step.
-fn new_results(args: &RunArgs, clock: Clock) -> Results {
+fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Results {
     Results {
         schema: SCHEMA,
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -171,6 +207,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
             connect_rate: args.connect_rate,
             seed: args.seed,
             dimensions: args.dimensions(),
+            tls_trust,
         },
         machine: machine::describe(),
         versions: Versions {

@@ -316,6 +316,7 @@ mod tests {
             connect_rate: 2000.0,
             seed: 1,
             dimensions: proto::Dimensions::default(),
+            tls_trust: None,
         }
     }
 
