@@ -58,9 +58,23 @@ enum Sender {
     H2(http2::SendRequest<Empty<Bytes>>, String),
 }
 
+/// How long a dropped HTTP/2 connection's driver may go on, to flush what its streams sent
+/// last (a WebSocket's close frame) and say GOAWAY; it usually ends by itself at once.
+const H2_LINGER: Duration = Duration::from_secs(1);
+
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.driver.abort();
+        let runtime = tokio::runtime::Handle::try_current();
+        match (&self.send, runtime) {
+            (Sender::H2(..), Ok(rt)) => {
+                let driver = self.driver.abort_handle();
+                rt.spawn(async move {
+                    tokio::time::sleep(H2_LINGER).await;
+                    driver.abort();
+                });
+            }
+            _ => self.driver.abort(),
+        }
     }
 }
 
