@@ -6,7 +6,9 @@
 //! which then writes its report, not the server mid-step) and dies with its parent
 //! (`PR_SET_PDEATHSIG`), so no server is ever left behind.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -25,14 +27,19 @@ pub struct Embedded {
     pub tls: Option<(SocketAddr, Trust)>,
 }
 
-/// Starts `loadgen serve-embedded` with these server flags (and TLS beside cleartext if
-/// `tls`) and waits for its address(es).
-pub async fn start(server_args: &[String], tls: bool) -> anyhow::Result<Embedded> {
+/// Starts `loadgen serve-embedded` with these server flags and waits for its address. With
+/// `cert_out`, the server also serves TLS (on the same port, beside cleartext) with the
+/// self-signed certificate it makes, which it writes to `cert_out` as PEM before it says it
+/// listens; that certificate is then the clients' only root.
+pub async fn start(server_args: &[String], cert_out: Option<&Path>) -> anyhow::Result<Embedded> {
     let exe = std::env::current_exe().context("while finding the loadgen executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve-embedded")
         .args(["--addr", "127.0.0.1:0"])
         .args(server_args)
+        .args(
+            cert_out.into_iter().flat_map(|p| [OsStr::new("--tls"), OsStr::new("--cert-out"), p.as_os_str()]),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -59,7 +66,14 @@ pub async fn start(server_args: &[String], tls: bool) -> anyhow::Result<Embedded
     let Some(line) = line else { bail!("the embedded server exited before it was ready") };
     let addr = url_in(&line, "http://")
         .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
-    let tls = if tls { Some(tls_of(&line)?) } else { None };
+    let tls = match cert_out {
+        // The TLS address is the one the line names, else the cleartext one (one port for both).
+        Some(path) => Some((
+            url_in(&line, "https://").unwrap_or(addr),
+            Trust::from_pem_file(path).map_err(anyhow::Error::msg)?,
+        )),
+        None => None,
+    };
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok(Embedded { child, addr, tls })
@@ -68,12 +82,6 @@ pub async fn start(server_args: &[String], tls: bool) -> anyhow::Result<Embedded
 /// The address of the first `scheme` URL in `line`.
 fn url_in(line: &str, scheme: &str) -> Option<SocketAddr> {
     line.split_whitespace().find_map(|w| w.strip_prefix(scheme)?.trim_end_matches([',', '/']).parse().ok())
-}
-
-/// The TLS address and certificate the server announced.
-fn tls_of(line: &str) -> anyhow::Result<(SocketAddr, Trust)> {
-    let _ = url_in(line, "https://");
-    bail!("the embedded server does not serve TLS yet (line: {line})")
 }
 
 impl Embedded {
@@ -102,5 +110,18 @@ impl Embedded {
         if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
             let _ = self.child.kill().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_addresses_are_read_from_the_listening_line() {
+        let line = "pushpull server listening on http://127.0.0.1:4000 and https://127.0.0.1:4000/";
+        assert_eq!(url_in(line, "http://"), Some("127.0.0.1:4000".parse().expect("an address")));
+        assert_eq!(url_in(line, "https://"), Some("127.0.0.1:4000".parse().expect("an address")));
+        assert_eq!(url_in("pushpull server listening on http://127.0.0.1:1", "https://"), None);
     }
 }

@@ -50,7 +50,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     proto::process::raise_fd_limit();
 
-    let Server { endpoints, name, mut embedded, trust } = find_server(&args).await?;
+    let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
     let clock = read_clock(&endpoints).await?;
     let mut results = new_results(&args, clock, trust);
     let plans = plan::sweep(&args);
@@ -113,6 +113,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     Ok(Finished { results, dir, report })
 }
 
+/// The embedded server's self-signed certificate, PEM, in the run's folder (runs over TLS).
+pub const SERVER_CERT: &str = "server-cert.pem";
+
 /// The server a run measures.
 struct Server {
     endpoints: Endpoints,
@@ -126,7 +129,7 @@ struct Server {
 
 /// `--target`, or an embedded server started for the run (serving TLS beside cleartext when
 /// the run sweeps TLS).
-async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
+async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Server> {
     if let Some(t) = &args.target {
         let Target { addr, host, tls } = parse_target(t).map_err(anyhow::Error::msg)?;
         let endpoint = Endpoint { addr, host };
@@ -142,7 +145,8 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
         let endpoints = Endpoints { plain: None, tls: Some((endpoint, tls)) };
         return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: Some(recorded) });
     }
-    let with_tls = args.tls.contains(&Security::Tls);
+    // The embedded server's certificate is written beside the results: the clients trust it.
+    let cert_out = args.tls.contains(&Security::Tls).then(|| dir.join(SERVER_CERT));
     let server_args = vec![
         "--rate".into(),
         args.rate.to_string(),
@@ -153,7 +157,7 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
         "--ring".into(),
         embedded_ring(args).to_string(),
     ];
-    let e = embedded::start(&server_args, with_tls).await?;
+    let e = embedded::start(&server_args, cert_out.as_deref()).await?;
     let plain = Endpoint { addr: e.addr, host: e.addr.to_string() };
     let tls = match &e.tls {
         Some((addr, trust)) => {
