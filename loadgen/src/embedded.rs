@@ -67,11 +67,18 @@ pub async fn start(server_args: &[String], cert_out: Option<&Path>) -> anyhow::R
     let addr = url_in(&line, "http://")
         .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
     let tls = match cert_out {
-        // The TLS address is the one the line names, else the cleartext one (one port for both).
-        Some(path) => Some((
-            url_in(&line, "https://").unwrap_or(addr),
-            Trust::from_pem_file(path).map_err(anyhow::Error::msg)?,
-        )),
+        // A second line, `pushpull server tls sha256=HEX listening on https://ADDR`, names the
+        // TLS address (the same port); the certificate is in `path` by then.
+        Some(path) => {
+            let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+                .await
+                .context("the embedded server did not report its TLS address within 5 s")?
+                .context("while reading the embedded server's TLS address")?
+                .unwrap_or_default();
+            let tls_addr = url_in(&line, "https://")
+                .with_context(|| format!("unexpected TLS line from the embedded server: {line}"))?;
+            Some((tls_addr, Trust::from_pem_file(path).map_err(anyhow::Error::msg)?))
+        }
         None => None,
     };
     // Keep draining stdout so the child never blocks on a full pipe.
@@ -119,9 +126,11 @@ mod tests {
 
     #[test]
     fn the_addresses_are_read_from_the_listening_line() {
-        let line = "pushpull server listening on http://127.0.0.1:4000 and https://127.0.0.1:4000/";
+        let line = "pushpull server listening on http://127.0.0.1:4000";
         assert_eq!(url_in(line, "http://"), Some("127.0.0.1:4000".parse().expect("an address")));
-        assert_eq!(url_in(line, "https://"), Some("127.0.0.1:4000".parse().expect("an address")));
-        assert_eq!(url_in("pushpull server listening on http://127.0.0.1:1", "https://"), None);
+        assert_eq!(url_in(line, "https://"), None);
+        let tls =
+            format!("pushpull server tls sha256={} listening on https://127.0.0.1:4000/", "ab".repeat(32));
+        assert_eq!(url_in(&tls, "https://"), Some("127.0.0.1:4000".parse().expect("an address")));
     }
 }
