@@ -117,6 +117,8 @@ pub enum Single {
     SlowConsumerResyncs,
     SlowConsumersDropped,
     WsPingsMissed,
+    WsSessionsH1,
+    WsSessionsH2,
     FeedSeq,
     FeedEpoch,
     ProcessCpuSeconds,
@@ -124,7 +126,7 @@ pub enum Single {
 }
 
 impl Single {
-    pub const ALL: [Single; 11] = [
+    pub const ALL: [Single; 13] = [
         Single::ConnectionsAccepted,
         Single::ConnectionsRefused,
         Single::HeaderTimeouts,
@@ -132,6 +134,8 @@ impl Single {
         Single::SlowConsumerResyncs,
         Single::SlowConsumersDropped,
         Single::WsPingsMissed,
+        Single::WsSessionsH1,
+        Single::WsSessionsH2,
         Single::FeedSeq,
         Single::FeedEpoch,
         Single::ProcessCpuSeconds,
@@ -172,6 +176,16 @@ impl Described for Single {
                 "pushpull_ws_pings_missed_total",
                 Kind::Counter,
                 "WebSocket clients closed after an unanswered ping.",
+            ),
+            Single::WsSessionsH1 => (
+                "pushpull_ws_sessions_h1_total",
+                Kind::Counter,
+                "WebSocket sessions opened by an HTTP/1.1 Upgrade (feed and echo).",
+            ),
+            Single::WsSessionsH2 => (
+                "pushpull_ws_sessions_h2_total",
+                Kind::Counter,
+                "WebSocket sessions opened by an HTTP/2 extended CONNECT (RFC 8441; feed and echo).",
             ),
             Single::FeedSeq => ("pushpull_feed_seq", Kind::Gauge, "Latest published event seq."),
             Single::FeedEpoch => {

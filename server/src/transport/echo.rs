@@ -19,15 +19,18 @@ pub fn handle<B>(app: &Arc<App>, req: Request<B>, in_flight: InFlight) -> Respon
 where
     B: hyper::body::Body + Send + 'static,
 {
-    upgrade::upgrade(app, req, in_flight, run)
+    upgrade::upgrade(app, req, in_flight, |app, mut ws| async move {
+        run(app, &mut ws).await;
+        upgrade::finish(&mut ws).await;
+    })
 }
 
-async fn run(app: Arc<App>, mut ws: Socket) {
+async fn run(app: Arc<App>, ws: &mut Socket) {
     let counters = app.metrics.transport(Channel::WsEcho);
     loop {
         let msg = tokio::select! {
             _ = app.shutdown.cancelled() => {
-                upgrade::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                upgrade::close(ws, CloseCode::Away, "server shutting down").await;
                 return;
             }
             m = ws.next() => m,
@@ -43,7 +46,7 @@ async fn run(app: Arc<App>, mut ws: Socket) {
             // Pings are answered and close frames replied to by tungstenite as it reads.
             Some(Ok(_)) => {}
             Some(Err(e)) => {
-                upgrade::fail(&mut ws, &e).await;
+                upgrade::fail(ws, &e).await;
                 return;
             }
         }

@@ -28,7 +28,10 @@ where
     B: hyper::body::Body + Send + 'static,
 {
     let since = query.since;
-    upgrade::upgrade(app, req, in_flight, move |app, ws| run(app, ws, since))
+    upgrade::upgrade(app, req, in_flight, move |app, mut ws| async move {
+        run(app, &mut ws, since).await;
+        upgrade::finish(&mut ws).await;
+    })
 }
 
 fn message(item: Item) -> Message {
@@ -40,7 +43,7 @@ fn message(item: Item) -> Message {
     }
 }
 
-async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
+async fn run(app: Arc<App>, ws: &mut Socket, since: Option<u64>) {
     let counters = app.metrics.transport(Transport::Ws);
     let (opening, mut push) = Push::subscribe(&app, Transport::Ws, since);
     for item in opening {
@@ -56,20 +59,20 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
     loop {
         let out = tokio::select! {
             _ = app.shutdown.cancelled() => {
-                upgrade::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                upgrade::close(ws, CloseCode::Away, "server shutting down").await;
                 return;
             }
             item = push.next() => match item {
                 Some(item) => message(item),
                 None => {
-                    upgrade::close(&mut ws, CloseCode::Away, "feed ended").await;
+                    upgrade::close(ws, CloseCode::Away, "feed ended").await;
                     return;
                 }
             },
             _ = ping.tick() => {
                 if awaiting_pong {
                     app.metrics.ws_pings_missed.inc();
-                    upgrade::close(&mut ws, CloseCode::Policy, "no pong").await;
+                    upgrade::close(ws, CloseCode::Policy, "no pong").await;
                     return;
                 }
                 awaiting_pong = true;
@@ -83,7 +86,7 @@ async fn run(app: Arc<App>, mut ws: Socket, since: Option<u64>) {
                 Some(Ok(Message::Pong(_))) => { awaiting_pong = false; continue; }
                 // Close frames are replied to by tungstenite; the stream then ends (None).
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => { upgrade::fail(&mut ws, &e).await; return; }
+                Some(Err(e)) => { upgrade::fail(ws, &e).await; return; }
             },
         };
         if ws.send(out).await.is_err() {
