@@ -125,3 +125,36 @@ fn a_304_poll_costs_tens_of_bytes_on_h2_against_hundreds_on_h1() {
         assert!(h2 < h1 / 2.0, "{tls}: HPACK makes an h2 304 poll far smaller: {h2:.0} B vs {h1:.0} B");
     }
 }
+
+#[test]
+fn an_https_target_is_measured_trusting_its_certificate_by_ca_or_insecure() {
+    let dir = temp_dir("https-target");
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let cert = dir.join("server.pem");
+    let (mut server, addr) = test_support::serve::spawn(
+        loadgen()
+            .args(["serve-embedded", "--addr", "127.0.0.1:0", "--rate", "20", "--tls", "--cert-out"])
+            .arg(&cert)
+            .stderr(std::process::Stdio::null()),
+    );
+    let url = format!("https://{addr}");
+    let cert = cert.to_str().expect("a UTF-8 path");
+    for (name, trust, recorded) in
+        [("ca", vec!["--ca", cert], TlsTrust::Ca), ("insecure", vec!["--insecure"], TlsTrust::Insecure)]
+    {
+        let mut args =
+            vec!["--target", &url, "--tls", "--protocol", "h1,h2", "--transports", "short-poll,ws"];
+        args.extend(["--clients", "3", "--duration", "1s", "--warmup", "1s", "--poll-interval", "500ms"]);
+        args.extend(trust);
+        let r = run(name, &args);
+        assert_eq!(r.config.tls_trust, Some(recorded), "{name}");
+        assert_eq!(r.steps.len(), 4, "{name}");
+        for s in &r.steps {
+            assert_eq!(s.variant.tls, Security::Tls, "{name}");
+            assert!(s.errors.is_empty(), "{name}: {} on {}: {:?}", s.transport, s.variant, s.errors);
+            assert!(s.deliveries > 0, "{name}: {} on {}", s.transport, s.variant);
+        }
+    }
+    let _ = server.kill();
+    common::wait_bounded(&mut server, std::time::Duration::from_secs(10));
+}
