@@ -39,7 +39,8 @@ mod tests {
     #[tokio::test]
     async fn an_idle_server_costs_little_and_the_rate_is_cpu_over_time() {
         let server = test_support::serve::start(server::Config::ephemeral()).await;
-        let mut scraper = Scraper::new(server.addr, server.addr.to_string());
+        let dialer = crate::client::conn::Dialer::plain_h1(server.addr, server.addr.to_string());
+        let mut scraper = Scraper::new(dialer);
         let b = measure(&mut scraper, Duration::from_millis(1200)).await.expect("measured");
         assert!(b.measured_s >= 1.2, "{b:?}");
         assert!((b.server_cpu_per_s - b.server_cpu_s / b.measured_s).abs() < 1e-9, "{b:?}");

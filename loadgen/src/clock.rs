@@ -6,12 +6,12 @@
 //! offset is known to within half of it (the reported uncertainty). On the same host the
 //! clocks are one clock and no offset is applied.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::client::http::{get, Conn};
+use crate::client::http::get;
+use crate::client::Dialer;
 use crate::failure::Failure;
 use proto::results::Clock;
 
@@ -47,9 +47,10 @@ struct Time {
     now_us: u64,
 }
 
-/// Measures the offset to the server at `target` with `n` exchanges on one connection.
-pub async fn measure(target: SocketAddr, host: &str, n: usize) -> Result<Clock, Failure> {
-    let mut conn = Conn::open(target, None).await?;
+/// Measures the offset to the server `dialer` reaches with `n` exchanges on one connection.
+pub async fn measure(dialer: &Dialer, n: usize) -> Result<Clock, Failure> {
+    let host = dialer.host.as_str();
+    let mut conn = dialer.http(None).await?;
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let sent_us = proto::now_us();

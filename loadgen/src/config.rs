@@ -11,10 +11,20 @@ use proto::{Compression, Dimensions, Protocol, Security, Transport};
 /// Drives simulated clients through each transport and measures them.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Server to measure, `http://HOST:PORT`; without it an embedded server is started in a
-    /// separate process.
+    /// Server to measure, `http://HOST:PORT` or `https://HOST:PORT` (then every step runs over
+    /// TLS: `--tls on`); without it an embedded server is started in a separate process.
     #[arg(long)]
     pub target: Option<String>,
+
+    /// PEM file of the certificate(s) that an `https://` --target's certificate must chain to
+    /// (its own certificate, if self-signed). The embedded server's is trusted without it.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Accept any certificate from an `https://` --target on loopback, unverified (the
+    /// handshake is the same; only the check is skipped). Recorded in results.json.
+    #[arg(long)]
+    pub insecure: bool,
 
     /// Transports to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "short-poll,delta-poll,long-poll,sse,ws")]
@@ -96,11 +106,13 @@ pub struct RunArgs {
     pub allow_non_loopback: bool,
 }
 
-/// A checked target: where to connect, and the `Host` header to send.
+/// A checked target: where to connect, the `Host` header to send, and whether over TLS.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub addr: SocketAddr,
     pub host: String,
+    /// `https://`: every step runs over TLS.
+    pub tls: bool,
 }
 
 impl RunArgs {
@@ -110,7 +122,6 @@ impl RunArgs {
             return Err("give at least one transport and one client count".into());
         }
         self.dimensions().validate()?;
-        self.check_supported_variants()?;
         if self.duration.is_zero() {
             return Err("--duration must be longer than 0".into());
         }
@@ -135,6 +146,11 @@ impl RunArgs {
                      (pass --allow-non-loopback if that is one)"
                 ));
             }
+            self.check_target_tls(t, &target)?;
+        } else if self.ca.is_some() || self.insecure {
+            return Err("--ca and --insecure are for an https:// --target; the embedded server's \
+                        certificate is trusted as it is made"
+                .into());
         }
         Ok(())
     }
@@ -150,19 +166,36 @@ impl RunArgs {
         }
     }
 
-    /// The clients speak HTTP/1.1 in cleartext without compression so far; any other variant
-    /// is refused before anything runs rather than measured as something it is not.
-    fn check_supported_variants(&self) -> Result<(), String> {
-        // Compression is supported (issue 13): only its other dimensions must be the default.
-        let supported = |v: &proto::Variant| {
-            proto::Variant { compression: Default::default(), ..*v } == proto::Variant::default()
-        };
-        match self.dimensions().variants().into_iter().find(|v| !supported(v)) {
-            Some(v) => Err(format!(
-                "the clients cannot run variant {v} yet (HTTP/1.1, cleartext, uncompressed only)"
-            )),
-            None => Ok(()),
+    /// One `--target` serves one scheme: `https://` every step over TLS, `http://` none; a TLS
+    /// target needs something to trust, and `--insecure` only on loopback.
+    fn check_target_tls(&self, url: &str, target: &Target) -> Result<(), String> {
+        let wanted = if target.tls { Security::Tls } else { Security::Plain };
+        if let Some(other) = self.tls.iter().find(|s| **s != wanted) {
+            return Err(format!(
+                "--tls {other} cannot run against {url}: an {} target serves only --tls {wanted} \
+                 (start the server on both and run each with its own --target)",
+                if target.tls { "https://" } else { "http://" }
+            ));
         }
+        if !target.tls && (self.ca.is_some() || self.insecure) {
+            return Err(format!("--ca and --insecure are for an https:// --target, not {url}"));
+        }
+        if target.tls {
+            match (&self.ca, self.insecure) {
+                (Some(_), true) => return Err("give --ca FILE or --insecure, not both".into()),
+                (None, false) => {
+                    return Err(format!(
+                        "{url}: give --ca FILE (the PEM certificate the server's chains to, or its \
+                         own) or, on loopback, --insecure to accept it unverified"
+                    ))
+                }
+                (None, true) if !is_loopback(target.addr.ip()) => {
+                    return Err("--insecure is only for a loopback target".into())
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// A scheduled poller's first poll after the ramp fetches only the snapshot it starts
@@ -184,25 +217,28 @@ impl RunArgs {
     }
 }
 
-/// `http://HOST:PORT` → address and Host header.
+/// `http://HOST:PORT` or `https://HOST:PORT` → address, Host header and scheme.
 pub fn parse_target(url: &str) -> Result<Target, String> {
-    let rest =
-        url.strip_prefix("http://").ok_or_else(|| format!("--target must start with http:// (got {url})"))?;
+    let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => return Err(format!("--target must start with http:// or https:// (got {url})")),
+    };
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.contains('/') {
-        return Err(format!("--target must be http://HOST:PORT with no path (got {url})"));
+        return Err(format!("--target must be http(s)://HOST:PORT with no path (got {url})"));
     }
     let with_port = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
         host.to_string()
     } else {
-        format!("{host}:80")
+        format!("{host}:{}", if tls { 443 } else { 80 })
     };
     let addr = with_port
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} resolves to no address"))?;
-    Ok(Target { addr, host: host.to_string() })
+    Ok(Target { addr, host: host.to_string(), tls })
 }
 
 pub fn is_loopback(ip: IpAddr) -> bool {
@@ -258,12 +294,38 @@ mod tests {
     fn targets_are_checked() {
         let t = parse_target("http://127.0.0.1:8080").expect("valid");
         assert_eq!((t.addr.port(), t.host.as_str()), (8080, "127.0.0.1:8080"));
-        assert!(parse_target("https://127.0.0.1:1").is_err());
+        assert!(parse_target("https://127.0.0.1:1").is_ok_and(|t| t.tls));
+        assert!(parse_target("ftp://127.0.0.1:1").is_err());
         assert!(parse_target("http://127.0.0.1:1/api").is_err());
         let remote = parse_args(&["--target", "http://10.1.2.3:80"]).expect("parses");
         assert!(remote.validate().unwrap_err().contains("not a loopback"));
         let bad = parse_args(&["--transports", "ws,smoke-signals"]);
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn tls_targets_need_trust_and_match_the_tls_dimension() {
+        let check = |a: &[&str]| parse_args(a).expect("parses").validate();
+        let https = ["--target", "https://127.0.0.1:8443"];
+        let why = check(&https).expect_err("no --tls on");
+        assert!(why.contains("--tls off cannot run against https://127.0.0.1:8443"), "{why}");
+        let why = check(&[&https[..], &["--tls"]].concat()).expect_err("nothing to trust");
+        assert!(why.contains("give --ca FILE"), "{why}");
+        assert!(check(&[&https[..], &["--tls", "--insecure"]].concat()).is_ok());
+        assert!(check(&[&https[..], &["--tls", "--ca", "ca.pem", "--protocol", "h1,h2"]].concat()).is_ok());
+        let why = check(&["--target", "http://127.0.0.1:1", "--tls", "off,on"]).expect_err("no TLS there");
+        assert!(why.contains("--tls on cannot run against http://"), "{why}");
+        let why = check(&["--insecure"]).expect_err("embedded");
+        assert!(why.contains("https:// --target"), "{why}");
+        let why = check(&["--target", "https://10.0.0.1:443", "--allow-non-loopback", "--tls", "--insecure"])
+            .expect_err("remote");
+        assert!(why.contains("only for a loopback target"), "{why}");
+    }
+
+    #[test]
+    fn every_variant_is_accepted() {
+        let check = |a: &[&str]| parse_args(a).expect("parses").validate();
+        assert!(check(&["--protocol", "h1,h2", "--tls", "off,on", "--compression", "off,on"]).is_ok());
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! the child's stdin and the seeded schedule starts over, so every step (transport, variant,
 //! round) meets the same event gaps and changes. Nothing on the server's HTTP side can do it.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ use server::feed::replay::{Recipe, Replay};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
+use crate::client::conn::Trust;
+
 /// The command on the child's stdin that starts the feed's schedule over.
 const RESTART: &str = "restart";
 
@@ -26,16 +30,25 @@ const RESTART: &str = "restart";
 pub struct Embedded {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// Its cleartext address.
     pub addr: SocketAddr,
+    /// Its TLS address and the certificate it serves there, when started with TLS.
+    pub tls: Option<(SocketAddr, Trust)>,
 }
 
-/// Starts `loadgen serve-embedded` with these server flags and waits for its address.
-pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
+/// Starts `loadgen serve-embedded` with these server flags and waits for its address. With
+/// `cert_out`, the server also serves TLS (on the same port, beside cleartext) with the
+/// self-signed certificate it makes, which it writes to `cert_out` as PEM before it says it
+/// listens; that certificate is then the clients' only root.
+pub async fn start(server_args: &[String], cert_out: Option<&Path>) -> anyhow::Result<Embedded> {
     let exe = std::env::current_exe().context("while finding the loadgen executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve-embedded")
         .args(["--addr", "127.0.0.1:0"])
         .args(server_args)
+        .args(
+            cert_out.into_iter().flat_map(|p| [OsStr::new("--tls"), OsStr::new("--cert-out"), p.as_os_str()]),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -61,14 +74,31 @@ pub async fn start(server_args: &[String]) -> anyhow::Result<Embedded> {
         .context("the embedded server did not report its address within 20 s")?
         .context("while reading the embedded server's address")?;
     let Some(line) = line else { bail!("the embedded server exited before it was ready") };
-    let url = line.rsplit(' ').next().unwrap_or("");
-    let addr: SocketAddr = url
-        .strip_prefix("http://")
-        .and_then(|a| a.parse().ok())
+    let addr = url_in(&line, "http://")
         .with_context(|| format!("unexpected line from the embedded server: {line}"))?;
+    let tls = match cert_out {
+        // A second line, `pushpull server tls sha256=HEX listening on https://ADDR`, names the
+        // TLS address (the same port); the certificate is in `path` by then.
+        Some(path) => {
+            let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+                .await
+                .context("the embedded server did not report its TLS address within 5 s")?
+                .context("while reading the embedded server's TLS address")?
+                .unwrap_or_default();
+            let tls_addr = url_in(&line, "https://")
+                .with_context(|| format!("unexpected TLS line from the embedded server: {line}"))?;
+            Some((tls_addr, Trust::from_pem_file(path).map_err(anyhow::Error::msg)?))
+        }
+        None => None,
+    };
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Embedded { child, stdin, addr })
+    Ok(Embedded { child, stdin, addr, tls })
+}
+
+/// The address of the first `scheme` URL in `line`.
+fn url_in(line: &str, scheme: &str) -> Option<SocketAddr> {
+    line.split_whitespace().find_map(|w| w.strip_prefix(scheme)?.trim_end_matches([',', '/']).parse().ok())
 }
 
 /// The child's side: serves `config` with a restartable feed, taking `restart` lines from
@@ -130,5 +160,20 @@ impl Embedded {
         if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
             let _ = self.child.kill().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_addresses_are_read_from_the_listening_line() {
+        let line = "pushpull server listening on http://127.0.0.1:4000";
+        assert_eq!(url_in(line, "http://"), Some("127.0.0.1:4000".parse().expect("an address")));
+        assert_eq!(url_in(line, "https://"), None);
+        let tls =
+            format!("pushpull server tls sha256={} listening on https://127.0.0.1:4000/", "ab".repeat(32));
+        assert_eq!(url_in(&tls, "https://"), Some("127.0.0.1:4000".parse().expect("an address")));
     }
 }

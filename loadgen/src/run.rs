@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::conn::{Endpoint, Endpoints, Tls, Trust};
 use crate::config::{parse_target, RunArgs, Target};
 use crate::embedded::{self, Embedded};
 use crate::plan::{self, StepPlan};
@@ -19,7 +20,8 @@ use crate::progress::Progress;
 use crate::scrape::Scraper;
 use crate::step::{self, Env};
 use crate::{baseline, clock, machine, summary};
-use proto::results::{Baseline, Clock, Results, RunConfig, Versions, SCHEMA};
+use proto::results::{Baseline, Clock, Results, RunConfig, TlsTrust, Versions, SCHEMA};
+use proto::Security;
 
 /// How a run ended.
 pub struct Finished {
@@ -48,26 +50,30 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     proto::process::raise_fd_limit();
 
-    let Server { target, mut embedded } = find_server(&args).await?;
-    let clock = read_clock(&target).await?;
-    let mut results = new_results(&args, clock);
+    let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
+    let clock = read_clock(&endpoints).await?;
+    let mut results = new_results(&args, clock, trust);
     let plans = plan::sweep(&args);
+    let dialers = plans
+        .iter()
+        .map(|p| endpoints.dialer(p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if !args.quiet {
         let total: Duration = plans.iter().map(StepPlan::length).sum::<Duration>() + args.baseline;
         eprintln!(
             "pushpull: {} steps against {}, about {} s; writing to {}",
             plans.len(),
-            target.host,
+            name,
             total.as_secs(),
             dir.display()
         );
     }
     let progress = Progress::new(args.quiet, plans.len());
-    let mut scraper = Scraper::new(target.addr, target.host.clone());
+    let mut scraper = Scraper::new(endpoints.home());
     if !args.baseline.is_zero() {
         results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
     }
-    for p in &plans {
+    for (p, dialer) in plans.iter().zip(dialers) {
         if cancel.is_cancelled() {
             break;
         }
@@ -76,7 +82,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         }
         let shown = progress.start(p);
         let env = Env {
-            target: &target,
+            dialer,
             scraper: &mut scraper,
             embedded: embedded.as_mut(),
             cancel: &cancel,
@@ -130,18 +136,40 @@ async fn idle_baseline(scraper: &mut Scraper, length: Duration, quiet: bool) -> 
     }
 }
 
+/// The embedded server's self-signed certificate, PEM, in the run's folder (runs over TLS).
+pub const SERVER_CERT: &str = "server-cert.pem";
+
 /// The server a run measures.
 struct Server {
-    target: Target,
+    endpoints: Endpoints,
+    /// The server's name for the console.
+    name: String,
     /// Started for the run (no `--target`), stopped at its end.
     embedded: Option<Embedded>,
+    /// Whose certificate the TLS steps trust, if any step runs over TLS.
+    trust: Option<TlsTrust>,
 }
 
-/// `--target`, or an embedded server started for the run.
-async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
+/// `--target`, or an embedded server started for the run (serving TLS beside cleartext when
+/// the run sweeps TLS).
+async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Server> {
     if let Some(t) = &args.target {
-        return Ok(Server { target: parse_target(t).map_err(anyhow::Error::msg)?, embedded: None });
+        let Target { addr, host, tls } = parse_target(t).map_err(anyhow::Error::msg)?;
+        let endpoint = Endpoint { addr, host };
+        if !tls {
+            let endpoints = Endpoints { plain: Some(endpoint), tls: None };
+            return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: None });
+        }
+        let (trust, recorded) = match &args.ca {
+            Some(path) => (Trust::from_pem_file(path).map_err(anyhow::Error::msg)?, TlsTrust::Ca),
+            None => (Trust::Insecure, TlsTrust::Insecure),
+        };
+        let tls = Tls::new(&trust, &endpoint.host).map_err(anyhow::Error::msg)?;
+        let endpoints = Endpoints { plain: None, tls: Some((endpoint, tls)) };
+        return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: Some(recorded) });
     }
+    // The embedded server's certificate is written beside the results: the clients trust it.
+    let cert_out = args.tls.contains(&Security::Tls).then(|| dir.join(SERVER_CERT));
     let server_args = vec![
         "--rate".into(),
         args.rate.to_string(),
@@ -152,8 +180,19 @@ async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
         "--ring".into(),
         embedded_ring(args).to_string(),
     ];
-    let e = embedded::start(&server_args).await?;
-    Ok(Server { target: Target { addr: e.addr, host: e.addr.to_string() }, embedded: Some(e) })
+    let e = embedded::start(&server_args, cert_out.as_deref()).await?;
+    let plain = Endpoint { addr: e.addr, host: e.addr.to_string() };
+    let tls = match &e.tls {
+        Some((addr, trust)) => {
+            let endpoint = Endpoint { addr: *addr, host: addr.to_string() };
+            let tls = Tls::new(trust, &endpoint.host).map_err(anyhow::Error::msg)?;
+            Some((endpoint, tls))
+        }
+        None => None,
+    };
+    let name = plain.host.clone();
+    let trust = tls.as_ref().map(|_| TlsTrust::Embedded);
+    Ok(Server { endpoints: Endpoints { plain: Some(plain), tls }, name, embedded: Some(e), trust })
 }
 
 /// The embedded server's ring: large enough that a whole step's window and drain can be read
@@ -168,17 +207,18 @@ fn embedded_ring(args: &RunArgs) -> u64 {
 }
 
 /// The offset to the server's clock: none on one host, measured otherwise.
-async fn read_clock(target: &Target) -> anyhow::Result<Clock> {
-    if target.addr.ip().is_loopback() {
+async fn read_clock(endpoints: &Endpoints) -> anyhow::Result<Clock> {
+    let home = endpoints.home();
+    if home.addr.ip().is_loopback() {
         return Ok(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 });
     }
-    clock::measure(target.addr, &target.host, 20)
+    clock::measure(&home, 20)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the server's clock at /api/time: {e}"))
 }
 
 /// The run's record before any step.
-fn new_results(args: &RunArgs, clock: Clock) -> Results {
+fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Results {
     Results {
         schema: SCHEMA,
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -196,6 +236,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
             network: None,
             repeat: args.repeat,
             dimensions: args.dimensions(),
+            tls_trust,
         },
         machine: machine::describe(),
         versions: Versions {

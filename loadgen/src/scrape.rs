@@ -5,13 +5,13 @@
 //! ([`Sample::check_complete`]): a server this load generator cannot measure is found out
 //! before the first step, by name, not by a silent zero in the middle of the run.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 use proto::metrics::{MetricError, Sample};
 
 use crate::client::http::{get, Conn};
+use crate::client::Dialer;
 use crate::event_delay::EventTimes;
 use crate::failure::Failure;
 use crate::feed_times::{self, TimesError};
@@ -31,7 +31,8 @@ pub enum ScrapeError {
 }
 
 pub struct Scraper {
-    target: SocketAddr,
+    /// The server's address (cleartext if it has one, else TLS), always HTTP/1.1.
+    dialer: Dialer,
     host: String,
     conn: Option<Conn>,
     /// Whether a page has been checked for completeness yet.
@@ -39,8 +40,8 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    pub fn new(target: SocketAddr, host: String) -> Scraper {
-        Scraper { target, host, conn: None, checked: false }
+    pub fn new(dialer: Dialer) -> Scraper {
+        Scraper { host: dialer.host.clone(), dialer, conn: None, checked: false }
     }
 
     /// The server, as its `Host` header names it.
@@ -80,7 +81,7 @@ impl Scraper {
     /// The kept-alive connection, opened again after a failure.
     async fn conn(&mut self) -> Result<&mut Conn, Failure> {
         if !self.conn.as_ref().is_some_and(Conn::is_open) {
-            self.conn = Some(Conn::open(self.target, None).await?);
+            self.conn = Some(self.dialer.http(None).await?);
         }
         Ok(self.conn.as_mut().expect("opened just above"))
     }

@@ -10,7 +10,7 @@
 //! are stopped is counted as `client_hung`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,7 +23,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assemble::{self, Assembled};
 use crate::client::{self, Live, StepCtx};
-use crate::config::Target;
 use crate::embedded::Embedded;
 use crate::event_delay::EventTimes;
 use crate::files;
@@ -38,7 +37,8 @@ use proto::results::Step;
 
 /// What the runner lends a step.
 pub struct Env<'a> {
-    pub target: &'a Target,
+    /// How this step's clients reach the server (its variant's address, protocol and TLS).
+    pub dialer: client::Dialer,
     pub scraper: &'a mut Scraper,
     pub embedded: Option<&'a mut Embedded>,
     pub cancel: &'a CancellationToken,
@@ -67,8 +67,8 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     let timeline = plan.timeline(Instant::now());
     let step_cancel = env.cancel.child_token();
     let ctx = Arc::new(StepCtx {
-        target: env.target.addr,
-        host: env.target.host.clone(),
+        sources: source_addresses(env.dialer.addr, plan.clients as usize),
+        dialer: env.dialer,
         transport: plan.transport,
         variant: plan.variant,
         poll_interval: plan.poll_interval,
@@ -76,7 +76,6 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         stop_at: timeline.stop_at,
         cancel: step_cancel.clone(),
         live: Live::new(plan.clients as usize),
-        sources: source_addresses(env.target, plan.clients as usize),
         clock_offset_us: env.clock_offset_us,
     });
     let handles = spawn_clients(plan, &ctx);
@@ -185,10 +184,8 @@ fn wall_clock(timeline: &Timeline) -> SystemTime {
 }
 
 /// Loopback source addresses to spread connections over, when one would run out of ports.
-fn source_addresses(target: &Target, clients: usize) -> Vec<IpAddr> {
-    if clients <= client::CLIENTS_PER_SOURCE
-        || !matches!(target.addr.ip(), IpAddr::V4(ip) if ip.is_loopback())
-    {
+fn source_addresses(target: SocketAddr, clients: usize) -> Vec<IpAddr> {
+    if clients <= client::CLIENTS_PER_SOURCE || !matches!(target.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
         return Vec::new();
     }
     let n = clients.div_ceil(client::CLIENTS_PER_SOURCE).min(250);

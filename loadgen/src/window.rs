@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use proto::metrics::{MetricError, PerChannel, Sample, Single};
-use proto::Transport;
+use proto::{Channel, Transport};
 use tokio::time::Instant;
 
 use crate::plan::Timeline;
@@ -23,7 +23,11 @@ pub struct ServerNumbers {
     pub seq: u64,
     pub rss_bytes: u64,
     pub cpu_s: f64,
-    /// The transport under test's own counters.
+    /// The transport under test's own counters, plus the server's `shared` channel's: an
+    /// HTTP/2 delta or long poller's connection carries its starting snapshot (a short-poll
+    /// request) and then its polls, so the server counts it as shared from its first poll;
+    /// while a step runs only that step's clients are connected, so the shared bytes are
+    /// theirs (the load generator's own requests go over HTTP/1.1, never shared).
     pub bytes_received: f64,
     pub bytes_sent: f64,
     pub messages_sent: f64,
@@ -36,11 +40,16 @@ impl ServerNumbers {
             seq: s.get(Single::FeedSeq)? as u64,
             rss_bytes: s.get(Single::ProcessResidentMemory)? as u64,
             cpu_s: s.get(Single::ProcessCpuSeconds)?,
-            bytes_received: s.channel(PerChannel::BytesReceived, transport)?,
-            bytes_sent: s.channel(PerChannel::BytesSent, transport)?,
-            messages_sent: s.channel(PerChannel::MessagesSent, transport)?,
+            bytes_received: with_shared(s, PerChannel::BytesReceived, transport)?,
+            bytes_sent: with_shared(s, PerChannel::BytesSent, transport)?,
+            messages_sent: with_shared(s, PerChannel::MessagesSent, transport)?,
         })
     }
+}
+
+/// `m` of `transport` plus `m` of the shared channel (absent on a server from before HTTP/2).
+fn with_shared(s: &Sample, m: PerChannel, transport: Transport) -> Result<f64, MetricError> {
+    Ok(s.channel(m, transport)? + s.channel(m, Channel::Shared).unwrap_or(0.0))
 }
 
 /// One reading: the server's numbers, this process's CPU, and when.

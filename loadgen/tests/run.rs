@@ -145,7 +145,9 @@ fn the_clock_offset_to_a_server_on_one_host_is_zero_within_its_uncertainty() {
     let (mut server, url) = serve("127.0.0.1:0", "0");
     let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("address");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let clock = rt.block_on(loadgen::clock::measure(addr, &addr.to_string(), 20)).expect("measured");
+    let clock = rt
+        .block_on(loadgen::clock::measure(&loadgen::client::Dialer::plain_h1(addr, addr.to_string()), 20))
+        .expect("measured");
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(clock.samples, 20);

@@ -120,6 +120,8 @@ pub enum Single {
     SharedEncodings,
     StreamCompressors,
     StreamCompressorsRefused,
+    WsSessionsH1,
+    WsSessionsH2,
     FeedSeq,
     FeedEpoch,
     ProcessCpuSeconds,
@@ -127,7 +129,7 @@ pub enum Single {
 }
 
 impl Single {
-    pub const ALL: [Single; 14] = [
+    pub const ALL: [Single; 16] = [
         Single::ConnectionsAccepted,
         Single::ConnectionsRefused,
         Single::HeaderTimeouts,
@@ -138,6 +140,8 @@ impl Single {
         Single::SharedEncodings,
         Single::StreamCompressors,
         Single::StreamCompressorsRefused,
+        Single::WsSessionsH1,
+        Single::WsSessionsH2,
         Single::FeedSeq,
         Single::FeedEpoch,
         Single::ProcessCpuSeconds,
@@ -193,6 +197,16 @@ impl Described for Single {
                 "pushpull_stream_compressors_refused_total",
                 Kind::Counter,
                 "Streams served uncompressed because --max-stream-compressors was reached.",
+            ),
+            Single::WsSessionsH1 => (
+                "pushpull_ws_sessions_h1_total",
+                Kind::Counter,
+                "WebSocket sessions opened by an HTTP/1.1 Upgrade (feed and echo).",
+            ),
+            Single::WsSessionsH2 => (
+                "pushpull_ws_sessions_h2_total",
+                Kind::Counter,
+                "WebSocket sessions opened by an HTTP/2 extended CONNECT (RFC 8441; feed and echo).",
             ),
             Single::FeedSeq => ("pushpull_feed_seq", Kind::Gauge, "Latest published event seq."),
             Single::FeedEpoch => {

@@ -69,6 +69,22 @@ pub struct RunConfig {
     /// cleartext, uncompressed).
     #[serde(default)]
     pub dimensions: Dimensions,
+    /// Whose certificate the TLS steps trusted; absent when no step ran over TLS (and in files
+    /// from before TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_trust: Option<TlsTrust>,
+}
+
+/// How the load generator checked the server's TLS certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsTrust {
+    /// The embedded server's own certificate, read as the server made it: verified.
+    Embedded,
+    /// `--ca FILE`: verified against that file's certificates.
+    Ca,
+    /// `--insecure` (loopback only): any certificate accepted, unverified.
+    Insecure,
 }
 
 /// A round trip added between the clients and the server (`--rtt`).
@@ -400,6 +416,7 @@ mod tests {
                 network: None,
                 repeat: 1,
                 dimensions: Dimensions::default(),
+                tls_trust: None,
             },
             machine: Machine {
                 cpus: 2,

@@ -91,17 +91,20 @@ impl FromStr for Transport {
 }
 
 /// What the server counts a connection under: the transport of its first request, the echo
-/// socket, or other (the demo page, `/metrics`, `/healthz`).
+/// socket, other (the demo page, `/metrics`, `/healthz`), or shared: an HTTP/2 connection
+/// that has carried requests of more than one channel at once (a browser's), whose bytes from
+/// then on cannot be split between them without guessing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {
     Feed(Transport),
     WsEcho,
     Other,
+    Shared,
 }
 
 impl Channel {
     /// Every channel, in the order of [`Channel::index`].
-    pub const ALL: [Channel; 7] = [
+    pub const ALL: [Channel; 8] = [
         Channel::Feed(Transport::ShortPoll),
         Channel::Feed(Transport::DeltaPoll),
         Channel::Feed(Transport::LongPoll),
@@ -109,6 +112,7 @@ impl Channel {
         Channel::Feed(Transport::Ws),
         Channel::WsEcho,
         Channel::Other,
+        Channel::Shared,
     ];
 
     /// The `transport` label value in `/metrics`.
@@ -121,6 +125,7 @@ impl Channel {
             Channel::Feed(Transport::Ws) => "ws",
             Channel::WsEcho => "ws_echo",
             Channel::Other => "other",
+            Channel::Shared => "shared",
         }
     }
 
@@ -134,6 +139,7 @@ impl Channel {
             Channel::Feed(t) => t as usize,
             Channel::WsEcho => 5,
             Channel::Other => 6,
+            Channel::Shared => 7,
         }
     }
 

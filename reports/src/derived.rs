@@ -318,6 +318,7 @@ mod tests {
             network: None,
             repeat: 1,
             dimensions: proto::Dimensions::default(),
+            tls_trust: None,
         }
     }
 

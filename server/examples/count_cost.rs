@@ -32,7 +32,7 @@ struct PlainCounters {
 }
 
 /// As `ConnMeter::count` does it: the connection's channel from an atomic, then one add.
-fn count_plain(m: &[PlainCounters; 7], channel: &AtomicU8) {
+fn count_plain(m: &[PlainCounters; proto::Channel::ALL.len()], channel: &AtomicU8) {
     for i in 0..COUNTS {
         let c = Channel::from_index(channel.load(Relaxed) as usize);
         m[c.index()].bytes_sent.fetch_add(black_box(i & 1023), Relaxed);
@@ -51,7 +51,7 @@ fn ns_per(start: Instant, n: u64) -> f64 {
 }
 
 fn main() {
-    let plain: [PlainCounters; 7] = Default::default();
+    let plain: [PlainCounters; proto::Channel::ALL.len()] = Default::default();
     let metrics = Metrics::new();
     let channel = AtomicU8::new(Channel::from(Transport::Ws).index() as u8);
     Sample::parse(&metrics.render(1, 1)).and_then(|s| s.check_complete()).expect("a complete page");

@@ -4,6 +4,7 @@
 //! humantime forms (`500ms`, `2s`, `1m`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -102,6 +103,33 @@ pub struct Config {
     /// once at most; a stream beyond it is served uncompressed, and counted.
     #[arg(long, default_value_t = 100_000)]
     pub max_stream_compressors: usize,
+    /// Serve HTTPS too, on the same port: a connection that opens with a TLS handshake gets
+    /// TLS (ALPN `h2`, `http/1.1`), any other is served in the clear as before (HTTP/1.1, or
+    /// HTTP/2 by prior knowledge), so one server serves both sides of a `--tls off,on` sweep.
+    /// Without `--cert`/`--key` a self-signed certificate for localhost, 127.0.0.1 and ::1 is
+    /// made at start. Adds a second stdout line after `pushpull server listening on
+    /// http://ADDR`: `pushpull server tls sha256=HEX listening on https://ADDR` (HEX: SHA-256
+    /// of the certificate's DER, 64 lowercase hex digits).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// PEM certificate chain for `--tls` (leaf first); needs `--key`.
+    #[arg(long, value_name = "PEM", requires = "tls", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `--cert`.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Write the certificate served under `--tls` (PEM) to this file before the listening
+    /// lines are printed, for a client to trust as its only root.
+    #[arg(long, value_name = "PATH", requires = "tls")]
+    pub cert_out: Option<PathBuf>,
+
+    /// HTTP/2: requests one connection may have in flight at once (more are refused with
+    /// RST_STREAM).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_streams: u32,
 
     /// On shutdown, how long to wait for connections to finish before exiting anyway.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
@@ -159,6 +187,19 @@ mod tests {
         assert_eq!(c.max_message_bytes, 65_536);
         assert_eq!(c.match_speed, 1.0);
         assert_eq!((c.ws_deflate, c.max_stream_compressors), (WsDeflate::Takeover, 100_000));
+        assert!(!c.tls && c.cert.is_none() && c.cert_out.is_none());
+        assert_eq!(c.max_streams, 100);
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_need_tls() {
+        assert!(Config::try_parse_from(["server", "--cert", "c.pem", "--key", "k.pem"]).is_err());
+        assert!(Config::try_parse_from(["server", "--tls", "--cert", "c.pem"]).is_err());
+        assert!(Config::try_parse_from(["server", "--tls", "--key", "k.pem"]).is_err());
+        assert!(Config::try_parse_from(["server", "--cert-out", "c.pem"]).is_err());
+        let c =
+            Config::try_parse_from(["server", "--tls", "--cert", "c.pem", "--key", "k.pem"]).expect("a pair");
+        assert_eq!(c.cert.as_deref(), Some(std::path::Path::new("c.pem")));
     }
 
     #[test]

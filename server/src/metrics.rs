@@ -43,7 +43,7 @@ pub struct TransportCounters {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    transports: [TransportCounters; 7],
+    transports: [TransportCounters; CHANNELS],
     pub connections_accepted: Counter,
     pub connections_refused: Counter,
     pub header_timeouts: Counter,
@@ -56,10 +56,15 @@ pub struct Metrics {
     /// Per-connection compressors held now; see [`crate::transport::compressed`].
     pub stream_compressors: Gauge,
     pub stream_compressors_refused: Counter,
+    pub ws_sessions_h1: Counter,
+    pub ws_sessions_h2: Counter,
     /// Set from the feed at each render.
     feed_seq: Gauge<u64, AtomicU64>,
     feed_epoch: Gauge<u64, AtomicU64>,
 }
+
+/// How many channels there are: the length of every per-channel array.
+const CHANNELS: usize = Channel::ALL.len();
 
 /// The label set of a per-channel sample: `transport="ws"`.
 type ChannelLabel = [(&'static str, &'static str); 1];
@@ -74,13 +79,13 @@ impl Metrics {
     /// Every metric [`proto::metrics`] names, registered in its order, at zero.
     pub fn new() -> Self {
         let mut r = Registry::default();
-        let opened: [Counter; 7] = per_channel(&mut r, PerChannel::ConnectionsOpened);
-        let open: [Gauge; 7] = per_channel(&mut r, PerChannel::ConnectionsOpen);
-        let requests: [Counter; 7] = per_channel(&mut r, PerChannel::Requests);
-        let messages: [Counter; 7] = per_channel(&mut r, PerChannel::MessagesSent);
-        let delivered: [Counter; 7] = per_channel(&mut r, PerChannel::EventsDelivered);
-        let received: [Counter; 7] = per_channel(&mut r, PerChannel::BytesReceived);
-        let sent: [Counter; 7] = per_channel(&mut r, PerChannel::BytesSent);
+        let opened: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::ConnectionsOpened);
+        let open: [Gauge; CHANNELS] = per_channel(&mut r, PerChannel::ConnectionsOpen);
+        let requests: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::Requests);
+        let messages: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::MessagesSent);
+        let delivered: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::EventsDelivered);
+        let received: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::BytesReceived);
+        let sent: [Counter; CHANNELS] = per_channel(&mut r, PerChannel::BytesSent);
         let transports = std::array::from_fn(|i| TransportCounters {
             connections_opened: opened[i].clone(),
             connections_open: open[i].clone(),
@@ -102,6 +107,8 @@ impl Metrics {
             shared_encodings: single(&mut r, Single::SharedEncodings),
             stream_compressors: single(&mut r, Single::StreamCompressors),
             stream_compressors_refused: single(&mut r, Single::StreamCompressorsRefused),
+            ws_sessions_h1: single(&mut r, Single::WsSessionsH1),
+            ws_sessions_h2: single(&mut r, Single::WsSessionsH2),
             feed_seq: single(&mut r, Single::FeedSeq),
             feed_epoch: single(&mut r, Single::FeedEpoch),
             registry: r,
@@ -143,8 +150,8 @@ fn registered_help(help: &'static str) -> &'static str {
 
 /// Registers `m` as a family of one member per channel and returns the members' handles, in
 /// [`Channel::ALL`] order.
-fn per_channel<M: Metric + TypedMetric + Clone + Default>(r: &mut Registry, m: PerChannel) -> [M; 7] {
-    let handles: [M; 7] = Default::default();
+fn per_channel<M: Metric + TypedMetric + Clone + Default>(r: &mut Registry, m: PerChannel) -> [M; CHANNELS] {
+    let handles: [M; CHANNELS] = Default::default();
     r.register(registered_name(m.name(), m.kind()), registered_help(m.help()), ByChannel(handles.clone()));
     handles
 }
@@ -153,7 +160,7 @@ fn per_channel<M: Metric + TypedMetric + Clone + Default>(r: &mut Registry, m: P
 /// (a map behind a lock), it needs no lookup to count and writes its members in
 /// [`Channel::ALL`] order.
 #[derive(Debug)]
-struct ByChannel<M>([M; 7]);
+struct ByChannel<M>([M; CHANNELS]);
 
 impl<M: TypedMetric> TypedMetric for ByChannel<M> {
     const TYPE: MetricType = M::TYPE;

@@ -3,7 +3,8 @@
 //! [`start`] binds the listener, starts the feed's source and the accept loop, and returns a
 //! [`Running`] handle; [`Running::shutdown`] stops accepting, tells every connection to
 //! finish (WebSockets close with 1001, held long polls are answered, SSE streams end) and
-//! waits up to `--shutdown-grace` for them.
+//! waits up to `--shutdown-grace` for them. With `--tls` the same port also serves HTTPS
+//! (see [`crate::net::listener`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,12 +16,15 @@ use crate::app::App;
 use crate::config::Config;
 use crate::feed::{EventSource, Feed, FeedOptions, Generator};
 use crate::net::listener;
+use crate::net::tls::{Tls, TlsError};
 use crate::shutdown::Shutdown;
 
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
+    /// The TLS setup under `--tls`: its certificate and fingerprint.
+    pub tls: Option<Tls>,
 }
 
 /// Binds `config.addr` and serves the embedded generator's feed.
@@ -31,6 +35,13 @@ pub async fn start(config: Config) -> io::Result<Running> {
 
 /// Binds `config.addr` and serves the feed of `source`.
 pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io::Result<Running> {
+    let tls = match config.tls {
+        true => {
+            let files = config.cert.as_deref().zip(config.key.as_deref());
+            Some(Tls::new(files).map_err(|e: TlsError| io::Error::new(io::ErrorKind::InvalidInput, e))?)
+        }
+        false => None,
+    };
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let feed = Feed::new(
@@ -45,9 +56,12 @@ pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io:
     let shutdown = Shutdown::new();
     let app = App::new(config, feed.clone(), shutdown.clone());
     shutdown.spawn(feed.pump(source, shutdown.clone()));
-    shutdown.spawn(listener::accept_loop(listener, app.clone()));
+    shutdown.spawn(listener::accept_loop(listener, app.clone(), tls.clone()));
     tracing::info!(%addr, "serving");
-    Ok(Running { addr, app })
+    if let Some(t) = &tls {
+        tracing::info!(sha256 = %t.fingerprint, self_signed = t.self_signed, "serving HTTPS on the same port");
+    }
+    Ok(Running { addr, app, tls })
 }
 
 impl Running {
@@ -66,12 +80,18 @@ impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// The HTTPS base URL, `https://ADDR`, under `--tls`.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls.as_ref().map(|_| format!("https://{}", self.addr))
+    }
 }
 
 /// Serves `config` until Ctrl-C or SIGTERM, then shuts down gracefully: the whole of the
 /// `server` binary, and the load generator's embedded server process. Prints the listening
 /// URL on stdout as `pushpull server listening on http://ADDR` (the embedding process reads
-/// that line).
+/// that line), and under `--tls` a second line, `pushpull server tls sha256=HEX listening on
+/// https://ADDR`, after `--cert-out` (if given) has been written.
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     let source = Generator::with_speed(config.matches, config.rate, config.seed, config.match_speed);
     run_until_signal_with_source(config, source).await
@@ -85,9 +105,19 @@ pub async fn run_until_signal_with_source<S: EventSource>(config: Config, source
 
     let fds = proto::process::raise_fd_limit();
     let addr = config.addr;
-    let running = start_with_source(config, source).await.with_context(|| format!("while binding {addr}"))?;
+    let cert_out = config.cert_out.clone();
+    let running = start_with_source(config, source)
+        .await
+        .with_context(|| format!("while starting the server on {addr}"))?;
+    if let (Some(path), Some(tls)) = (&cert_out, &running.tls) {
+        std::fs::write(path, &tls.cert_pem)
+            .with_context(|| format!("while writing the certificate to {}", path.display()))?;
+    }
     tracing::info!(url = %running.url(), open_files = fds, "pushpull server ready; Ctrl-C to stop");
     println!("pushpull server listening on {}", running.url());
+    if let (Some(tls), Some(url)) = (&running.tls, running.tls_url()) {
+        println!("pushpull server tls sha256={} listening on {url}", tls.fingerprint);
+    }
     let mut term = signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("while waiting for Ctrl-C")?,

@@ -1,5 +1,7 @@
-//! Connecting, and one HTTP/1.1 connection per client (hyper's client connection, driven by
-//! a task that ends with the connection).
+//! Connecting over TCP, and one HTTP connection per client: hyper's HTTP/1.1 or HTTP/2
+//! client connection, driven by a task that ends with the connection. Callers write every
+//! request as for HTTP/1.1 (path and `Host`); an HTTP/2 connection turns it into `:scheme`,
+//! `:authority` and `:path` as a browser sends them.
 //!
 //! Above [`CLIENTS_PER_SOURCE`](super::CLIENTS_PER_SOURCE) clients the connections spread
 //! over several loopback source addresses (127.0.0.2, 127.0.0.3 …) so that ephemeral ports do
@@ -13,12 +15,14 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::failure::{ErrorKind, Failure};
+use proto::Protocol;
 
 /// Longest a TCP connect may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,15 +46,35 @@ pub async fn connect_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<T
         .map_err(|_| Failure::timeout("the TCP connect", CONNECT_TIMEOUT))?
 }
 
-/// One kept-alive HTTP/1.1 connection.
+/// One kept-alive HTTP/1.1 or HTTP/2 connection.
 pub struct Conn {
-    send: SendRequest<Empty<Bytes>>,
+    send: Sender,
     driver: JoinHandle<()>,
 }
 
+enum Sender {
+    H1(http1::SendRequest<Empty<Bytes>>),
+    /// With the scheme and authority every HTTP/2 request carries.
+    H2(http2::SendRequest<Empty<Bytes>>, String),
+}
+
+/// How long a dropped HTTP/2 connection's driver may go on, to flush what its streams sent
+/// last (a WebSocket's close frame) and say GOAWAY; it usually ends by itself at once.
+const H2_LINGER: Duration = Duration::from_secs(1);
+
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.driver.abort();
+        let runtime = tokio::runtime::Handle::try_current();
+        match (&self.send, runtime) {
+            (Sender::H2(..), Ok(rt)) => {
+                let driver = self.driver.abort_handle();
+                rt.spawn(async move {
+                    tokio::time::sleep(H2_LINGER).await;
+                    driver.abort();
+                });
+            }
+            _ => self.driver.abort(),
+        }
     }
 }
 
@@ -62,22 +86,49 @@ pub struct Answer {
 }
 
 impl Conn {
-    /// HTTP/1.1 over a fresh TCP connection.
+    /// HTTP/1.1 over a fresh cleartext TCP connection.
     pub async fn open(target: SocketAddr, source: Option<IpAddr>) -> Result<Conn, Failure> {
         let tcp = connect_tcp(target, source).await?;
-        let (send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, http1::handshake(TokioIo::new(tcp)))
-            .await
-            .map_err(|_| Failure::timeout("the HTTP/1.1 handshake", CONNECT_TIMEOUT))?
-            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
-        let driver = tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        Conn::handshake(tcp, Protocol::H1, "http", &target.to_string()).await
+    }
+
+    /// `protocol` over `io`, for requests to `scheme://host`: HTTP/2 starts with its
+    /// preface and SETTINGS (prior knowledge in cleartext, after ALPN over TLS).
+    pub async fn handshake<T>(io: T, protocol: Protocol, scheme: &str, host: &str) -> Result<Conn, Failure>
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let io = TokioIo::new(io);
+        let bounded = |what: &'static str| move |_| Failure::timeout(what, CONNECT_TIMEOUT);
+        let (send, driver) = match protocol {
+            Protocol::H1 => {
+                let (send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, http1::handshake(io))
+                    .await
+                    .map_err(bounded("the HTTP/1.1 handshake"))?
+                    .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+                (Sender::H1(send), tokio::spawn(async move { drop(conn.await) }))
+            }
+            Protocol::H2 => {
+                let handshake = http2::Builder::new(TokioExecutor::new()).handshake(io);
+                let (send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
+                    .await
+                    .map_err(bounded("the HTTP/2 handshake"))?
+                    .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+                (
+                    Sender::H2(send, format!("{scheme}://{host}")),
+                    tokio::spawn(async move { drop(conn.await) }),
+                )
+            }
+        };
         Ok(Conn { send, driver })
     }
 
     /// Whether the connection can take another request.
     pub fn is_open(&self) -> bool {
-        !self.send.is_closed()
+        match &self.send {
+            Sender::H1(s) => !s.is_closed(),
+            Sender::H2(s, _) => !s.is_closed(),
+        }
     }
 
     /// Sends `req` and waits (bounded) for the answer's head.
@@ -86,12 +137,22 @@ impl Conn {
         req: Request<Empty<Bytes>>,
         limit: Duration,
     ) -> Result<Response<Incoming>, Failure> {
+        let sent = |e: hyper::Error| {
+            let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset };
+            Failure::new(kind, e)
+        };
         let go = async {
-            self.send.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-            self.send.send_request(req).await.map_err(|e| {
-                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset };
-                Failure::new(kind, e)
-            })
+            match &mut self.send {
+                Sender::H1(s) => {
+                    s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                    s.send_request(req).await.map_err(sent)
+                }
+                Sender::H2(s, origin) => {
+                    let req = absolute(req, origin)?;
+                    s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                    s.send_request(req).await.map_err(sent)
+                }
+            }
         };
         tokio::time::timeout(limit, go).await.map_err(|_| Failure::timeout("the answer's head", limit))?
     }
@@ -108,6 +169,15 @@ impl Conn {
             .to_bytes();
         Ok(Answer { status: parts.status, headers: parts.headers, body })
     }
+}
+
+/// An HTTP/1.1-style request (path, `Host`) as HTTP/2 sends it: the whole URL, whose
+/// authority becomes `:authority`, and no `Host`.
+fn absolute(mut req: Request<Empty<Bytes>>, origin: &str) -> Result<Request<Empty<Bytes>>, Failure> {
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    *req.uri_mut() = format!("{origin}{path}").parse().map_err(Failure::protocol)?;
+    req.headers_mut().remove(http::header::HOST);
+    Ok(req)
 }
 
 /// A GET of `path` with the `Host` header set.

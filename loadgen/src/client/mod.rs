@@ -1,16 +1,18 @@
-//! Simulated clients: each behaves like one browser tab, with its own TCP connection(s).
+//! Simulated clients: each behaves like one browser tab, with one connection of its own.
 //!
 //! - `poll`: short polling (`/api/scores` with `If-None-Match`), delta polling and long
 //!   polling (`/api/events?since=`), on one kept-alive connection per client.
 //! - `sse`: one `/sse` stream, resumed with `Last-Event-ID` after a drop.
 //! - `ws`: one `/ws` WebSocket, resumed with `?since=` after a drop.
-//! - `http`: connecting (with the source-address spread) and the HTTP/1.1 connection.
+//! - `conn`: the step's protocol and TLS: every client connects through its [`Dialer`].
+//! - `http`: TCP (with the source-address spread) and the HTTP/1.1 or HTTP/2 connection.
 //!
 //! Every client ends by itself at the step's stop time or when the step is cancelled, and
 //! hands back its [`ClientRecord`]. All of them (re)connect through one [`Reconnect`]: bounded
 //! by the step, backing off after each failure, every failure counted by kind and its cause
 //! logged at debug level.
 
+pub mod conn;
 pub mod decode;
 pub mod http;
 pub mod poll;
@@ -19,7 +21,7 @@ pub mod ws;
 pub mod ws_deflate;
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
@@ -30,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::failure::Failure;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
+pub use conn::Dialer;
 pub use proto::{Transport, Variant};
 
 /// Live counts for the progress bar, and how far each client got for the drain, shared by a
@@ -77,9 +80,8 @@ impl Live {
 
 /// What every client of a step shares.
 pub struct StepCtx {
-    pub target: SocketAddr,
-    /// `Host` header value.
-    pub host: String,
+    /// Where and how every client of the step connects (address, `Host`, protocol, TLS).
+    pub dialer: Dialer,
     pub transport: Transport,
     /// Protocol, TLS and compression: how every client of the step connects.
     pub variant: Variant,

@@ -1,5 +1,5 @@
 //! Polling clients: short polling, delta polling and long polling, each on one kept-alive
-//! HTTP/1.1 connection, reconnecting through [`Reconnect`] (and counting it) when the server
+//! connection (HTTP/1.1, or HTTP/2 whose polls are streams of it), reconnecting through [`Reconnect`] (and counting it) when the server
 //! closes it. A poller's connect time runs from the attempt to the first answer on it.
 //!
 //! Short and delta polls are sent on the client's fixed schedule and their latency counts
@@ -115,7 +115,7 @@ impl Poller<'_> {
             return Attempt::Open(());
         }
         let ctx = self.ctx;
-        match self.reconnect.connect(ctx, &mut self.rec, Conn::open(ctx.target, ctx.source(i))).await {
+        match self.reconnect.connect(ctx, &mut self.rec, ctx.dialer.http(ctx.source(i))).await {
             Attempt::Open(Opened { conn, started }) => {
                 self.conn = Some(conn);
                 self.opened_at = Some(started);
@@ -161,7 +161,7 @@ fn request(ctx: &StepCtx, cursor: Option<u64>, coding: Coding) -> http::Request<
         (Transport::DeltaPoll, Some(s)) => format!("/api/events?since={s}"),
         (_, Some(s)) => format!("/api/events?since={s}&wait={LONG_POLL_WAIT_S}"),
     };
-    let mut req = ctx.offer_encodings(get(&ctx.host, &path));
+    let mut req = ctx.offer_encodings(get(&ctx.dialer.host, &path));
     if let (Transport::ShortPoll, Some(seq)) = (ctx.transport, cursor) {
         // The tag of the representation held, as a browser's cache sends it back.
         let tag = proto::encoding::etag(seq, coding).parse().expect("a quoted number is a valid header");

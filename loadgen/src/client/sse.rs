@@ -1,4 +1,5 @@
-//! The SSE client: one `GET /sse` stream, parsed as it arrives; after a drop it reconnects
+//! The SSE client: one `GET /sse` stream (on HTTP/2, one stream of the client's connection),
+//! parsed as it arrives; after a drop it reconnects
 //! with backoff and resumes with `Last-Event-ID`, as a browser's `EventSource` does.
 
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 
 use super::decode;
-use super::http::{get, Conn};
+use super::http::get;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::ClientRecord;
@@ -22,8 +23,8 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
         let opened = async {
-            let mut conn = Conn::open(ctx.target, ctx.source(i)).await?;
-            let mut req = ctx.offer_encodings(get(&ctx.host, "/sse"));
+            let mut conn = ctx.dialer.http(ctx.source(i)).await?;
+            let mut req = ctx.offer_encodings(get(&ctx.dialer.host, "/sse"));
             if let Some(s) = last_seq {
                 req.headers_mut().insert("last-event-id", s.to_string().parse().expect("digits"));
             }

@@ -1,6 +1,7 @@
-//! The WebSocket client: one `/ws` socket (tokio-tungstenite over our own TCP connection, so
-//! the source address and the connect time are ours); after a drop it reconnects with backoff
-//! and resumes with `?since=`.
+//! The WebSocket client: one `/ws` socket (tokio-tungstenite over our own connection, so the
+//! source address and the connect time are ours: an HTTP/1.1 Upgrade, or on HTTP/2 an extended
+//! CONNECT stream, see [`Dialer::websocket`](super::Dialer::websocket)); after a drop it
+//! reconnects with backoff and resumes with `?since=`.
 
 use std::time::Duration;
 
@@ -8,7 +9,6 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::http::connect_tcp;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::ClientRecord;
@@ -31,29 +31,22 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
-        let url = match last_seq {
-            Some(s) => format!("ws://{}/ws?since={s}", ctx.host),
-            None => format!("ws://{}/ws", ctx.host),
+        let path = match last_seq {
+            Some(s) => format!("/ws?since={s}"),
+            None => "/ws".to_string(),
         };
         let opened = async {
-            let tcp = connect_tcp(ctx.target, ctx.source(i)).await?;
-            let hs = tokio_tungstenite::client_async_with_config(url.as_str(), tcp, Some(config()));
-            match tokio::time::timeout(HANDSHAKE_LIMIT, hs).await {
-                Err(_) => Err(Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT)),
-                Ok(Err(WsError::Http(resp))) => {
-                    let status = resp.status().as_u16();
-                    Err(Failure::status(status)
-                        .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}"))))
-                }
-                Ok(Err(e)) => Err(failure(e)),
-                Ok(Ok((ws, _))) => Ok(ws),
-            }
+            let open = ctx.dialer.websocket(ctx.source(i), &path, config());
+            tokio::time::timeout(HANDSHAKE_LIMIT, open)
+                .await
+                .map_err(|_| Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT))?
         };
-        let mut ws = match reconnect.open(ctx, &mut rec, opened).await {
-            Attempt::Open(ws) => ws,
+        let mut socket = match reconnect.open(ctx, &mut rec, opened).await {
+            Attempt::Open(socket) => socket,
             Attempt::Retry => continue,
             Attempt::Stop => break,
         };
+        let ws = &mut socket.ws;
         let ended = loop {
             let msg = tokio::select! {
                 _ = ctx.cancel.cancelled() => None,
@@ -86,7 +79,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             }
         };
         let _ = ws.flush().await;
-        drop(ws);
+        drop(socket);
         if !reconnect.lost(ctx, &mut rec, &ended).await {
             break;
         }
@@ -101,6 +94,18 @@ fn closed(frame: Option<CloseFrame>) -> Failure {
         None => "the server closed the socket".to_string(),
     };
     Failure::new(ErrorKind::Reset, why)
+}
+
+/// Why an HTTP/1.1 upgrade failed: the status it was answered with, or the error.
+pub(super) fn handshake_failure(e: WsError) -> Failure {
+    match e {
+        WsError::Http(resp) => {
+            let status = resp.status().as_u16();
+            Failure::status(status)
+                .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}")))
+        }
+        e => failure(e),
+    }
 }
 
 fn failure(e: WsError) -> Failure {

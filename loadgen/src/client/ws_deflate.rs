@@ -8,59 +8,83 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, StatusCode};
+use http::{Method, Request, StatusCode};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
 use yawc::frame::OpCode;
 use yawc::{Options, Role, WebSocket};
 
-use super::http::connect_tcp;
+use super::http::Conn;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::ClientRecord;
 use proto::encoding::BROWSER_WS_EXTENSIONS;
 use proto::wire::{self, MessageType};
+use proto::Protocol;
 
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 type Socket = WebSocket<TokioIo<hyper::upgrade::Upgraded>>;
 
-/// Opens `/ws` (resuming after `since`) with the browser's deflate offer.
-pub async fn open(ctx: &StepCtx, i: usize, since: Option<u64>) -> Result<(Socket, bool), Failure> {
+/// Opens `/ws` (resuming after `since`) with the browser's deflate offer, over the step's
+/// protocol: an HTTP/1.1 Upgrade, or an HTTP/2 extended CONNECT (RFC 8441) whose connection
+/// is handed back to be kept while the socket lives.
+pub async fn open(
+    ctx: &StepCtx,
+    i: usize,
+    since: Option<u64>,
+) -> Result<(Socket, Option<Conn>, bool), Failure> {
     let path = match since {
         Some(s) => format!("/ws?since={s}"),
         None => "/ws".to_string(),
     };
-    let tcp = connect_tcp(ctx.target, ctx.source(i)).await?;
+    let dialer = &ctx.dialer;
     let hs = async {
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
-        tokio::spawn(async move {
-            let _ = conn.with_upgrades().await;
-        });
-        let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
-        let req = Request::get(path)
-            .header(header::HOST, &ctx.host)
-            .header(header::UPGRADE, "websocket")
-            .header(header::CONNECTION, "Upgrade")
-            .header(header::SEC_WEBSOCKET_VERSION, "13")
-            .header(header::SEC_WEBSOCKET_KEY, &key)
-            .header(header::SEC_WEBSOCKET_EXTENSIONS, BROWSER_WS_EXTENSIONS)
-            .body(Empty::<Bytes>::new())
-            .expect("a valid request");
-        let mut resp = send.send_request(req).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-        if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
-            let status = resp.status().as_u16();
-            return Err(Failure::status(status)
-                .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}"))));
-        }
-        let ext = resp
-            .headers()
-            .get(header::SEC_WEBSOCKET_EXTENSIONS)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let upgraded = hyper::upgrade::on(&mut resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+        let (upgraded, ext, conn) = match dialer.protocol {
+            Protocol::H1 => {
+                let io = dialer.io(ctx.source(i)).await?;
+                let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+                    .await
+                    .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+                tokio::spawn(async move {
+                    let _ = conn.with_upgrades().await;
+                });
+                let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
+                let req = Request::get(path)
+                    .header(header::HOST, &dialer.host)
+                    .header(header::UPGRADE, "websocket")
+                    .header(header::CONNECTION, "Upgrade")
+                    .header(header::SEC_WEBSOCKET_VERSION, "13")
+                    .header(header::SEC_WEBSOCKET_KEY, &key)
+                    .header(header::SEC_WEBSOCKET_EXTENSIONS, BROWSER_WS_EXTENSIONS)
+                    .body(Empty::<Bytes>::new())
+                    .expect("a valid request");
+                let mut resp = send.send_request(req).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                expect_status(resp.status(), StatusCode::SWITCHING_PROTOCOLS)?;
+                let ext = extensions(resp.headers());
+                let upgraded =
+                    hyper::upgrade::on(&mut resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                (upgraded, ext, None)
+            }
+            Protocol::H2 => {
+                let mut conn = dialer.http(ctx.source(i)).await?;
+                let mut req = Request::builder()
+                    .method(Method::CONNECT)
+                    .uri(path)
+                    .header(header::HOST, &dialer.host)
+                    .header(header::SEC_WEBSOCKET_VERSION, "13")
+                    .header(header::SEC_WEBSOCKET_EXTENSIONS, BROWSER_WS_EXTENSIONS)
+                    .body(Empty::<Bytes>::new())
+                    .map_err(Failure::protocol)?;
+                req.extensions_mut().insert(hyper::ext::Protocol::from_static("websocket"));
+                let resp = conn.send(req, HANDSHAKE_LIMIT).await?;
+                expect_status(resp.status(), StatusCode::OK)?;
+                let ext = extensions(resp.headers());
+                let upgraded =
+                    hyper::upgrade::on(resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                (upgraded, ext, Some(conn))
+            }
+        };
         let opts =
             Options::default().with_utf8().with_read_buffer_capacity(4096).with_write_buffer_capacity(1024);
         let opts = if ext.is_some() { opts.with_low_latency_compression() } else { opts };
@@ -71,11 +95,26 @@ pub async fn open(ctx: &StepCtx, i: usize, since: Option<u64>) -> Result<(Socket
             opts,
         )
         .map_err(Failure::protocol)?;
-        Ok((ws, ext.is_some()))
+        Ok((ws, conn, ext.is_some()))
     };
     tokio::time::timeout(HANDSHAKE_LIMIT, hs)
         .await
         .map_err(|_| Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT))?
+}
+
+/// The handshake's answer must be `want` (101 on HTTP/1.1, 200 on HTTP/2).
+fn expect_status(got: StatusCode, want: StatusCode) -> Result<(), Failure> {
+    if got == want {
+        return Ok(());
+    }
+    let status = got.as_u16();
+    Err(Failure::status(status)
+        .unwrap_or_else(|| Failure::protocol(format!("the upgrade was answered {status}"))))
+}
+
+/// The extensions the server agreed to.
+fn extensions(h: &http::HeaderMap) -> Option<String> {
+    h.get(header::SEC_WEBSOCKET_EXTENSIONS).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
@@ -83,8 +122,8 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
-        let mut ws = match reconnect.open(ctx, &mut rec, open(ctx, i, last_seq)).await {
-            Attempt::Open((ws, _)) => ws,
+        let (mut ws, conn) = match reconnect.open(ctx, &mut rec, open(ctx, i, last_seq)).await {
+            Attempt::Open((ws, conn, _)) => (ws, conn),
             Attempt::Retry => continue,
             Attempt::Stop => break,
         };
@@ -130,6 +169,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             }
         };
         drop(ws);
+        drop(conn);
         if !reconnect.lost(ctx, &mut rec, &ended).await {
             break;
         }

@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::query::FeedQuery;
@@ -31,16 +31,22 @@ pub async fn handle(
     let query = FeedQuery::parse(req.uri().query());
     let page = query.as_ref().ok().and_then(|q| q.page.as_deref());
     let tally = page.and_then(|p| app.pages.tally(p, channel));
+    let h2 = req.version() == http::Version::HTTP_2;
+    if h2 {
+        meter.set_multiplexed();
+    }
     let in_flight = meter.begin_request(channel, tally);
     // Demo page (issue 6): a tagged short poll or WebSocket handshake is kept, with the
     // response head as the socket writes it, for the page's "How it works". Untagged
     // requests copy nothing.
-    let capture = Capture::request(page, channel, &req);
+    // An HTTP/2 head is HPACK-coded frames on the wire: there is no text head to copy.
+    let capture = if h2 { None } else { Capture::request(page, channel, &req) };
 
     let Some(route) = route else {
         return Ok(response::not_found(req.uri().path()));
     };
-    if !route.allows(req.method()) {
+    let extended_connect = h2 && req.method() == Method::CONNECT && route.takes_extended_connect();
+    if !route.allows(req.method()) && !extended_connect {
         return Ok(response::method_not_allowed(&route.allow()));
     }
     let query = match query {

@@ -88,6 +88,12 @@ impl Route {
         self.methods.contains(method)
     }
 
+    /// Whether an HTTP/2 extended CONNECT (RFC 8441) may open this route: the WebSocket
+    /// routes, whose GET is an upgrade on HTTP/1.1.
+    pub fn takes_extended_connect(&self) -> bool {
+        matches!(self.handler, Handler::Ws | Handler::WsEcho)
+    }
+
     /// The `Allow` header's value.
     pub fn allow(&self) -> String {
         self.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")

@@ -11,6 +11,13 @@
 //! as a slow consumer. Timers are reset lazily, so a busy connection costs no timer work.
 //! For the demo page, a response head can be copied as it is written
 //! ([`ConnMeter::capture_response_head`]).
+//!
+//! Under TLS this wraps the TCP stream and TLS runs on top, so the counts are the encrypted
+//! bytes, handshake included; bytes written before the first request is routed (a TLS
+//! handshake, HTTP/2's SETTINGS) wait in `unattributed_out` like reads do. On an HTTP/2
+//! connection ([`ConnMeter::set_multiplexed`]) streams run at once: while they are all of one
+//! channel the count stays exact; once a second channel joins, the connection's bytes count
+//! for [`Channel::Shared`] from then on, and frames between requests start no head timer.
 
 use std::io;
 use std::pin::Pin;
@@ -47,6 +54,10 @@ pub struct ConnMeter {
     /// The transport of the first request, for the connection gauges.
     conn_transport: Mutex<Option<Channel>>,
     unattributed_in: AtomicU64,
+    /// Bytes written before the first request was routed (TLS handshake, HTTP/2 SETTINGS).
+    unattributed_out: AtomicU64,
+    /// An HTTP/2 connection: requests overlap, see the module doc.
+    multiplexed: AtomicBool,
     in_flight: AtomicU32,
     /// Requests begun on this connection: a change tells the stream a head was routed.
     requests: AtomicU64,
@@ -67,6 +78,8 @@ impl ConnMeter {
             tallied: AtomicBool::new(false),
             conn_transport: Mutex::new(None),
             unattributed_in: AtomicU64::new(0),
+            unattributed_out: AtomicU64::new(0),
+            multiplexed: AtomicBool::new(false),
             in_flight: AtomicU32::new(0),
             requests: AtomicU64::new(0),
             routed: AtomicBool::new(false),
@@ -84,20 +97,40 @@ impl ConnMeter {
     /// guard marks the request in flight (no idle timeout) until dropped.
     pub fn begin_request(self: &Arc<Self>, transport: Channel, tally: Option<Arc<ByteTally>>) -> InFlight {
         let c = self.metrics.transport(transport);
-        if !self.routed.swap(true, Relaxed) {
-            let other = self.metrics.transport(Channel::Other);
-            other.connections_open.dec();
-            c.connections_open.inc();
-            c.connections_opened.inc();
-            *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner()) = Some(transport);
-        }
         c.requests.inc();
+        // The channel this connection's bytes count for from now on: the request's, unless
+        // an HTTP/2 connection has already carried another (then shared, and no tally).
+        let (counted, tally) = {
+            let mut conn = self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
+            match *conn {
+                None => {
+                    self.routed.store(true, Relaxed);
+                    self.metrics.transport(Channel::Other).connections_open.dec();
+                    c.connections_open.inc();
+                    c.connections_opened.inc();
+                    *conn = Some(transport);
+                    let out = self.unattributed_out.swap(0, Relaxed);
+                    c.bytes_sent.inc_by(out);
+                    (transport, tally)
+                }
+                Some(first) if !self.multiplexed.load(Relaxed) || first == transport => (transport, tally),
+                Some(Channel::Shared) => (Channel::Shared, None),
+                Some(first) => {
+                    let shared = self.metrics.transport(Channel::Shared);
+                    self.metrics.transport(first).connections_open.dec();
+                    shared.connections_open.inc();
+                    shared.connections_opened.inc();
+                    *conn = Some(Channel::Shared);
+                    (Channel::Shared, None)
+                }
+            }
+        };
         let pending = self.unattributed_in.swap(0, Relaxed);
-        c.bytes_received.inc_by(pending);
+        self.metrics.transport(counted).bytes_received.inc_by(pending);
         if let Some(t) = &tally {
             t.received.fetch_add(pending, Relaxed);
         }
-        self.transport.store(transport.index() as u8, Relaxed);
+        self.transport.store(counted.index() as u8, Relaxed);
         if tally.is_some() || self.tallied.load(Relaxed) {
             self.tallied.store(tally.is_some(), Relaxed);
             *self.tally.lock().unwrap_or_else(|e| e.into_inner()) = tally;
@@ -105,6 +138,17 @@ impl ConnMeter {
         self.in_flight.fetch_add(1, Relaxed);
         self.requests.fetch_add(1, Relaxed);
         InFlight(self.clone())
+    }
+
+    /// Marks the connection as HTTP/2 (its requests overlap); see the module doc. Called
+    /// before the connection's first request is routed.
+    pub fn set_multiplexed(&self) {
+        self.multiplexed.store(true, Relaxed);
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub fn is_multiplexed(&self) -> bool {
+        self.multiplexed.load(Relaxed)
     }
 
     /// The transport the connection's bytes currently count for.
@@ -131,6 +175,10 @@ impl ConnMeter {
     }
 
     fn count_write(&self, n: u64) {
+        if !self.routed.load(Relaxed) {
+            self.unattributed_out.fetch_add(n, Relaxed);
+            return;
+        }
         self.count(n, |c| &c.bytes_sent, |t| &t.sent);
     }
 
@@ -173,6 +221,8 @@ impl ConnMeter {
     fn closed(&self) {
         let pending = self.unattributed_in.swap(0, Relaxed);
         self.count(pending, |c| &c.bytes_received, |t| &t.received);
+        let out = self.unattributed_out.swap(0, Relaxed);
+        self.count(out, |c| &c.bytes_sent, |t| &t.sent);
         let conn = *self.conn_transport.lock().unwrap_or_else(|e| e.into_inner());
         match conn {
             Some(t) => {
@@ -260,6 +310,8 @@ pub struct MeteredStream<S> {
     head_started: Option<Instant>,
     seen_requests: u64,
     write_blocked_since: Option<Instant>,
+    /// The send timeout has fired: the client is gone as far as writes go.
+    timed_out: bool,
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
     _guard: Option<ConnGuard>,
@@ -277,6 +329,7 @@ impl<S> MeteredStream<S> {
             head_started: Some(now),
             seen_requests: 0,
             write_blocked_since: None,
+            timed_out: false,
             read_timer: None,
             write_timer: None,
             _guard: guard,
@@ -285,6 +338,11 @@ impl<S> MeteredStream<S> {
 
     pub fn meter(&self) -> &Arc<ConnMeter> {
         &self.meter
+    }
+
+    /// The wrapped stream (to peek at it).
+    pub fn get_ref(&self) -> &S {
+        &self.inner
     }
 
     /// Forgets the head in progress once a handler has routed it.
@@ -348,7 +406,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
                 if n > 0 {
                     let now = Instant::now();
                     this.last_activity = now;
-                    if this.meter.in_flight.load(Relaxed) == 0 && this.head_started.is_none() {
+                    // On HTTP/2, bytes between requests are frames (WINDOW_UPDATE, PING,
+                    // SETTINGS acks), not the start of a head: the idle timeout covers them.
+                    let between = this.seen_requests > 0 && this.meter.multiplexed.load(Relaxed);
+                    if this.meter.in_flight.load(Relaxed) == 0 && this.head_started.is_none() && !between {
                         this.head_started = Some(now);
                     }
                     this.meter.count_read(n);
@@ -381,8 +442,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for MeteredStream<S> {
 impl<S: AsyncWrite + Unpin> MeteredStream<S> {
     fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let since = *self.write_blocked_since.get_or_insert_with(Instant::now);
-        if expired(&mut self.write_timer, since + self.timeouts.send, cx) {
-            self.meter.metrics().slow_consumers_dropped.inc();
+        if self.timed_out || expired(&mut self.write_timer, since + self.timeouts.send, cx) {
+            // Counted once: a last flush or shutdown on the way out fails the same way.
+            if !std::mem::replace(&mut self.timed_out, true) {
+                self.meter.metrics().slow_consumers_dropped.inc();
+            }
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
         }
         Poll::Pending
@@ -478,6 +542,8 @@ mod tests {
         let mut echo = vec![0; wire.len()];
         theirs.read_exact(&mut echo).await.expect("read");
         assert_eq!(echo, wire);
+        // Written before any request was routed: counted for `other` when the connection ends.
+        drop(s);
         assert_eq!(meter.metrics().transport(Channel::Other).bytes_sent.get(), wire.len() as u64);
     }
 

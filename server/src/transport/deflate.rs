@@ -12,7 +12,6 @@
 use std::sync::OnceLock;
 
 use http::header::{self, HeaderMap};
-use hyper_util::rt::TokioIo;
 use yawc::{CompressionLevel, DeflatePool, Options, Role, WebSocket};
 
 use crate::config::{Config, WsDeflate};
@@ -20,7 +19,7 @@ use crate::http::headers;
 use proto::encoding::PERMESSAGE_DEFLATE;
 
 /// A compressed session's socket.
-pub type DeflateSocket = WebSocket<TokioIo<hyper::upgrade::Upgraded>>;
+pub type DeflateSocket = WebSocket<super::upgrade::Io>;
 
 /// The terms the server answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +79,7 @@ fn window_bits(v: &str) -> Option<u8> {
 }
 
 /// Wraps an upgraded connection in a compressed session on the agreed terms.
-pub fn wrap(config: &Config, io: hyper::upgrade::Upgraded, agreed: &Agreed) -> yawc::Result<DeflateSocket> {
+pub fn wrap(config: &Config, io: super::upgrade::Io, agreed: &Agreed) -> yawc::Result<DeflateSocket> {
     let mut opts = Options::default()
         .with_compression_level(CompressionLevel::new(6))
         .with_utf8()
@@ -91,7 +90,7 @@ pub fn wrap(config: &Config, io: hyper::upgrade::Upgraded, agreed: &Agreed) -> y
     if agreed.no_takeover {
         opts = opts.with_deflate_pool(pool().clone());
     }
-    WebSocket::from_stream_with_extensions(TokioIo::new(io), Role::Server, Some(&agreed.header), opts)
+    WebSocket::from_stream_with_extensions(io, Role::Server, Some(&agreed.header), opts)
 }
 
 /// One pool for the server: sized for the messages compressed at the same moment (a few per

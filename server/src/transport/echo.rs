@@ -19,10 +19,13 @@ pub fn handle<B>(app: &Arc<App>, req: Request<B>, in_flight: InFlight) -> Respon
 where
     B: hyper::body::Body + Send + 'static,
 {
-    upgrade::upgrade(app, req, in_flight, run)
+    upgrade::upgrade(app, req, in_flight, |app, mut ws| async move {
+        run(app, &mut ws).await;
+        ws.finish().await;
+    })
 }
 
-async fn run(app: Arc<App>, mut ws: WsConn) {
+async fn run(app: Arc<App>, ws: &mut WsConn) {
     let counters = app.metrics.transport(Channel::WsEcho);
     loop {
         let msg = tokio::select! {

@@ -1,8 +1,12 @@
-//! The WebSocket opening handshake (RFC 6455 §4.2), checked before hyper switches protocols.
+//! The WebSocket opening handshake, checked before hyper switches protocols: over HTTP/1.1
+//! an Upgrade (RFC 6455 §4.2, answered 101), over HTTP/2 an extended CONNECT with `:protocol
+//! websocket` (RFC 8441, answered 200; the stream then carries the frames).
 //!
 //! A plain GET gets 426, a malformed upgrade 400, a foreign `Origin` 403. The allowed origins
-//! are: none given (non-browser clients), the server's own (Origin's host equals `Host`),
-//! and those listed with `--allow-origin` (`*` allows any).
+//! are: none given (non-browser clients), the server's own (Origin's host equals `Host`, or
+//! `:authority` on HTTP/2), and those listed with `--allow-origin` (`*` allows any). An HTTP/2
+//! stream that stops reading never stalls the socket, so its writes get their own send
+//! timeout ([`SendTimeout`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,8 +14,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -26,9 +31,13 @@ use crate::config::Config;
 use crate::http::headers::has_token;
 use crate::http::response::{self, Body};
 use crate::net::metered::InFlight;
+use crate::net::stall::SendTimeout;
 
-/// The server side of an upgraded connection.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// An upgraded connection (or HTTP/2 stream) as a WebSocket stack reads and writes it.
+pub type Io = SendTimeout<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The server side of an upgraded connection (or HTTP/2 stream), without compression.
+pub type Socket = WebSocketStream<Io>;
 
 /// How long a closing handshake may take before the connection is simply dropped.
 pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -59,19 +68,28 @@ where
     });
     let on_upgrade = hyper::upgrade::on(&mut req);
     let cfg = ws_config(&app.config);
+    let h2 = req.version() == Version::HTTP_2;
+    // On HTTP/1.1 the metered socket times sends out already.
+    let send_timeout = h2.then_some(app.config.send_timeout);
     let app = app.clone();
     app.shutdown.clone().spawn(async move {
         let _in_flight = in_flight;
         match on_upgrade.await {
             Ok(upgraded) => {
+                let m = &app.metrics;
+                if h2 {
+                    m.ws_sessions_h2.inc()
+                } else {
+                    m.ws_sessions_h1.inc()
+                };
+                let io = SendTimeout::new(TokioIo::new(upgraded), send_timeout, m.clone());
                 let ws = match agreed {
-                    Some((a, permit)) => match deflate::wrap(&app.config, upgraded, &a) {
+                    Some((a, permit)) => match deflate::wrap(&app.config, io, &a) {
                         Ok(ws) => WsConn::Deflate(Box::new(ws), permit),
                         Err(e) => return tracing::warn!(error = %e, "deflate session"),
                     },
                     None => WsConn::Plain(Box::new(
-                        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(cfg))
-                            .await,
+                        WebSocketStream::from_raw_socket(io, Role::Server, Some(cfg)).await,
                     )),
                 };
                 session(app, ws).await;
@@ -105,6 +123,19 @@ pub async fn close(ws: &mut Socket, code: CloseCode, reason: &'static str) {
     let _ = tokio::time::timeout(CLOSE_WAIT, handshake).await;
 }
 
+/// Ends our side of the socket once a session is over, so that what is still buffered (the
+/// reply to the client's close frame) goes out first: on HTTP/2 that is END_STREAM, where
+/// just dropping the stream would reset it and could discard the reply; on HTTP/1.1 a FIN.
+/// The reply can still be queued in tungstenite: a send refused after the peer's close frame
+/// (an event racing it) leaves it unwritten, so flush first.
+pub async fn finish(ws: &mut Socket) {
+    let end = async {
+        let _ = ws.flush().await;
+        let _ = ws.get_mut().shutdown().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, end).await;
+}
+
 /// Handles a receive error: closes with the code it calls for, or just drops.
 pub async fn fail(ws: &mut Socket, e: &WsError) {
     let reason = match close_code_for(e) {
@@ -118,11 +149,15 @@ pub async fn fail(ws: &mut Socket, e: &WsError) {
     }
 }
 
-/// Checks the handshake; on success returns the `101 Switching Protocols` answer to send.
+/// Checks the handshake; on success returns the answer to send: `101 Switching Protocols` on
+/// HTTP/1.1, `200` to an HTTP/2 extended CONNECT.
 // Both arms are whole responses, built once per upgrade attempt: boxing the error would cost
 // an allocation for nothing.
 #[allow(clippy::result_large_err)]
 pub fn accept<B>(config: &Config, req: &Request<B>) -> Result<Response<Body>, Response<Body>> {
+    if req.version() == Version::HTTP_2 {
+        return accept_h2(config, req);
+    }
     let h = req.headers();
     let wants_upgrade = has_token(h, header::UPGRADE, "websocket");
     if !wants_upgrade {
@@ -142,7 +177,7 @@ pub fn accept<B>(config: &Config, req: &Request<B>) -> Result<Response<Body>, Re
             "`Sec-WebSocket-Key` is missing or not 16 bytes in base64",
         ));
     };
-    if !origin_allowed(config, h) {
+    if !origin_allowed(config, h, None) {
         return Err(response::error(StatusCode::FORBIDDEN, "this Origin may not open WebSockets here"));
     }
     let mut r = Response::new(response::empty());
@@ -156,6 +191,28 @@ pub fn accept<B>(config: &Config, req: &Request<B>) -> Result<Response<Body>, Re
         HeaderValue::from_str(&accept).expect("base64 is a valid header"),
     );
     Ok(r)
+}
+
+/// RFC 8441 §4–5: `CONNECT` with `:protocol websocket` and version 13; no key, no accept.
+#[allow(clippy::result_large_err)]
+fn accept_h2<B>(config: &Config, req: &Request<B>) -> Result<Response<Body>, Response<Body>> {
+    let protocol = req.extensions().get::<hyper::ext::Protocol>().map(|p| p.as_str());
+    if req.method() != Method::CONNECT || protocol != Some("websocket") {
+        return Err(response::error(
+            StatusCode::UPGRADE_REQUIRED,
+            "this is a WebSocket endpoint: over HTTP/2 send an extended CONNECT with `:protocol websocket` (RFC 8441)",
+        ));
+    }
+    let h = req.headers();
+    if h.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
+        let mut r = response::error(StatusCode::BAD_REQUEST, "only `Sec-WebSocket-Version: 13` is spoken");
+        r.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(r);
+    }
+    if !origin_allowed(config, h, req.uri().authority().map(|a| a.as_str())) {
+        return Err(response::error(StatusCode::FORBIDDEN, "this Origin may not open WebSockets here"));
+    }
+    Ok(Response::new(response::empty()))
 }
 
 /// The tungstenite settings every server-side socket uses.
@@ -176,14 +233,15 @@ fn valid_key(k: &[u8]) -> bool {
         && k[..22].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
 }
 
-fn origin_allowed(config: &Config, h: &HeaderMap) -> bool {
+/// `authority`: HTTP/2's `:authority`, which stands for `Host` there.
+fn origin_allowed(config: &Config, h: &HeaderMap, authority: Option<&str>) -> bool {
     let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
     if config.allow_origin.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin)) {
         return true;
     }
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).or(authority).unwrap_or("");
     let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest).trim_end_matches('/');
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }

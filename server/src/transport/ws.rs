@@ -28,7 +28,10 @@ where
     B: hyper::body::Body + Send + 'static,
 {
     let since = query.since;
-    upgrade::upgrade(app, req, in_flight, move |app, ws| run(app, ws, since))
+    upgrade::upgrade(app, req, in_flight, move |app, mut ws| async move {
+        run(app, &mut ws, since).await;
+        ws.finish().await;
+    })
 }
 
 fn message(item: Item) -> Utf8Bytes {
@@ -38,7 +41,7 @@ fn message(item: Item) -> Utf8Bytes {
     }
 }
 
-async fn run(app: Arc<App>, mut ws: WsConn, since: Option<u64>) {
+async fn run(app: Arc<App>, ws: &mut WsConn, since: Option<u64>) {
     let counters = app.metrics.transport(Transport::Ws);
     let (opening, mut push) = Push::subscribe(&app, Transport::Ws, since);
     for item in opening {

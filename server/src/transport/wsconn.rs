@@ -102,6 +102,20 @@ impl WsConn {
     }
 
     /// Closes with `code` and waits (bounded) for the peer's close.
+    /// Ends our side once a session is over, so that what is still buffered (the reply to
+    /// the client's close frame) goes out first: END_STREAM on HTTP/2, FIN on HTTP/1.1
+    /// (see [`upgrade::finish`]).
+    pub async fn finish(&mut self) {
+        match self {
+            WsConn::Plain(ws) => upgrade::finish(ws).await,
+            // yawc exposes no way to end the byte stream below it without (possibly) another
+            // close frame, so its buffered frames are only flushed; see docs/compression.md.
+            WsConn::Deflate(ws, _) => {
+                let _ = tokio::time::timeout(upgrade::CLOSE_WAIT, ws.flush()).await;
+            }
+        }
+    }
+
     pub async fn close(&mut self, code: CloseCode, reason: &'static str) {
         match self {
             WsConn::Plain(ws) => upgrade::close(ws, code, reason).await,
