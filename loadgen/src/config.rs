@@ -129,9 +129,6 @@ impl RunArgs {
         if self.rtt.is_some_and(|r| r > Duration::from_secs(10)) {
             return Err("--rtt must be at most 10s".into());
         }
-        if self.rtt.is_some_and(|r| !r.is_zero()) {
-            return Err("--rtt is not wired to the clients' connections yet".into());
-        }
         if !(self.connect_rate.is_finite() && self.connect_rate > 0.0) {
             return Err("--connect-rate must be a positive number of connections per second".into());
         }

@@ -67,6 +67,17 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use loadgen::network_delay::{self, Method, INSIDE_NETNS};
+    // --rtt by netem: the whole run again inside a network namespace of its own.
+    if std::env::var_os(INSIDE_NETNS).is_none() {
+        if let (Some((Method::Netem, _)), Some(rtt)) =
+            (network_delay::choose(args.rtt, args.target.is_none()), args.rtt)
+        {
+            let code = network_delay::reexec_in_netns(rtt)
+                .context("while starting the run in a network namespace")?;
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+        }
+    }
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {

@@ -14,13 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::conn::{Endpoint, Endpoints, Tls, Trust};
 use crate::config::{parse_target, RunArgs, Target};
+use crate::delay_line::DelayLine;
 use crate::embedded::{self, Embedded};
+use crate::network_delay::{self, Method};
 use crate::plan::{self, StepPlan};
 use crate::progress::Progress;
 use crate::scrape::Scraper;
 use crate::step::{self, Env};
 use crate::{baseline, clock, machine, summary};
-use proto::results::{Baseline, Clock, Results, RunConfig, TlsTrust, Versions, SCHEMA};
+use proto::results::{Baseline, Clock, NetworkDelay, Results, RunConfig, TlsTrust, Versions, SCHEMA};
 use proto::Security;
 
 /// How a run ended.
@@ -54,9 +56,23 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let clock = read_clock(&endpoints).await?;
     let mut results = new_results(&args, clock, trust);
     let plans = plan::sweep(&args);
+    let network = network_delay::choose(args.rtt, embedded.is_some());
+    let delay = match (&network, args.rtt) {
+        (Some((Method::DelayLine, _)), Some(rtt)) => Some(DelayLine { rtt }),
+        _ => None,
+    };
+    results.config.network = network.zip(args.rtt).map(|((method, why), rtt)| NetworkDelay {
+        rtt_ms: rtt.as_secs_f64() * 1000.0,
+        method,
+        netem_unavailable: why,
+    });
     let dialers = plans
         .iter()
-        .map(|p| endpoints.dialer(p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label())))
+        .map(|p| {
+            let d =
+                endpoints.dialer(p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label()))?;
+            Ok(d.with_delay(delay))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !args.quiet {
         let total: Duration = plans.iter().map(StepPlan::length).sum::<Duration>() + args.baseline;

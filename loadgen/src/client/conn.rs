@@ -21,6 +21,7 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::DuplexStream;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -29,11 +30,16 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::either::Either;
 
 use super::http::{connect_tcp, Conn, CONNECT_TIMEOUT};
+use crate::delay_line::DelayLine;
 use crate::failure::{ErrorKind, Failure};
 use proto::{Protocol, Security, Variant};
 
+/// A TCP connection as the client sees it: the socket, or the socket behind a
+/// [`DelayLine`] (`--rtt`).
+pub type Tcp = Either<TcpStream, DuplexStream>;
+
 /// A connection's byte stream: TCP, or TLS over TCP.
-pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
+pub type Io = Either<Tcp, TlsStream<Tcp>>;
 
 /// Whose certificate the clients accept.
 #[derive(Debug, Clone)]
@@ -152,13 +158,25 @@ impl Endpoints {
             Security::Plain => {
                 let e =
                     self.plain.as_ref().ok_or("the server has no cleartext address (an https:// target)")?;
-                Ok(Dialer { addr: e.addr, host: e.host.clone(), protocol: variant.protocol, tls: None })
+                Ok(Dialer {
+                    addr: e.addr,
+                    host: e.host.clone(),
+                    protocol: variant.protocol,
+                    tls: None,
+                    delay: None,
+                })
             }
             Security::Tls => {
                 let (e, tls) =
                     self.tls.as_ref().ok_or("the server has no TLS address (an http:// target)")?;
                 let tls = Some((variant_connector(tls, variant.protocol), tls.name.clone()));
-                Ok(Dialer { addr: e.addr, host: e.host.clone(), protocol: variant.protocol, tls })
+                Ok(Dialer {
+                    addr: e.addr,
+                    host: e.host.clone(),
+                    protocol: variant.protocol,
+                    tls,
+                    delay: None,
+                })
             }
         }
     }
@@ -186,12 +204,20 @@ pub struct Dialer {
     pub host: String,
     pub protocol: Protocol,
     tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// Holds every connection's bytes back by half a round trip each way (`--rtt` without
+    /// netem).
+    delay: Option<DelayLine>,
 }
 
 impl Dialer {
+    /// This dialer with every connection behind `delay` (or none).
+    pub fn with_delay(self, delay: Option<DelayLine>) -> Dialer {
+        Dialer { delay, ..self }
+    }
+
     /// HTTP/1.1 in cleartext to `addr`, called `host`.
     pub fn plain_h1(addr: SocketAddr, host: String) -> Dialer {
-        Dialer { addr, host, protocol: Protocol::H1, tls: None }
+        Dialer { addr, host, protocol: Protocol::H1, tls: None, delay: None }
     }
 
     /// `http` or `https`.
@@ -216,6 +242,10 @@ impl Dialer {
     /// bounded by [`CONNECT_TIMEOUT`]. Over TLS the server must agree to the dialer's protocol.
     pub async fn io(&self, source: Option<IpAddr>) -> Result<Io, Failure> {
         let tcp = connect_tcp(self.addr, source).await?;
+        let tcp = match self.delay {
+            Some(line) => Either::Right(line.wrap(tcp).await),
+            None => Either::Left(tcp),
+        };
         let Some((connector, name)) = &self.tls else { return Ok(Either::Left(tcp)) };
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
             .await
