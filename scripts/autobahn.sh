@@ -36,7 +36,8 @@
 # Environment: PYTHON2 (a Python 2.7 interpreter), CARGO_TARGET_DIR (honoured),
 # AUTOBAHN_TIMEOUT (seconds for the fuzzing run itself, default 600; it takes about 1 min),
 # AUTOBAHN_MAX_MESSAGE_BYTES (the server's --max-message-bytes, default 16777216; set it to
-# 65536 to see the default limit's 1009 closes graded by the suite).
+# 65536 to see the default limit's 1009 closes graded by the suite), AUTOBAHN_TLS=1 (the same run over
+# wss: the server with --tls and its self-signed certificate, which the suite does not check).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -126,8 +127,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# AUTOBAHN_TLS=1: the same run over wss:// (the server with --tls; same port).
+SCHEME=ws
+TLS_ARGS=()
+if [ "${AUTOBAHN_TLS:-0}" = 1 ]; then SCHEME=wss; TLS_ARGS=(--tls); fi
 "$TARGET_DIR/release/server" --addr 127.0.0.1:0 --rate 0 --max-message-bytes "$MAX_MESSAGE_BYTES" \
-    >"$SERVER_LOG" 2>&1 &
+    "${TLS_ARGS[@]}" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 URL=
 for _ in $(seq 100); do
@@ -137,7 +142,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$URL" ] || die "the server did not say where it listens within 10 s; its log: $SERVER_LOG"
-say "server on $URL (--rate 0 --max-message-bytes $MAX_MESSAGE_BYTES)"
+say "server on $SCHEME://$URL (--rate 0 --max-message-bytes $MAX_MESSAGE_BYTES)"
 
 # 4. The fuzzing client.
 find "$OUT" -mindepth 1 -not -name server.log -delete
@@ -145,7 +150,7 @@ SPEC=$OUT/fuzzingclient.json
 cat >"$SPEC" <<EOF
 {
   "outdir": "$OUT",
-  "servers": [{"agent": "pushpull", "url": "ws://$URL/ws/echo"}],
+  "servers": [{"agent": "pushpull", "url": "$SCHEME://$URL/ws/echo"}],
   "cases": ["*"],
   "exclude-cases": [],
   "exclude-agent-cases": {}

@@ -85,6 +85,12 @@ struct PageStats {
     latest_seq: u64,
     /// By transport label (`short_poll`, `long_poll`, `sse`, `ws`, and `other` if used).
     bytes: BTreeMap<&'static str, PageBytes>,
+    /// By transport label: the HTTP version (`h1`, `h2`) the panel's latest request came
+    /// over; for `ws`, whether the socket is an HTTP/1.1 Upgrade or an HTTP/2 stream.
+    protocols: BTreeMap<&'static str, &'static str>,
+    /// Whether some of this page's requests shared an HTTP/2 connection with another
+    /// transport: from then on their bytes count on `/metrics` as `shared`, not for a panel.
+    shared_connection: bool,
     exchanges: Exchanges,
 }
 
@@ -104,12 +110,17 @@ pub fn stats(app: &App, query: &FeedQuery) -> Response<Body> {
     for (t, received, sent) in app.pages.report(page) {
         bytes.insert(t.label(), PageBytes { to_page: sent, from_page: received });
     }
+    use proto::variant::Dimension as _;
+    let (used, shared_connection) = app.pages.protocols(page);
+    let protocols = used.into_iter().map(|(c, p)| (c.label(), p.name())).collect();
     let body = PageStats {
         page: page.to_string(),
         server_time_us: proto::now_us(),
         epoch: app.feed.epoch(),
         latest_seq: app.feed.latest_seq(),
         bytes,
+        protocols,
+        shared_connection,
         exchanges: app.pages.exchanges(page),
     };
     response::json(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default())

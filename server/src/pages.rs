@@ -18,6 +18,7 @@ use http::{Method, Request, Response, StatusCode, Version};
 use serde::Serialize;
 
 use crate::net::metered::ByteTally;
+use proto::variant::Protocol;
 use proto::{Channel, Transport};
 
 /// Pages tracked at most.
@@ -29,6 +30,11 @@ pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 #[derive(Default)]
 struct Page {
     tallies: HashMap<Channel, Arc<ByteTally>>,
+    /// The HTTP version each channel's latest tagged request came over (`h1`, `h2`).
+    protocols: HashMap<Channel, Protocol>,
+    /// Whether a tagged request came on an HTTP/2 connection already carrying another
+    /// channel: its bytes count for `shared` on `/metrics`, no longer for a panel.
+    shared: bool,
     seen: Option<Instant>,
     exchanges: Exchanges,
 }
@@ -186,6 +192,27 @@ impl Pages {
             _ => &mut p.exchanges.poll_not_modified,
         };
         *slot = Some(exchange);
+    }
+
+    /// Notes the HTTP version of a tagged request of `page` (tracked pages only), and whether
+    /// its connection's bytes are shared between channels.
+    pub fn note_protocol(&self, page: &str, channel: Channel, protocol: Protocol, shared: bool) {
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = pages.get_mut(page) {
+            p.protocols.insert(channel, protocol);
+            p.shared |= shared;
+        }
+    }
+
+    /// The HTTP version of each channel `page` has used, and whether any of its bytes went
+    /// to a shared HTTP/2 connection.
+    pub fn protocols(&self, page: &str) -> (Vec<(Channel, Protocol)>, bool) {
+        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages.get(page).map_or((Vec::new(), false), |p| {
+            let mut v: Vec<_> = p.protocols.iter().map(|(c, v)| (*c, *v)).collect();
+            v.sort();
+            (v, p.shared)
+        })
     }
 
     /// `page`'s latest exchanges (all `None` for a page never seen).

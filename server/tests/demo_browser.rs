@@ -285,3 +285,65 @@ async fn the_demo_shows_the_websocket_winning_in_chromium() {
 async fn the_demo_shows_the_websocket_winning_in_firefox() {
     run_in(Browser::Firefox).await;
 }
+
+/// The page's `[data-protocol]` text of every panel, and its page id.
+const READ_PROTOCOLS: &str = r#"
+const out = {};
+for (const p of document.querySelectorAll('[data-transport]')) {
+  const el = p.querySelector('[data-protocol]');
+  if (el) out[p.dataset.transport] = el.textContent;
+}
+return { protocols: out, page: document.getElementById('page-id').textContent };
+"#;
+
+/// The demo over HTTPS in Chromium: the server's self-signed certificate accepted with
+/// `--ignore-certificate-errors`, the polling and WebSocket panels both say HTTP/2, and the
+/// server counted the WebSocket as an HTTP/2 extended CONNECT stream (RFC 8441).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium"]
+async fn the_demo_over_https_runs_on_http2_in_chromium() {
+    let browser = Browser::Chromium;
+    if !browser::require("the Chromium HTTPS demo test", &[browser.binary(), browser.driver()]) {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let r = test_support::start(Config { rate: 20.0, tls: true, ..Config::ephemeral() }).await;
+    let driver = webdriver::start(browser).await;
+    let profile = test_support::files::temp_dir();
+    let mut caps = browser.capabilities(profile.path(), WINDOW);
+    caps["goog:chromeOptions"]["args"]
+        .as_array_mut()
+        .expect("Chromium's args")
+        .push("--ignore-certificate-errors".into());
+    let client = within(
+        "starting a Chromium session",
+        ClientBuilder::new(HttpConnector::new()).capabilities(caps).connect(&driver.url),
+    )
+    .await;
+
+    let check = async {
+        let url = format!("https://127.0.0.1:{}/", r.addr.port());
+        within("opening the page over HTTPS", client.goto(&url)).await;
+        let deadline = Instant::now() + LIMIT;
+        let seen = loop {
+            let v = within("reading the protocols", client.execute(READ_PROTOCOLS, vec![])).await;
+            let shown = |t: &str| v["protocols"][t].as_str().unwrap_or_default().to_string();
+            if shown("short-poll").starts_with("HTTP/2") && shown("ws").starts_with("HTTP/2") {
+                break v;
+            }
+            assert!(Instant::now() < deadline, "the panels did not report HTTP/2 in time: {v}");
+            sleep(Duration::from_millis(250)).await;
+        };
+        println!("protocols shown: {seen}");
+        let m = test_support::probe::metrics(r.addr).await;
+        let h2 = test_support::probe::value(&m, proto::metrics::Single::WsSessionsH2);
+        assert!(h2 >= 1.0, "the WebSocket was opened over HTTP/2 (pushpull_ws_sessions_h2_total = {h2})");
+        screenshot(&client, "demo-browser-h2.png").await;
+    };
+    let outcome = AssertUnwindSafe(check).catch_unwind().await;
+    let _ = timeout(LIMIT, client.close()).await;
+    assert!(r.shutdown().await, "the server shut down in time");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -395,3 +395,47 @@ async fn shutdown_answers_h2_long_polls_and_closes_h2_websockets_with_1001() {
     assert_eq!(status, StatusCode::OK);
     assert!(within("the shutdown", stopping).await, "every task ended");
 }
+
+#[tokio::test]
+async fn the_demo_page_is_told_which_protocol_each_panel_used() {
+    let r = tls_server(Config::ephemeral()).await;
+    // A browser over HTTPS: one h2 connection for the polls, the page's stats and the socket.
+    let _ws = ws_h2(&r, Wire::H2Tls, "/ws?page=p1").await;
+    let mut s = connect(&r, Wire::H2Tls).await;
+    exchange(&mut s, r.addr, Method::GET, "/api/scores?page=p1").await;
+    let _sse =
+        s.send(request(r.addr, Method::GET, "/sse?page=p1").body(Empty::new()).expect("request")).await;
+    // And an HTTP/1.1 page beside it.
+    let mut h1 = connect(&r, Wire::H1).await;
+    exchange(&mut h1, r.addr, Method::GET, "/api/scores?page=p2").await;
+
+    // (`other`: the /api/page request itself, asked over HTTP/1.1 here.)
+    let page = |id: &'static str| {
+        let addr = r.addr;
+        async move {
+            let mut s = connect_plain(addr).await;
+            let (_, body) = exchange(&mut s, addr, Method::GET, &format!("/api/page?page={id}")).await;
+            serde_json::from_slice::<serde_json::Value>(&body).expect("JSON")
+        }
+    };
+    let p1 = page("p1").await;
+    assert_eq!(
+        p1["protocols"],
+        serde_json::json!({"other": "h1", "short_poll": "h2", "sse": "h2", "ws": "h2"}),
+        "{p1}"
+    );
+    assert_eq!(p1["shared_connection"], true, "the poll and the SSE stream shared one h2 connection");
+    let p2 = page("p2").await;
+    assert_eq!(p2["protocols"], serde_json::json!({"other": "h1", "short_poll": "h1"}), "{p2}");
+    assert_eq!(p2["shared_connection"], false);
+    r.shutdown().await;
+}
+
+/// A fresh HTTP/1.1 connection in the clear.
+async fn connect_plain(addr: SocketAddr) -> Sender {
+    let tcp = within("connecting", TcpStream::connect(addr)).await;
+    let (send, conn) =
+        within("the h1 handshake", hyper::client::conn::http1::handshake(TokioIo::new(tcp))).await;
+    tokio::spawn(conn);
+    Sender::H1(send)
+}

@@ -484,6 +484,13 @@ class Panel {
     this.bytes = { toPage: b.to_page, fromPage: b.from_page };
   }
 
+  /** Shows the HTTP version the panel used: `text` plain, `how` says who reported it. */
+  setProtocol(text, how) {
+    const el = this.el.querySelector('[data-protocol]');
+    if (el.textContent !== text) el.textContent = text;
+    el.title = how;
+  }
+
   render(sparkMaxMs) {
     const median = this.delays.length ? medianOf(this.delays) : null;
     const toPage = this.bytes.toPage - this.bytesBase.toPage;
@@ -783,10 +790,46 @@ async function refreshStats() {
     }
     statsEpoch = s.epoch;
     for (const p of panels) p.setBytes(s.bytes[BYTES_KEY[p.transport]] || { to_page: 0, from_page: 0 });
+    showProtocols(s.protocols || {});
+    document.getElementById('shared-note').hidden = !s.shared_connection;
     showExchanges(s.exchanges);
     render();
   } catch (e) {
     document.getElementById('clock').textContent = `Cannot reach the server (${e.message}).`;
+  }
+}
+
+// ---- Which HTTP version each panel used ---------------------------------------------------
+// The browser says it in resource timing (`nextHopProtocol`) once a request has finished; an
+// SSE stream or a WebSocket never finishes while open, so for those (and before the first
+// poll has finished) the server's word from /api/page is shown: for the WebSocket, whether
+// it is an HTTP/1.1 Upgrade or an HTTP/2 extended CONNECT stream (RFC 8441).
+const PANEL_URL = { 'short-poll': '/api/scores?page=', 'long-poll': '&wait=30&page=' };
+const PROTOCOL_NAMES = { h1: 'HTTP/1.1', 'http/1.1': 'HTTP/1.1', h2: 'HTTP/2', h3: 'HTTP/3' };
+const lastHop = {};
+// The buffer holds 250 entries by default: a poll a second fills it in minutes.
+performance.addEventListener('resourcetimingbufferfull', () => performance.clearResourceTimings());
+
+function browserProtocol(transport) {
+  const key = PANEL_URL[transport];
+  if (!key) return null;
+  const hits = performance.getEntriesByType('resource').filter((e) => e.name.includes(key) && e.name.includes(PAGE));
+  const last = hits[hits.length - 1];
+  if (last && last.nextHopProtocol) lastHop[transport] = last.nextHopProtocol;
+  return lastHop[transport] || null;
+}
+
+function showProtocols(server) {
+  for (const p of panels) {
+    const seen = browserProtocol(p.transport);
+    const said = server[BYTES_KEY[p.transport]];
+    if (seen) {
+      p.setProtocol(PROTOCOL_NAMES[seen] || seen, `the browser's nextHopProtocol: ${seen}`);
+    } else if (said) {
+      const name = PROTOCOL_NAMES[said] || said;
+      const text = p.transport === 'ws' ? (said === 'h2' ? `${name} stream` : `${name} Upgrade`) : name;
+      p.setProtocol(text, `as the server received it: ${said}`);
+    }
   }
 }
 

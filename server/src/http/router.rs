@@ -18,6 +18,7 @@ use crate::demo;
 use crate::net::metered::{ConnMeter, InFlight};
 use crate::pages::{Capture, MAX_HEAD_BYTES};
 use crate::transport::{echo, events, short_poll, sse, ws};
+use proto::variant::Protocol;
 use proto::Channel;
 
 /// The service hyper calls for every request on a connection.
@@ -36,6 +37,10 @@ pub async fn handle(
         meter.set_multiplexed();
     }
     let in_flight = meter.begin_request(channel, tally);
+    if let Some(p) = page {
+        let protocol = if h2 { Protocol::H2 } else { Protocol::H1 };
+        app.pages.note_protocol(p, channel, protocol, meter.transport() == Channel::Shared);
+    }
     // Demo page (issue 6): a tagged short poll or WebSocket handshake is kept, with the
     // response head as the socket writes it, for the page's "How it works". Untagged
     // requests copy nothing.

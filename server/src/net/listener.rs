@@ -202,7 +202,11 @@ where
         // One connection may not hold more than this many requests at once (RST_STREAM
         // REFUSED beyond): the per-connection counterpart of --max-connections.
         .max_concurrent_streams(cfg.max_streams)
-        .max_header_list_size(u32::try_from(cfg.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(cfg.max_header_bytes).unwrap_or(u32::MAX))
+        // A peer that stops reading the socket altogether never stalls it here (flow control
+        // stops us first), so it is found by an unanswered PING instead.
+        .keep_alive_interval(cfg.ping_interval)
+        .keep_alive_timeout(cfg.send_timeout);
     drive!(builder.serve_connection(TokioIo::new(io), svc), app)
 }
 
