@@ -228,6 +228,14 @@ async fn ws_deflate_with_and_without_context_takeover_is_gap_free() {
         let held = value(&metrics(r.addr).await, Single::StreamCompressors);
         let takeover = mode == WsDeflate::Takeover && !offer_no_takeover;
         assert_eq!(held, if takeover { 1.0 } else { 0.0 }, "{mode:?} {offer_no_takeover}");
+        // A client that goes away gives its compressor back.
+        drop(_ws);
+        let released = async {
+            while value(&metrics(r.addr).await, Single::StreamCompressors) > 0.0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        timeout(Duration::from_secs(5), released).await.expect("the permit is released");
     }
 }
 
