@@ -29,7 +29,7 @@ fn publish(r: &Running, g: &mut Generator, n: usize) {
 /// A push decoder for one coding: each chunk in, everything it completes out.
 enum Unzip {
     Identity,
-    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
     Br(Box<brotli::DecompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Decoder<'static, Vec<u8>>),
 }
@@ -38,7 +38,7 @@ impl Unzip {
     fn new(c: Coding) -> Unzip {
         match c {
             Coding::Identity => Unzip::Identity,
-            Coding::Gzip => Unzip::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            Coding::Gzip => Unzip::Gzip(Box::new(flate2::write::GzDecoder::new(Vec::new()))),
             Coding::Br => Unzip::Br(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
             Coding::Zstd => Unzip::Zstd(zstd::stream::write::Decoder::new(Vec::new()).expect("zstd")),
         }
@@ -52,7 +52,7 @@ impl Unzip {
         let out = match self {
             Unzip::Identity => return data.to_vec(),
             Unzip::Gzip(d) => {
-                through(d, data);
+                through(d.as_mut(), data);
                 d.get_mut()
             }
             Unzip::Br(d) => {
