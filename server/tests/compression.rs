@@ -29,7 +29,7 @@ fn publish(r: &Running, g: &mut Generator, n: usize) {
 /// A push decoder for one coding: each chunk in, everything it completes out.
 enum Unzip {
     Identity,
-    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
     Br(Box<brotli::DecompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Decoder<'static, Vec<u8>>),
 }
@@ -38,7 +38,7 @@ impl Unzip {
     fn new(c: Coding) -> Unzip {
         match c {
             Coding::Identity => Unzip::Identity,
-            Coding::Gzip => Unzip::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            Coding::Gzip => Unzip::Gzip(Box::new(flate2::write::GzDecoder::new(Vec::new()))),
             Coding::Br => Unzip::Br(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
             Coding::Zstd => Unzip::Zstd(zstd::stream::write::Decoder::new(Vec::new()).expect("zstd")),
         }
@@ -52,7 +52,7 @@ impl Unzip {
         let out = match self {
             Unzip::Identity => return data.to_vec(),
             Unzip::Gzip(d) => {
-                through(d, data);
+                through(d.as_mut(), data);
                 d.get_mut()
             }
             Unzip::Br(d) => {
@@ -228,6 +228,14 @@ async fn ws_deflate_with_and_without_context_takeover_is_gap_free() {
         let held = value(&metrics(r.addr).await, Single::StreamCompressors);
         let takeover = mode == WsDeflate::Takeover && !offer_no_takeover;
         assert_eq!(held, if takeover { 1.0 } else { 0.0 }, "{mode:?} {offer_no_takeover}");
+        // A client that goes away gives its compressor back.
+        drop(_ws);
+        let released = async {
+            while value(&metrics(r.addr).await, Single::StreamCompressors) > 0.0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        timeout(Duration::from_secs(5), released).await.expect("the permit is released");
     }
 }
 

@@ -38,7 +38,7 @@ pub fn body(h: &HeaderMap, body: Bytes) -> Result<Bytes, Failure> {
 
 /// A streaming decoder for one coding.
 pub enum Decoder {
-    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
     Br(Box<brotli::DecompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Decoder<'static, Vec<u8>>),
 }
@@ -48,7 +48,7 @@ impl Decoder {
     pub fn new(c: Coding) -> Option<Decoder> {
         Some(match c {
             Coding::Identity => return None,
-            Coding::Gzip => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            Coding::Gzip => Decoder::Gzip(Box::new(flate2::write::GzDecoder::new(Vec::new()))),
             Coding::Br => Decoder::Br(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
             Coding::Zstd => Decoder::Zstd(zstd::stream::write::Decoder::new(Vec::new()).ok()?),
         })
@@ -61,7 +61,7 @@ impl Decoder {
             w.flush()
         }
         let r = match self {
-            Decoder::Gzip(d) => through(d, data).map(|_| d.get_mut()),
+            Decoder::Gzip(d) => through(d.as_mut(), data).map(|_| d.get_mut()),
             Decoder::Br(d) => through(d.as_mut(), data).map(|_| d.get_mut()),
             Decoder::Zstd(d) => through(d, data).map(|_| d.get_mut()),
         };

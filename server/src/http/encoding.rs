@@ -24,6 +24,9 @@ const ZSTD_LEVEL: i32 = 3;
 /// log2 of each streaming compressor's window: 64 KiB holds hundreds of events, and keeps a
 /// stream's memory bounded (brotli and zstd would otherwise take megabytes per stream).
 const STREAM_WINDOW_LOG: u32 = 16;
+/// log2 of a zstd stream's hash and chain tables: level 3's own (17 and 16) cost about
+/// 850 KiB per SSE stream, measured (BENCHMARKS.md); 14 keeps the tables at 128 KiB.
+const STREAM_ZSTD_TABLE_LOG: u32 = 14;
 
 /// The coding for a request, from its `Accept-Encoding` lines.
 pub fn chosen(h: &HeaderMap) -> Coding {
@@ -86,6 +89,8 @@ impl StreamEncoder {
             Coding::Zstd => {
                 let mut e = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
                 e.window_log(STREAM_WINDOW_LOG)?;
+                e.set_parameter(zstd::stream::raw::CParameter::HashLog(STREAM_ZSTD_TABLE_LOG))?;
+                e.set_parameter(zstd::stream::raw::CParameter::ChainLog(STREAM_ZSTD_TABLE_LOG))?;
                 StreamEncoder::Zstd(e)
             }
         }))

@@ -3,11 +3,11 @@
 //!
 //! The offer is read here, not by yawc, so that the server decides context takeover
 //! (`--ws-deflate`, or the client's `server_no_context_takeover`) and every other session
-//! keeps tokio-tungstenite. yawc is built on flate2's pure-Rust backend, whose window is
-//! always 32 KiB: an offer that asks for a smaller server window is declined (the client
-//! then speaks uncompressed), and `client_max_window_bits` is answered by omission, which
-//! RFC 7692 §7.1.2.2 allows. Without takeover, compressors are pooled between messages
-//! (yawc's `DeflatePool`), so such sessions hold none while idle.
+//! keeps tokio-tungstenite. yawc runs on zlib-rs (pure Rust, through its `zlib` feature), so a
+//! client may ask for a smaller server window (`server_max_window_bits` 9 to 15; 8, which
+//! zlib cannot make, declines the offer), and `client_max_window_bits` is answered by
+//! omission, which RFC 7692 §7.1.2.2 allows. Without takeover, compressors are pooled
+//! between messages (yawc's `DeflatePool`), so such sessions hold none while idle.
 
 use std::sync::OnceLock;
 
@@ -46,6 +46,7 @@ fn answer(mode: WsDeflate, offer: &str) -> Option<Agreed> {
     }
     let mut seen = Vec::new();
     let mut no_takeover = mode == WsDeflate::NoTakeover;
+    let mut server_bits = None;
     for p in parts {
         let (name, value) = match p.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
@@ -61,8 +62,11 @@ fn answer(mode: WsDeflate, offer: &str) -> Option<Agreed> {
             // Our inflater takes any window up to 15 bits.
             ("client_max_window_bits", None) => {}
             ("client_max_window_bits", Some(v)) if window_bits(v).is_some() => {}
-            // Our deflater's window is 15 bits; only an offer that allows it can be taken.
-            ("server_max_window_bits", Some(v)) if window_bits(v) == Some(15) => {}
+            // zlib makes windows of 9 to 15 bits (it turns 8 into 9, which the client would
+            // not expect), so an offer of 8 is declined.
+            ("server_max_window_bits", Some(v)) if window_bits(v).is_some_and(|b| b >= 9) => {
+                server_bits = window_bits(v)
+            }
             _ => return None,
         }
         seen.push(name);
@@ -70,6 +74,9 @@ fn answer(mode: WsDeflate, offer: &str) -> Option<Agreed> {
     let mut header = PERMESSAGE_DEFLATE.to_owned();
     if no_takeover {
         header.push_str("; server_no_context_takeover");
+    }
+    if let Some(bits) = server_bits {
+        header.push_str(&format!("; server_max_window_bits={bits}"));
     }
     Some(Agreed { header, no_takeover })
 }
@@ -133,7 +140,12 @@ mod tests {
     #[test]
     fn offers_it_cannot_honour_are_declined_in_order() {
         let t = WsDeflate::Takeover;
-        assert_eq!(agreed(t, &["permessage-deflate; server_max_window_bits=10"]), None);
+        assert_eq!(agreed(t, &["permessage-deflate; server_max_window_bits=8"]), None);
+        assert_eq!(
+            agreed(t, &["permessage-deflate; client_no_context_takeover; server_max_window_bits=9"])
+                .as_deref(),
+            Some("permessage-deflate; server_max_window_bits=9")
+        );
         assert_eq!(
             agreed(t, &["permessage-deflate; client_no_context_takeover; client_no_context_takeover"]),
             None
@@ -141,7 +153,7 @@ mod tests {
         assert_eq!(agreed(t, &["permessage-deflate; foo"]), None);
         assert_eq!(agreed(t, &["x-webkit-deflate-frame"]), None);
         assert_eq!(
-            agreed(t, &["permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits=12"])
+            agreed(t, &["permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=12"])
                 .as_deref(),
             Some("permessage-deflate"),
             "the first acceptable offer"
