@@ -242,24 +242,41 @@ pub fn bytes_per_message(step: &Step) -> Option<f64> {
     }
 }
 
-/// TCP payload, both directions, of one poll answered with nothing new (a 304, or an empty
-/// event list), over some steps of one polling series: `(bytes, exact)`. The window's bytes
-/// are not split by answer, so this is exact only when every poll was empty (all bytes ÷
-/// polls); otherwise all bytes ÷ polls is an upper bound (`exact` false), since a poll that
-/// brought something carries the same headers and a body besides. `None` without an empty
-/// poll. The window starts after the warm-up, so HTTP/2's HPACK tables are already warm.
-pub fn empty_poll_bytes<'s>(steps: impl IntoIterator<Item = &'s Step>) -> Option<(f64, bool)> {
-    let (mut bytes, mut requests, mut empty) = (0u64, 0u64, 0u64);
+/// What the results tell of one empty poll (a 304, or an empty event list) of a polling
+/// series, bytes of TCP payload. The window's bytes are counted per direction, not per answer:
+/// when every poll was empty, all bytes ÷ polls is exactly one empty poll (request and answer);
+/// otherwise only the request is exact (client → server bytes ÷ polls: every request is the
+/// same request), and the answer of a 304 cannot be told from the 200s beside it. The window
+/// starts after the warm-up, so HTTP/2's HPACK tables are already warm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EmptyPoll {
+    /// Request and answer of one empty poll.
+    Exact(f64),
+    /// The request of one poll only.
+    RequestOnly(f64),
+}
+
+/// [`EmptyPoll`] over some steps of one polling series; `None` for push transports or
+/// without an empty poll.
+pub fn empty_poll<'s>(steps: impl IntoIterator<Item = &'s Step>) -> Option<EmptyPoll> {
+    let (mut up, mut down, mut requests, mut empty) = (0u64, 0u64, 0u64, 0u64);
     for s in steps {
         if !s.transport.is_poll() {
             return None;
         }
-        bytes += s.wire_bytes.to_server + s.wire_bytes.to_client;
+        up += s.wire_bytes.to_server;
+        down += s.wire_bytes.to_client;
         requests += s.requests;
         empty += s.empty_polls;
     }
-    (empty > 0).then_some(())?;
-    Some((per(bytes as f64, requests as f64)?, empty >= requests))
+    if empty == 0 {
+        return None;
+    }
+    if empty >= requests {
+        Some(EmptyPoll::Exact(per((up + down) as f64, requests as f64)?))
+    } else {
+        Some(EmptyPoll::RequestOnly(per(up as f64, requests as f64)?))
+    }
 }
 
 /// How a step did against the "kept up?" rules.
@@ -454,6 +471,17 @@ mod tests {
         s.measured_s = 1.4;
         s.deliveries_per_s = vec![0, 0, 3];
         assert_eq!(delivery_rate_points(&s), vec![(1.0, 0.0), (2.0, 0.0), (3.0, 3.0)], "buckets as they are");
+    }
+
+    #[test]
+    fn an_empty_poll_is_exact_only_when_every_poll_was_empty() {
+        let mut s = step(Transport::ShortPoll);
+        assert_eq!(empty_poll([&s]), None, "no empty poll");
+        s.empty_polls = 40;
+        assert_eq!(empty_poll([&s]), Some(EmptyPoll::RequestOnly(10.0)), "1,000 B up over 100 polls");
+        s.empty_polls = 100;
+        assert_eq!(empty_poll([&s]), Some(EmptyPoll::Exact(100.0)));
+        assert_eq!(empty_poll([&step(Transport::Ws)]), None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! table computed from this run's bytes per request and per message.
 //!
 //! A run with several variants gets a row per series ("Short polling, HTTP/2, this run"), and
-//! for each polling series that had empty polls a row for one empty (304) poll, exact or an
-//! upper bound as `derived::empty_poll_bytes` says.
+//! for each polling series that had empty polls a row for one empty (304) poll when every
+//! poll was empty, or else for one poll's request (`derived::empty_poll` says why).
 //!
 //! Their table assumes every client gets one message a second; so does ours, to compare like
 //! with like. It compares bytes only; the explanation beside it adds the event delay. They wrote Mbit/s as 2^20 bits per second (871 B × 1,000/s = 6.6 "Mbit/s"),
@@ -81,23 +81,26 @@ pub fn table(results: &Results) -> Table {
         ];
         row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
         rows.push(row);
-        // Only a run with variants gets the empty-poll rows: a single-variant table stays as it was.
-        let empty = derived::empty_poll_bytes(results.steps.iter().filter(|s| k.has(s)));
-        if let (true, Some((b, exact))) = (varying.any(), empty) {
-            let how = if exact {
-                "every poll in the window was one: all TCP payload ÷ polls"
-            } else {
-                "at most: all TCP payload ÷ polls, some of which carried a body"
+        // Only a run with variants gets the poll rows: a single-variant table stays as it was.
+        if let (true, Some(poll)) =
+            (varying.any(), derived::empty_poll(results.steps.iter().filter(|s| k.has(s))))
+        {
+            let (label, bytes, how) = match poll {
+                derived::EmptyPoll::Exact(b) => {
+                    ("one empty (304) poll", b, "every poll in the window was empty: all TCP payload ÷ polls")
+                }
+                derived::EmptyPoll::RequestOnly(b) => (
+                    "one poll's request",
+                    b,
+                    "client → server payload ÷ polls, exact; the answers' bytes are not split by kind \
+                     (304 or 200 with a body) in the results, so a 304's size is not given",
+                ),
             };
             let mut row = vec![
-                Cell { transport: Some(t), ..Cell::text(format!("{name}, one empty (304) poll, this run")) },
-                Cell::text(format!(
-                    "{}{} per empty poll ({how})",
-                    if exact { "" } else { "≤ " },
-                    format::bytes(b)
-                )),
+                Cell { transport: Some(t), ..Cell::text(format!("{name}, {label}, this run")) },
+                Cell::text(format!("{} ({how})", format::bytes(bytes))),
             ];
-            row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(b, *c)))));
+            row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
             rows.push(row);
         }
     }

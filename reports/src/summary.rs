@@ -74,10 +74,26 @@ pub fn summarise(results: &Results) -> Summary {
         out.lines.push("No step delivered any event, so there is no delay to compare.".to_string());
         return out;
     };
-    let v = derived::varying(results);
-    let at: Vec<&Step> =
-        derived::series(results).iter().filter_map(|k| derived::step(results, k, clients)).collect();
+    // With several variants the transports are compared over the run's first variant, named
+    // by transport alone; `variants` then says what the other variants changed, and
+    // `keeping_up` still judges every series.
+    let varying = derived::varying(results);
+    let first = derived::variants(results).first().copied().unwrap_or_default();
+    let v = Varying::default();
+    let at: Vec<&Step> = derived::series(results)
+        .iter()
+        .filter(|k| k.variant == first)
+        .filter_map(|k| derived::step(results, k, clients))
+        .collect();
     headline(&mut out, results, clients, &at);
+    if varying.any() {
+        out.lines.push(format!(
+            "This run swept {} variants. Where a sentence names no variant, its figures are for {}, \
+             the run's first; the last sentences say what the others changed.",
+            derived::variants(results).len(),
+            first.label(varying)
+        ));
+    }
     speed(&mut out, v, clients, &at);
     completeness(&mut out, results, v, clients, &at);
     bytes(&mut out, v, clients, &at);
