@@ -329,6 +329,10 @@ fn the_summary_says_what_http2_tls_and_compression_changed_with_the_runs_figures
         )),
         "{lightest}"
     );
+    // "How to read" explains each dimension the run used.
+    for part in ["Protocol, TLS and compression", "HTTP/2 and HPACK", "<b>TLS</b>", "<b>Compression</b>"] {
+        assert!(html.contains(part), "{part}");
+    }
     // The headline compares WebSocket and short polling over the first variant, and says which.
     assert!(
         lines
@@ -354,5 +358,6 @@ fn a_single_variant_run_shows_no_trace_of_variants() {
         assert!(!lines.iter().any(|l| l.starts_with(start)), "{start}");
     }
     assert!(!html.contains("one empty (304) poll"));
+    assert!(!html.contains("Protocol, TLS and compression"), "no How-to-read part on variants");
     assert!(!html.contains("Variants (protocol, TLS, compression)"));
 }
