@@ -38,13 +38,13 @@ pub fn sentences(results: &Results, clients: u32) -> Vec<String> {
 
 /// One transport's pair of steps at `clients` that differ only by `change` applied to the
 /// first: the first pair in the run's variant order.
-fn pair<'r>(
-    results: &'r Results,
+fn pair(
+    results: &Results,
     transport: Transport,
     clients: u32,
     from: impl Fn(Variant) -> bool,
     change: impl Fn(Variant) -> Variant,
-) -> Option<(&'r Step, &'r Step)> {
+) -> Option<(&Step, &Step)> {
     derived::variants(results).into_iter().filter(|v| from(*v)).find_map(|v| {
         let a = derived::step_of(results, transport, v, clients)?;
         let b = derived::step_of(results, transport, change(v), clients)?;
