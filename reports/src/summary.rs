@@ -449,12 +449,14 @@ fn sentence(text: String) -> String {
     }
 }
 
-/// "A", "A and B", "A, B and C".
+/// "A", "A and B", "A, B and C"; names that hold commas themselves (a series: "WebSocket,
+/// HTTP/2") are kept apart by semicolons instead.
 fn join_names(names: &[String]) -> String {
+    let sep = if names.iter().any(|n| n.contains(',')) { "; " } else { ", " };
     match names {
         [] => String::new(),
         [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} and {last}", rest.join(sep)),
     }
 }
 
@@ -498,5 +500,6 @@ mod tests {
         assert_eq!(join_names(&["A".into()]), "A");
         assert_eq!(join_names(&["A".into(), "B".into()]), "A and B");
         assert_eq!(join_names(&["A".into(), "B".into(), "C".into()]), "A, B and C");
+        assert_eq!(join_names(&["A, x".into(), "B, y".into(), "C, z".into()]), "A, x; B, y and C, z");
     }
 }
