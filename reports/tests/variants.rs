@@ -151,14 +151,20 @@ fn legends_name_the_variants_and_keep_the_transports_colour() {
             .filter_map(|n| n.text())
             .map(|t| plain(t.trim()))
             .collect();
+        // One key per transport in its colour, then one per variant, in ink.
         for name in [
-            "WebSocket, HTTP/1.1, cleartext, uncompressed",
-            "WebSocket, HTTP/2, TLS, compressed",
-            "short polling, HTTP/1.1, TLS, uncompressed",
+            "WebSocket",
+            "short polling",
+            "HTTP/1.1, cleartext, uncompressed",
+            "HTTP/1.1, TLS, uncompressed",
+            "HTTP/2, TLS, compressed",
         ] {
-            assert!(texts.iter().any(|t| t.starts_with(name)), "{chart}: {name} in {texts:?}");
+            assert!(texts.iter().any(|t| t == name), "{chart}: {name} in {texts:?}");
         }
     }
+    // The connect chart's rows name the whole series.
+    let svg = std::fs::read_to_string(dir.path().join("connect.svg")).expect("svg");
+    assert!(plain(&svg).contains("WebSocket, HTTP/2, TLS, compressed, 100"), "a row per series");
     // Colour stays the transport's; a variant is told by its dash: short segments of
     // WebSocket's blue, which a single-variant run never draws.
     let dashes = |svg: &str| {

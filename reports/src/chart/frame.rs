@@ -61,6 +61,9 @@ pub(super) fn svg(
     keys: &[Key],
     plot: impl FnOnce(&Area<'_>) -> Result<()>,
 ) -> Result<String> {
+    let rows = legend_rows(size.0, keys).len() as u32;
+    // A legend of more rows (a run of many variants) adds height instead of taking the plot's.
+    let size = (size.0, size.1 + 32 * rows.saturating_sub(3));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -76,19 +79,7 @@ pub(super) fn svg(
 fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
-    let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
-    let mut x = 20;
-    for key in keys {
-        let w = legend_width(key);
-        if x + w > width as i32 - 10 && x > 20 {
-            rows.push(Vec::new());
-            x = 20;
-        }
-        x += w;
-        if let Some(row) = rows.last_mut() {
-            row.push(key);
-        }
-    }
+    let rows = legend_rows(width, keys);
     let top = 58;
     let row_h = 32;
     let head = top + row_h * rows.len() as i32 + 6;
@@ -152,18 +143,49 @@ fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
     Ok(body)
 }
 
+/// The legend's keys in rows that fit `width` pixels.
+fn legend_rows(width: u32, keys: &[Key]) -> Vec<Vec<&Key>> {
+    let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
+    let mut x = 20;
+    for key in keys {
+        let w = legend_width(key);
+        if x + w > width as i32 - 10 && x > 20 {
+            rows.push(Vec::new());
+            x = 20;
+        }
+        x += w;
+        if let Some(row) = rows.last_mut() {
+            row.push(key);
+        }
+    }
+    rows
+}
+
 /// A legend note listing what a chart could not draw, if anything.
 pub(super) fn skipped_key(what: &str, skipped: &[String]) -> Option<Key> {
     (!skipped.is_empty()).then(|| Key::Note(format!("Not drawn, {what}: {}.", skipped.join(", "))))
 }
 
-/// The legend keys of the run's series whose transport `only` keeps.
+/// The legend keys of the transports `only` keeps, each in its colour; with several variants
+/// then one key per variant in ink, drawn with the variant's dash and marker fill ("HTTP/2,
+/// TLS, compressed"), so that 5 transports × 5 variants take 10 keys, not 25.
 pub(super) fn transport_keys(results: &Results, only: impl Fn(Transport) -> bool) -> Vec<Key> {
-    derived::series(results)
+    let series: Vec<Series> = derived::series(results).into_iter().filter(|s| only(s.transport)).collect();
+    let mut keys: Vec<Key> = derived::transports(results)
         .into_iter()
-        .filter(|s| only(s.transport))
-        .map(|s| Key::Series { name: s.name(derived::varying(results)), look: look_of(results, &s) })
-        .collect()
+        .filter(|t| series.iter().any(|s| s.transport == *t))
+        .map(|t| Key::Series { name: palette::name(t).to_string(), look: palette::look(t) })
+        .collect();
+    let varying = derived::varying(results);
+    if varying.any() {
+        for v in derived::variants(results) {
+            if let Some(s) = series.iter().find(|s| s.variant == v) {
+                let look = Look { colour: palette::INK, marker: Marker::Dot, ..look_of(results, s) };
+                keys.push(Key::Series { name: v.label(varying), look });
+            }
+        }
+    }
+    keys
 }
 
 /// How a series of the run is drawn.
