@@ -3,7 +3,8 @@
 //!
 //! A linear scale, on purpose: stacked parts only add up on a linear axis. With several
 //! variants (protocol, TLS, compression) each series has its own bar in the transport's
-//! colour, outlined with the series' dash (the legend shows which).
+//! colour, outlined in ink with the series' dash and, when compressed, striped light down the
+//! middle, as the legend's variant keys show.
 
 use std::ops::Range;
 

@@ -1,5 +1,5 @@
-//! Panels with one line per transport against the number of clients (log x), used by the
-//! latency, cost and polling charts.
+//! Panels with one line per series (transport × variant) against the number of clients (log x),
+//! used by the latency, cost and polling charts.
 //!
 //! The y axis is logarithmic or linear (`YAxis`); plotters types each differently, so the
 //! drawing itself is one function generic over the y coordinate.
