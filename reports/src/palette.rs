@@ -37,7 +37,7 @@ pub struct Look {
 }
 
 /// The dashes that tell the run's protocol × TLS combinations apart, the first solid.
-const DASHES: [Option<(u32, u32)>; 4] = [None, Some((14, 6)), Some((4, 5)), Some((22, 5))];
+const DASHES: [Option<(u32, u32)>; 4] = [None, Some((8, 6)), Some((2, 4)), Some((5, 2))];
 
 /// Grey for anything that is not a transport (reference lines, expected values).
 pub const REFERENCE: RGBColor = RGBColor(90, 90, 90);

@@ -30,7 +30,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         }
     }
     let mut keys = transport_keys(results, |_| true);
-    keys.push(Key::Note("row: transport, clients · line: fastest to slowest · box: median to p99".into()));
+    let row = if varying.any() { "transport, variant, clients" } else { "transport, clients" };
+    keys.push(Key::Note(format!("row: {row} · line: fastest to slowest · box: median to p99")));
     let n = rows.len().max(1);
     let x = log_range(
         rows.iter().filter(|(_, s)| s.connect_latency_us.count > 0).flat_map(|(_, s)| {
@@ -40,8 +41,11 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         (0.01, 100.0),
     );
     let labels: Vec<String> = rows.iter().map(|(l, _)| l.clone()).collect();
+    // Room for the longest row label (a series' name with its variant is long), 9 px a
+    // character at the label size, never less than the 300 px a transport's name had.
+    let label_px = labels.iter().map(|l| l.chars().count() as u32 * 9 + 20).max().unwrap_or(0).max(300);
     svg((W, 200 + 38 * n as u32), title, &keys, |body| {
-        let mut chart = plot_on(body, None, 300).build_cartesian_2d(
+        let mut chart = plot_on(body, None, label_px).build_cartesian_2d(
             x.clone().log_scale().with_key_points(log_ticks(x.start, x.end)),
             fixed(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
         )?;
