@@ -9,7 +9,8 @@
 use std::borrow::Borrow;
 
 use proto::results::{Latency, Results, RunConfig, Step};
-use proto::Transport;
+use proto::variant::Varying;
+use proto::{Transport, Variant};
 
 use super::format;
 
@@ -25,6 +26,75 @@ pub fn transports(results: &Results) -> Vec<Transport> {
     out
 }
 
+/// One line of the report: a transport over one variant (protocol, TLS, compression). A run
+/// with one variant has one series per transport, and the report names it as the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Series {
+    pub transport: Transport,
+    pub variant: Variant,
+}
+
+impl Series {
+    /// The series of a step.
+    pub fn of(step: &Step) -> Series {
+        Series { transport: step.transport, variant: step.variant }
+    }
+
+    /// Whether `step` belongs to this series.
+    pub fn has(&self, step: &Step) -> bool {
+        step.transport == self.transport && step.variant == self.variant
+    }
+
+    /// The plain name: the transport's, then the variant's dimensions that vary in the run
+    /// ("WebSocket, HTTP/2, TLS"); just the transport's when none does.
+    pub fn name(&self, varying: Varying) -> String {
+        let label = self.variant.label(varying);
+        if label.is_empty() {
+            self.transport.plain_name().to_string()
+        } else {
+            format!("{}, {label}", self.transport.plain_name())
+        }
+    }
+}
+
+/// The name of a step's series in the run ("WebSocket, HTTP/2").
+pub fn series_name(results: &Results, step: &Step) -> String {
+    Series::of(step).name(varying(results))
+}
+
+/// The variants that ran, in the order the run's dimensions give them (then any others).
+pub fn variants(results: &Results) -> Vec<Variant> {
+    let mut out: Vec<Variant> = Vec::new();
+    let ran = |v: Variant| results.steps.iter().any(|s| s.variant == v);
+    for v in results.config.dimensions.variants().into_iter().chain(results.steps.iter().map(|s| s.variant)) {
+        if ran(v) && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// The dimensions in which the run's steps differ: what names and columns must tell apart.
+pub fn varying(results: &Results) -> Varying {
+    Varying::of(results.steps.iter().map(|s| &s.variant))
+}
+
+/// The series of the run: transports in the run's order, and within a transport its
+/// variants in the run's order, so one transport's lines sit together.
+pub fn series(results: &Results) -> Vec<Series> {
+    let variants = variants(results);
+    let mut out = Vec::new();
+    for transport in transports(results) {
+        for &variant in &variants {
+            let s = Series { transport, variant };
+            if results.steps.iter().any(|step| s.has(step)) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 /// The client counts that ran, ascending.
 pub fn client_counts(results: &Results) -> Vec<u32> {
     let mut counts: Vec<u32> = results.steps.iter().map(|s| s.clients).collect();
@@ -33,17 +103,17 @@ pub fn client_counts(results: &Results) -> Vec<u32> {
     counts
 }
 
-/// The steps in report order: by client count, then in the run's transport order. Every
+/// The steps in report order: by client count, then in the run's series order. Every
 /// table and list of steps uses it, so a step sits in the same place everywhere.
 pub fn ordered_steps(results: &Results) -> Vec<&Step> {
-    let transports = transports(results);
+    let series = series(results);
     let mut steps: Vec<&Step> = results.steps.iter().collect();
-    steps.sort_by_key(|s| (s.clients, transports.iter().position(|t| *t == s.transport)));
+    steps.sort_by_key(|s| (s.clients, series.iter().position(|k| k.has(s))));
     steps
 }
 
 /// The client count the headline (summary and "at a glance" table) compares at: the largest
-/// at which the most transports delivered something (all of them, in a healthy run).
+/// at which the most series delivered something (all of them, in a healthy run).
 pub fn headline_clients(results: &Results) -> Option<u32> {
     let delivering =
         |c: u32| results.steps.iter().filter(|s| s.clients == c && s.event_delay_us.count > 0).count();
@@ -51,10 +121,15 @@ pub fn headline_clients(results: &Results) -> Option<u32> {
     client_counts(results).into_iter().filter(|c| delivering(*c) == most).max()
 }
 
-/// The step of a transport at a client count (the first, if a run repeated one).
-pub fn step(results: &Results, transport: impl Borrow<Transport>, clients: u32) -> Option<&Step> {
-    let transport = *transport.borrow();
-    results.steps.iter().find(|s| s.transport == transport && s.clients == clients)
+/// The step of a series at a client count (the first, if a run repeated one).
+pub fn step(results: &Results, series: impl Borrow<Series>, clients: u32) -> Option<&Step> {
+    let series = series.borrow();
+    results.steps.iter().find(|s| series.has(s) && s.clients == clients)
+}
+
+/// The step of a transport over a variant at a client count.
+pub fn step_of(results: &Results, transport: Transport, variant: Variant, clients: u32) -> Option<&Step> {
+    step(results, Series { transport, variant }, clients)
 }
 
 fn per(x: f64, by: f64) -> Option<f64> {
@@ -164,6 +239,43 @@ pub fn bytes_per_message(step: &Step) -> Option<f64> {
         per(total, step.requests as f64)
     } else {
         per(total, step.messages as f64)
+    }
+}
+
+/// What the results tell of one empty poll (a 304, or an empty event list) of a polling
+/// series, bytes of TCP payload. The window's bytes are counted per direction, not per answer:
+/// when every poll was empty, all bytes ÷ polls is exactly one empty poll (request and answer);
+/// otherwise only the request is exact (client → server bytes ÷ polls: every request is the
+/// same request), and the answer of a 304 cannot be told from the 200s beside it. The window
+/// starts after the warm-up, so HTTP/2's HPACK tables are already warm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EmptyPoll {
+    /// Request and answer of one empty poll.
+    Exact(f64),
+    /// The request of one poll only.
+    RequestOnly(f64),
+}
+
+/// [`EmptyPoll`] over some steps of one polling series; `None` for push transports or
+/// without an empty poll.
+pub fn empty_poll<'s>(steps: impl IntoIterator<Item = &'s Step>) -> Option<EmptyPoll> {
+    let (mut up, mut down, mut requests, mut empty) = (0u64, 0u64, 0u64, 0u64);
+    for s in steps {
+        if !s.transport.is_poll() {
+            return None;
+        }
+        up += s.wire_bytes.to_server;
+        down += s.wire_bytes.to_client;
+        requests += s.requests;
+        empty += s.empty_polls;
+    }
+    if empty == 0 {
+        return None;
+    }
+    if empty >= requests {
+        Some(EmptyPoll::Exact(per((up + down) as f64, requests as f64)?))
+    } else {
+        Some(EmptyPoll::RequestOnly(per(up as f64, requests as f64)?))
     }
 }
 
@@ -362,6 +474,17 @@ mod tests {
         s.measured_s = 1.4;
         s.deliveries_per_s = vec![0, 0, 3];
         assert_eq!(delivery_rate_points(&s), vec![(1.0, 0.0), (2.0, 0.0), (3.0, 3.0)], "buckets as they are");
+    }
+
+    #[test]
+    fn an_empty_poll_is_exact_only_when_every_poll_was_empty() {
+        let mut s = step(Transport::ShortPoll);
+        assert_eq!(empty_poll([&s]), None, "no empty poll");
+        s.empty_polls = 40;
+        assert_eq!(empty_poll([&s]), Some(EmptyPoll::RequestOnly(10.0)), "1,000 B up over 100 polls");
+        s.empty_polls = 100;
+        assert_eq!(empty_poll([&s]), Some(EmptyPoll::Exact(100.0)));
+        assert_eq!(empty_poll([&step(Transport::Ws)]), None);
     }
 
     #[test]

@@ -30,6 +30,8 @@ struct Page<'a> {
     lubbers_explanation: String,
     /// The poll interval, as "How to read" says it.
     interval: String,
+    /// Which parts on protocol, TLS and compression "How to read" shows.
+    shows: Shows,
     config: Table,
     machine: Table,
 }
@@ -57,6 +59,7 @@ pub fn page(results: &Results, charts: &[Chart]) -> askama::Result<String> {
         lubbers: lubbers::table(results),
         lubbers_explanation: lubbers::explanation(results),
         interval: format::duration_ms(results.config.poll_interval_ms),
+        shows: Shows::of(results),
         config: table::config(results),
         machine: table::machine(results),
     }
@@ -68,6 +71,30 @@ impl Page<'_> {
     /// the SVG namespace by itself).
     fn inline_svg(&self, chart: &Chart) -> String {
         chart.svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+    }
+}
+
+/// The parts of "How to read" on the variants: each shown when a step of the run used it
+/// (HTTP/2, TLS, compression), so a run of the defaults reads as before.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shows {
+    h2: bool,
+    tls: bool,
+    compression: bool,
+}
+
+impl Shows {
+    fn of(results: &Results) -> Shows {
+        let any = |f: fn(&proto::Variant) -> bool| results.steps.iter().any(|s| f(&s.variant));
+        Shows {
+            h2: any(|v| v.protocol == proto::Protocol::H2),
+            tls: any(|v| v.tls == proto::Security::Tls),
+            compression: any(|v| v.compression == proto::Compression::On),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.h2 || self.tls || self.compression
     }
 }
 

@@ -15,8 +15,12 @@
 //!   and plain name. Both are used by everything below.
 //! * `chart`: the seven charts, one file each, drawn with plotters into SVG strings.
 //! * `table`: every number the charts show, per step, as plain data (`Table` of `Cell`s);
-//!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top;
-//!   `repeats`: medians and spreads of repeated steps, and which differences may be ranked.
+//!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top,
+//!   with `variants`' sentences on what HTTP/2, TLS and compression changed; `repeats`:
+//!   medians and spreads of repeated steps, and which differences may be ranked.
+//! * A run may sweep variants (protocol, TLS, compression; `proto::variant`): every chart and
+//!   table is keyed by `derived::Series` (transport × variant), and a run with one variant
+//!   looks as if variants did not exist.
 //! * `html`: fills `templates/index.html` (askama, checked at compile time, with
 //!   `table.html`, `how-to-read.html` and `report.css` beside it) with all of the above.
 //!
@@ -38,6 +42,7 @@ pub mod palette;
 pub mod repeats;
 pub mod summary;
 pub mod table;
+pub mod variants;
 
 /// Writes `dir/index.html` and one `.svg` per chart beside it; returns the index's path.
 pub fn render(results: &Results, dir: &Path) -> Result<PathBuf> {

@@ -1,6 +1,10 @@
 //! "The 2010 table, measured": Lubbers & Greco's header-overhead table beside the same
 //! table computed from this run's bytes per request and per message.
 //!
+//! A run with several variants gets a row per series ("Short polling, HTTP/2, this run"), and
+//! for each polling series that had empty polls a row for one empty (304) poll when every
+//! poll was empty, or else for one poll's request (`derived::empty_poll` says why).
+//!
 //! Their table assumes every client gets one message a second; so does ours, to compare like
 //! with like. It compares bytes only; the explanation beside it adds the event delay. They wrote Mbit/s as 2^20 bits per second (871 B × 1,000/s = 6.6 "Mbit/s"),
 //! so the computed rows use the same unit and the published figures reproduce exactly.
@@ -8,9 +12,8 @@
 use proto::results::Results;
 use proto::Transport;
 
-use super::derived;
+use super::derived::{self, Series};
 use super::format;
-use super::palette;
 use super::table::{Cell, Table};
 
 /// Client counts of the 2010 table.
@@ -33,18 +36,18 @@ pub fn sig3(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
-/// Bytes per message of each transport over all its steps: `(transport, bytes)`.
-pub fn measured(results: &Results) -> Vec<(Transport, f64)> {
-    derived::transports(results)
+/// Bytes per message of each series over all its steps: `(series, bytes)`.
+pub fn measured(results: &Results) -> Vec<(Series, f64)> {
+    derived::series(results)
         .into_iter()
-        .filter_map(|t| {
-            let steps = results.steps.iter().filter(|s| s.transport == t);
+        .filter_map(|k| {
+            let steps = results.steps.iter().filter(|s| k.has(s));
             let (mut bytes, mut messages) = (0u64, 0u64);
             for s in steps {
                 bytes += s.wire_bytes.to_server + s.wire_bytes.to_client;
-                messages += if t.is_poll() { s.requests } else { s.messages };
+                messages += if k.transport.is_poll() { s.requests } else { s.messages };
             }
-            (messages > 0).then(|| (t, bytes as f64 / messages as f64))
+            (messages > 0).then(|| (k, bytes as f64 / messages as f64))
         })
         .collect()
 }
@@ -67,14 +70,39 @@ pub fn table(results: &Results) -> Table {
             Cell::num("1.526"),
         ],
     ];
-    for (t, bytes) in measured(results) {
+    let varying = derived::varying(results);
+    for (k, bytes) in measured(results) {
+        let t = k.transport;
         let what = if t.is_poll() { "per request, all TCP payload" } else { "per message, all TCP payload" };
+        let name = k.name(varying);
         let mut row = vec![
-            Cell { transport: Some(t), ..Cell::text(format!("{}, this run", palette::name(t))) },
+            Cell { transport: Some(t), ..Cell::text(format!("{name}, this run")) },
             Cell::text(format!("{} {what}", format::bytes(bytes))),
         ];
         row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
         rows.push(row);
+        // Only a run with variants gets the poll rows: a single-variant table stays as it was.
+        if let (true, Some(poll)) =
+            (varying.any(), derived::empty_poll(results.steps.iter().filter(|s| k.has(s))))
+        {
+            let (label, bytes, how) = match poll {
+                derived::EmptyPoll::Exact(b) => {
+                    ("one empty (304) poll", b, "every poll in the window was empty: all TCP payload ÷ polls")
+                }
+                derived::EmptyPoll::RequestOnly(b) => (
+                    "one poll's request",
+                    b,
+                    "client → server payload ÷ polls, exact; the answers' bytes are not split by kind \
+                     (304 or 200 with a body) in the results, so a 304's size is not given",
+                ),
+            };
+            let mut row = vec![
+                Cell { transport: Some(t), ..Cell::text(format!("{name}, {label}, this run")) },
+                Cell::text(format!("{} ({how})", format::bytes(bytes))),
+            ];
+            row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
+            rows.push(row);
+        }
     }
     Table {
         id: "lubbers",
@@ -93,7 +121,11 @@ pub fn table(results: &Results) -> Table {
 /// Why the measured rows differ from the published ones, with this run's figures.
 pub fn explanation(results: &Results) -> String {
     let measured = measured(results);
-    let find = |t: Transport| measured.iter().find(|(m, _)| *m == t).map(|(_, b)| *b);
+    // The prose compares transports over the run's first variant; the rows show the others.
+    let first = derived::variants(results).first().copied().unwrap_or_default();
+    let find = |t: Transport| {
+        measured.iter().find(|(m, _)| *m == Series { transport: t, variant: first }).map(|(_, b)| *b)
+    };
     let mut text = String::from(
         "The 2010 figures count headers only: the 871 bytes of HTTP headers a browser of the \
          time sent and received per poll (cookies, user-agent and accept lists included), and \
@@ -133,8 +165,9 @@ pub fn explanation(results: &Results) -> String {
 /// an event later (event delay, at the headline client count) and only as part of a snapshot.
 fn delay_note(results: &Results) -> String {
     let Some(clients) = derived::headline_clients(results) else { return String::new() };
+    let first = derived::variants(results).first().copied().unwrap_or_default();
     let median = |t: Transport| {
-        derived::step(results, t, clients)
+        derived::step_of(results, t, first, clients)
             .filter(|s| s.event_delay_us.count > 0)
             .map(|s| s.event_delay_us.p50)
     };

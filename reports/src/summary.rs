@@ -9,11 +9,12 @@
 use std::collections::BTreeMap;
 
 use proto::results::{Results, Step};
+use proto::variant::Varying;
 use proto::Transport;
 
-use super::derived::{self, KeptUpOn, Verdict};
+use super::derived::{self, KeptUpOn, Series, Verdict};
 use super::format;
-use super::palette;
+use super::variants;
 
 /// What the top of the page says.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,7 +52,7 @@ pub fn summarise(results: &Results) -> Summary {
                     s.errors.iter().map(|(k, n)| format!("{k}: {}", format::int(*n))).collect();
                 format!(
                     "{} at {} clients ({})",
-                    palette::name(s.transport),
+                    derived::series_name(results, s),
                     format::int(s.clients as u64),
                     kinds.join(", ")
                 )
@@ -73,14 +74,32 @@ pub fn summarise(results: &Results) -> Summary {
         out.lines.push("No step delivered any event, so there is no delay to compare.".to_string());
         return out;
     };
-    let at: Vec<&Step> =
-        derived::transports(results).iter().filter_map(|t| derived::step(results, t, clients)).collect();
+    // With several variants the transports are compared over the run's first variant, named
+    // by transport alone; `variants` then says what the other variants changed, and
+    // `keeping_up` still judges every series.
+    let varying = derived::varying(results);
+    let first = derived::variants(results).first().copied().unwrap_or_default();
+    let v = Varying::default();
+    let at: Vec<&Step> = derived::series(results)
+        .iter()
+        .filter(|k| k.variant == first)
+        .filter_map(|k| derived::step(results, k, clients))
+        .collect();
     headline(&mut out, results, clients, &at);
-    speed(&mut out, clients, &at);
-    completeness(&mut out, results, clients, &at);
-    bytes(&mut out, clients, &at);
+    if varying.any() {
+        out.lines.push(format!(
+            "This run swept {} variants. Where a sentence names no variant, its figures are for {}, \
+             the run's first; the last sentences say what the others changed.",
+            derived::variants(results).len(),
+            first.label(varying)
+        ));
+    }
+    speed(&mut out, v, clients, &at);
+    completeness(&mut out, results, v, clients, &at);
+    bytes(&mut out, v, clients, &at);
     keeping_up(&mut out, results);
-    cost(&mut out, clients, &at);
+    cost(&mut out, v, clients, &at);
+    out.lines.extend(variants::sentences(results, clients));
     out.lines = out.lines.into_iter().map(sentence).collect();
     out
 }
@@ -107,12 +126,25 @@ fn schema_note(results: &Results) -> Option<String> {
 
 /// The headline, the question the project is named for: how soon WebSocket and the classic
 /// AJAX short poll told their clients of an event, then the bytes each moved.
+///
+/// With several variants it compares the two over the run's first variant that has both, and
+/// says which ("over HTTP/1.1, cleartext"); the variant sentences compare the variants.
 fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
-    let find = |t: Transport| at.iter().copied().find(|s| s.transport == t && s.event_delay_us.count > 0);
-    let (Some(ws), Some(poll)) = (find(Transport::Ws), find(Transport::ShortPoll)) else { return };
+    let varying = derived::varying(results);
+    let pair = derived::variants(results).into_iter().find_map(|v| {
+        let find = |t: Transport| {
+            at.iter().copied().find(|s| s.transport == t && s.variant == v && s.event_delay_us.count > 0)
+        };
+        Some((v, find(Transport::Ws)?, find(Transport::ShortPoll)?))
+    });
+    let Some((variant, ws, poll)) = pair else { return };
+    let over = match variant.label(varying) {
+        l if l.is_empty() => String::new(),
+        l => format!(" over {l}"),
+    };
     let (w, p) = (ws.event_delay_us.p50.max(1) as f64, poll.event_delay_us.p50.max(1) as f64);
     let mut text = format!(
-        "At {} clients, WebSocket told clients of an event {} after it happened (median); short \
+        "At {} clients{over}, WebSocket told clients of an event {} after it happened (median); short \
          polling every {}, {}{}",
         format::int(clients as u64),
         format::latency_us(w),
@@ -167,7 +199,8 @@ fn interval_share(median_us: f64, interval_ms: f64) -> String {
 }
 
 /// Every transport ranked by median event delay.
-fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
+fn speed(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
+    let name = |s: &Step| Series::of(s).name(v);
     let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.event_delay_us.count > 0).collect();
     ranked.sort_by_key(|s| s.event_delay_us.p50);
     let n = format::int(clients as u64);
@@ -176,7 +209,7 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
     if ranked.len() == 1 {
         out.lines.push(format!(
             "At {n} clients, {} told clients of an event {} after it happened at the median (p99 {}).",
-            palette::name(fast.transport),
+            name(fast),
             format::latency_us(f.p50 as f64),
             format::latency_us(f.p99 as f64)
         ));
@@ -186,25 +219,24 @@ fn speed(out: &mut Summary, clients: u32, at: &[&Step]) {
         "At {n} clients, {} had the shortest event delay: its clients held an event {} after its \
          publication at the median and {} at p99 (one event in a hundred took longer). The \
          longest, {}, took {} at the median and {} at p99: {} longer at the median.",
-        palette::name(fast.transport),
+        name(fast),
         format::latency_us(f.p50 as f64),
         format::latency_us(f.p99 as f64),
-        palette::name(slow.transport),
+        name(slow),
         format::latency_us(s.p50 as f64),
         format::latency_us(s.p99 as f64),
         format::ratio(s.p50.max(1) as f64 / f.p50.max(1) as f64),
     ));
     let order: Vec<String> = ranked
         .iter()
-        .map(|s| {
-            format!("{} {}", palette::name(s.transport), format::latency_us(s.event_delay_us.p50 as f64))
-        })
+        .map(|s| format!("{} {}", name(s), format::latency_us(s.event_delay_us.p50 as f64)))
         .collect();
     out.lines.push(format!("Median event delay at {n} clients, shortest first: {}.", order.join(", ")));
 }
 
 /// What was coalesced (by design for snapshot polling, a resync otherwise) and what was lost.
-fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
+fn completeness(out: &mut Summary, results: &Results, v: Varying, clients: u32, at: &[&Step]) {
+    let name = |s: &Step| Series::of(s).name(v);
     let n = format::int(clients as u64);
     for s in at.iter().filter(|s| s.coalesced > 0) {
         let share = format!(
@@ -224,13 +256,13 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
                 "{} coalesced {share}: each poll shows only the newest state, so its clients saw \
                  those events only inside a later snapshot, never as events of their own. It can \
                  keep up on state (the score is right after every poll), not with every event{delays}",
-                palette::name(s.transport)
+                name(s)
             )
         } else {
             format!(
                 "{} fell behind and was resynced: {share} reached its clients only inside a \
                  snapshot (coalesced), not as events of their own",
-                palette::name(s.transport)
+                name(s)
             )
         };
         if s.coalesced_without_delay > 0 {
@@ -245,7 +277,7 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
         out.lines.push(format!(
             "{} lost {} of the events at {n} clients ({} of {}): its clients never held them, not \
              even inside a later state.",
-            palette::name(s.transport),
+            name(s),
             format::count_share(s.lost, s.deliveries_expected),
             format::int(s.lost),
             format::int(s.deliveries_expected),
@@ -255,7 +287,7 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
         out.lines.push(format!(
             "{} was late with {} of the events at {n} clients ({} of {}): its clients had not \
              reached them by the end of the drain.",
-            palette::name(s.transport),
+            name(s),
             format::count_share(s.late, s.deliveries_expected),
             format::int(s.late),
             format::int(s.deliveries_expected),
@@ -264,7 +296,7 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
     let complete: Vec<String> = at
         .iter()
         .filter(|s| s.lost == 0 && s.late == 0 && s.coalesced == 0 && s.duplicates == 0 && s.deliveries > 0)
-        .map(|s| palette::name(s.transport).to_string())
+        .map(|s| name(s))
         .collect();
     if !complete.is_empty() && complete.len() < at.len() {
         out.lines.push(format!("{} delivered every event, none twice.", join_names(&complete)));
@@ -277,7 +309,8 @@ fn completeness(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]
     }
 }
 
-fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
+fn bytes(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
+    let name = |s: &Step| Series::of(s).name(v);
     let mut ranked: Vec<(&Step, f64)> =
         at.iter().filter_map(|s| derived::bytes_per_delivery(s).map(|(a, b)| (*s, a + b))).collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -290,9 +323,9 @@ fn bytes(out: &mut Summary, clients: u32, at: &[&Step]) {
         "Per delivered event at {} clients, {} moved {} of TCP payload (both directions, HTTP \
          headers included) and {} only {}: {} more.",
         format::int(clients as u64),
-        palette::name(heavy.transport),
+        name(heavy),
         format::bytes(*h),
-        palette::name(light.transport),
+        name(light),
         format::bytes(*l),
         format::ratio(h / l.max(f64::MIN_POSITIVE)),
     ));
@@ -303,7 +336,8 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     // Transports that kept up, by the largest client count they were measured at and what
     // they kept up on.
     let mut fine: BTreeMap<(u32, KeptUpOn), Vec<String>> = BTreeMap::new();
-    for t in derived::transports(results) {
+    let varying = derived::varying(results);
+    for t in derived::series(results) {
         let verdicts: Vec<(u32, Verdict)> = counts
             .iter()
             .filter_map(|c| derived::step(results, t, *c))
@@ -315,7 +349,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
             _ => None,
         });
         if let Some((c, why)) = first_short {
-            out.lines.push(fell_short(t, *c, why, &verdicts));
+            out.lines.push(fell_short(&t.name(varying), *c, why, &verdicts));
             continue;
         }
         let on = verdicts
@@ -323,7 +357,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
             .filter_map(|(_, v)| if let Verdict::KeptUp(on) = v { Some(*on) } else { None })
             .max();
         if let (Some(top), Some(on)) = (verdicts.iter().map(|(c, _)| *c).max(), on) {
-            fine.entry((top, on)).or_default().push(palette::name(t).to_string());
+            fine.entry((top, on)).or_default().push(t.name(varying));
         }
     }
     for ((top, on), names) in fine {
@@ -344,7 +378,7 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     let nothing: Vec<String> = derived::ordered_steps(results)
         .into_iter()
         .filter(|s| derived::measured_nothing(s))
-        .map(|s| format!("{} at {} clients", palette::name(s.transport), format::int(s.clients as u64)))
+        .map(|s| format!("{} at {} clients", derived::series_name(results, s), format::int(s.clients as u64)))
         .collect();
     if !nothing.is_empty() {
         out.lines.push(format!(
@@ -357,9 +391,8 @@ fn keeping_up(out: &mut Summary, results: &Results) {
 /// The sentence of a transport that did not keep up at `c` clients (its smallest such count).
 /// It "stopped keeping up" only if no larger count kept up; otherwise the run does not say
 /// where it stops, and the sentence says both.
-fn fell_short(t: Transport, c: u32, why: &[String], verdicts: &[(u32, Verdict)]) -> String {
+fn fell_short(name: &str, c: u32, why: &[String], verdicts: &[(u32, Verdict)]) -> String {
     let kept = |v: &Verdict| if let Verdict::KeptUp(on) = v { Some(*on) } else { None };
-    let name = palette::name(t);
     let at = format::int(c as u64);
     let why = why.join("; ");
     let later = verdicts.iter().filter(|(b, _)| *b > c).filter_map(|(b, v)| Some((*b, kept(v)?))).next_back();
@@ -379,7 +412,8 @@ fn fell_short(t: Transport, c: u32, why: &[String], verdicts: &[(u32, Verdict)])
     format!("{name} stopped keeping up at {at} clients: {why}{until}.")
 }
 
-fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
+fn cost(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
+    let name = |s: &Step| Series::of(s).name(v);
     let mut ranked: Vec<(&Step, f64)> =
         at.iter().filter_map(|s| derived::server_cpu_per_1000(s).map(|c| (*s, c))).collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -392,9 +426,9 @@ fn cost(out: &mut Summary, clients: u32, at: &[&Step]) {
          with {} and {} with {}.",
         format::int(clients as u64),
         format::real(*c),
-        palette::name(cheap.transport),
+        name(cheap),
         format::real(*d),
-        palette::name(dear.transport),
+        name(dear),
     ));
 }
 
@@ -415,12 +449,14 @@ fn sentence(text: String) -> String {
     }
 }
 
-/// "A", "A and B", "A, B and C".
+/// "A", "A and B", "A, B and C"; names that hold commas themselves (a series: "WebSocket,
+/// HTTP/2") are kept apart by semicolons instead.
 fn join_names(names: &[String]) -> String {
+    let sep = if names.iter().any(|n| n.contains(',')) { "; " } else { ", " };
     match names {
         [] => String::new(),
         [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} and {last}", rest.join(sep)),
     }
 }
 
@@ -448,12 +484,12 @@ mod tests {
             (1000, Verdict::KeptUp(KeptUpOn::EveryEvent)),
         ];
         assert_eq!(
-            fell_short(Transport::Ws, 100, &why, &verdicts),
+            fell_short("WebSocket", 100, &why, &verdicts),
             "WebSocket did not keep up at 100 clients (2 errors (reset: 2)), but did at 1,000 \
              clients (with every event): one step does not say where it stops keeping up."
         );
         assert_eq!(
-            fell_short(Transport::Ws, 100, &why, &verdicts[..2]),
+            fell_short("WebSocket", 100, &why, &verdicts[..2]),
             "WebSocket stopped keeping up at 100 clients: 2 errors (reset: 2); at 10 clients it kept \
              up with every event."
         );
@@ -464,5 +500,6 @@ mod tests {
         assert_eq!(join_names(&["A".into()]), "A");
         assert_eq!(join_names(&["A".into(), "B".into()]), "A and B");
         assert_eq!(join_names(&["A".into(), "B".into(), "C".into()]), "A, B and C");
+        assert_eq!(join_names(&["A, x".into(), "B, y".into(), "C, z".into()]), "A, x; B, y and C, z");
     }
 }

@@ -2,10 +2,12 @@
 //! machine, versions and errors by kind.
 //!
 //! Tables are plain data here (`Table` of `Cell`s); `templates/table.html` writes them. Steps
-//! are listed in `derived::ordered_steps`' order (client count, then the run's transport
-//! order), the same in every table.
+//! are listed in `derived::ordered_steps`' order (client count, then the run's series
+//! order), the same in every table. A run with several variants gets one column per dimension
+//! that varies (protocol, TLS, compression) after the transport; a run with one has none.
 
 use proto::results::{Latency, Results, Step};
+use proto::variant::Varying;
 use proto::Transport;
 
 use super::derived::{self, KeptUpOn, Verdict};
@@ -49,8 +51,45 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-fn key(s: &Step) -> [Cell; 2] {
-    [Cell::transport(s.transport), Cell::num(format::int(s.clients as u64))]
+/// The headings of the variant columns: one per dimension that varies in the run.
+pub fn variant_head(varying: Varying) -> Vec<String> {
+    let shown = [varying.protocol, varying.tls, varying.compression];
+    proto::Variant::default()
+        .columns()
+        .iter()
+        .zip(shown)
+        .filter(|(_, shown)| *shown)
+        .map(|((heading, _), _)| heading.to_string())
+        .collect()
+}
+
+/// A step's transport cell, then its variant cells (one per dimension that varies).
+fn series_cells(s: &Step, varying: Varying) -> Vec<Cell> {
+    let shown = [varying.protocol, varying.tls, varying.compression];
+    let mut cells = vec![Cell::transport(s.transport)];
+    cells.extend(
+        s.variant
+            .columns()
+            .iter()
+            .zip(shown)
+            .filter(|(_, shown)| *shown)
+            .map(|((_, value), _)| Cell::text(*value)),
+    );
+    cells
+}
+
+fn key(s: &Step, varying: Varying) -> Vec<Cell> {
+    let mut cells = series_cells(s, varying);
+    cells.push(Cell::num(format::int(s.clients as u64)));
+    cells
+}
+
+/// "Transport", the variant headings, then `rest`.
+fn series_head(varying: Varying, rest: &[&str]) -> Vec<String> {
+    let mut out = vec!["Transport".to_string()];
+    out.extend(variant_head(varying));
+    out.extend(rest.iter().map(|c| c.to_string()));
+    out
 }
 
 fn head(cols: &[&str]) -> Vec<String> {
@@ -90,13 +129,14 @@ fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
 /// The transports at the headline client count, side by side.
 pub fn glance(results: &Results) -> Option<Table> {
     let clients = derived::headline_clients(results)?;
-    let rows = derived::transports(results)
+    let varying = derived::varying(results);
+    let rows = derived::series(results)
         .iter()
-        .filter_map(|t| derived::step(results, t, clients))
+        .filter_map(|k| derived::step(results, k, clients))
         .map(|s| {
             let delay = latency_cells(Some(&s.event_delay_us), false);
-            vec![
-                Cell::transport(s.transport),
+            let mut row = series_cells(s, varying);
+            row.extend([
                 delay[0].clone(),
                 delay[2].clone(),
                 Cell::num(format::count_share(s.coalesced, s.deliveries_expected)),
@@ -105,23 +145,26 @@ pub fn glance(results: &Results) -> Option<Table> {
                 opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
                 opt(derived::server_cpu_per_1000(s), format::real),
                 kept_up(s, results),
-            ]
+            ]);
+            row
         })
         .collect();
     Some(Table {
         id: "glance",
         caption: format!("At a glance, at {} clients", format::int(clients as u64)),
-        head: head(&[
-            "Transport",
-            "Median event delay",
-            "p99 event delay",
-            "Events coalesced",
-            "Events late",
-            "Events lost",
-            "TCP payload bytes per event",
-            "Server CPU s per 1,000 deliveries",
-            "Kept up?",
-        ]),
+        head: series_head(
+            varying,
+            &[
+                "Median event delay",
+                "p99 event delay",
+                "Events coalesced",
+                "Events late",
+                "Events lost",
+                "TCP payload bytes per event",
+                "Server CPU s per 1,000 deliveries",
+                "Kept up?",
+            ],
+        ),
         rows,
     })
 }
@@ -148,17 +191,18 @@ fn per_step(
     rest: &[&str],
     cells: impl Fn(&Step) -> Vec<Cell>,
 ) -> Table {
+    let varying = derived::varying(results);
     let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
-            let mut row = key(s).to_vec();
+            let mut row = key(s, varying);
             row.extend(cells(s));
             row
         })
         .collect();
-    let mut columns = vec!["Transport", "Clients"];
+    let mut columns = vec!["Clients"];
     columns.extend(rest);
-    Table { id, caption: caption.to_string(), head: head(&columns), rows }
+    Table { id, caption: caption.to_string(), head: series_head(varying, &columns), rows }
 }
 
 /// Delivery: events and completeness (chart 7's totals). Coalesced events are not in red:
@@ -400,11 +444,12 @@ fn percentile(p: f64) -> String {
 
 /// Errors by kind, one row per step and kind.
 pub fn errors(results: &Results) -> Table {
+    let varying = derived::varying(results);
     let rows = derived::ordered_steps(results)
         .into_iter()
         .flat_map(|s| {
             s.errors.iter().map(move |(kind, n)| {
-                let mut row = key(s).to_vec();
+                let mut row = key(s, varying);
                 row.extend([Cell::text(kind.clone()).bad(true), Cell::num(format::int(*n)).bad(true)]);
                 row
             })
@@ -413,7 +458,7 @@ pub fn errors(results: &Results) -> Table {
     Table {
         id: "errors",
         caption: "Errors by kind".into(),
-        head: head(&["Transport", "Clients", "Kind", "Count"]),
+        head: series_head(varying, &["Clients", "Kind", "Count"]),
         rows,
     }
 }
@@ -431,25 +476,31 @@ fn pairs(id: &'static str, caption: &str, pairs: Vec<(&str, String)>) -> Table {
 pub fn config(results: &Results) -> Table {
     let c = &results.config;
     let clients: Vec<String> = c.clients.iter().map(|n| format::int(*n as u64)).collect();
-    pairs(
-        "config",
-        "Run configuration",
-        vec![
-            ("Started (UTC)", results.started.clone()),
-            ("Server", c.target.clone().unwrap_or_else(|| "embedded, started by the load generator".into())),
-            ("Transports", c.transports.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
-            ("Clients per step", clients.join(", ")),
-            ("Measured per step", format::seconds(c.duration_s)),
-            ("Warm-up per step", format::seconds(c.warmup_s)),
-            ("Poll interval", format::duration_ms(c.poll_interval_ms)),
-            ("Feed rate", format!("{} events/s", format::plain(c.rate))),
-            ("Payload padding", format!("{} B", format::int(c.payload_bytes))),
-            ("Connect rate", format!("{} connections/s", format::real(c.connect_rate))),
-            ("Seed", c.seed.to_string()),
-            ("Clocks", clock(results)),
-            ("Interrupted", results.interrupted.clone().unwrap_or_else(|| "no".into())),
-        ],
-    )
+    let mut rows = vec![
+        ("Started (UTC)", results.started.clone()),
+        ("Server", c.target.clone().unwrap_or_else(|| "embedded, started by the load generator".into())),
+        ("Transports", c.transports.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
+        ("Clients per step", clients.join(", ")),
+        ("Measured per step", format::seconds(c.duration_s)),
+        ("Warm-up per step", format::seconds(c.warmup_s)),
+        ("Poll interval", format::duration_ms(c.poll_interval_ms)),
+        ("Feed rate", format!("{} events/s", format::plain(c.rate))),
+        ("Payload padding", format!("{} B", format::int(c.payload_bytes))),
+        ("Connect rate", format!("{} connections/s", format::real(c.connect_rate))),
+        ("Seed", c.seed.to_string()),
+        ("Clocks", clock(results)),
+        ("Interrupted", results.interrupted.clone().unwrap_or_else(|| "no".into())),
+    ];
+    let varying = derived::varying(results);
+    if varying.any() {
+        // Only a run with several variants lists them: a single-variant page stays as it was.
+        let names: Vec<String> = derived::variants(results)
+            .iter()
+            .map(|v| v.columns().iter().map(|(_, value)| *value).collect::<Vec<_>>().join(", "))
+            .collect();
+        rows.insert(3, ("Variants (protocol, TLS, compression)", names.join("; ")));
+    }
+    pairs("config", "Run configuration", rows)
 }
 
 /// How event delays relate the two clocks.

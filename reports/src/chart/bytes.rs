@@ -1,21 +1,26 @@
 //! Chart 3: wire bytes (TCP payload) per delivered event, both directions stacked, grouped by client
 //! count, with Lubbers & Greco's 871-byte poll and WebSocket's 2-byte frame as references.
 //!
-//! A linear scale, on purpose: stacked parts only add up on a linear axis.
+//! A linear scale, on purpose: stacked parts only add up on a linear axis. With several
+//! variants (protocol, TLS, compression) each series has its own bar in the transport's
+//! colour, outlined in ink with the series' dash and, when compressed, striped light down the
+//! middle, as the legend's variant keys show.
 
 use std::ops::Range;
 
 use anyhow::Result;
 use plotters::coord::cartesian::Cartesian2d;
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use proto::results::{Results, Step};
 
+use super::super::palette::Look;
 use super::super::{derived, format, palette};
 use super::axis::{fixed, zero_range, Fixed};
-use super::frame::{svg, transport_keys, Key};
+use super::frame::{look_of, svg, transport_keys, Key};
 use super::style::{self, plot_on, FONT, LABEL_SIZE, W};
 
 /// Where to cut the scale when one bar would flatten all the others: an outlier more than
@@ -57,8 +62,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             .y_label_formatter(&|v| format::round(*v))
             .y_labels(8)
             .draw()?;
-        let transports = derived::transports(results);
-        let slot = 0.84 / transports.len().max(1) as f64;
+        let series = derived::series(results);
+        let slot = 0.84 / series.len().max(1) as f64;
         // Value labels shrink to fit their bar when many bars share the width.
         let slot_px = (W as f64 - 170.0) / groups * slot;
         let widest = totals.iter().map(|t| format::round(*t).len()).max().unwrap_or(4).max(4) as f64;
@@ -66,10 +71,10 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         let value_style =
             (FONT, label_size).into_font().color(&palette::INK).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (g, clients) in counts.iter().enumerate() {
-            for (i, t) in transports.iter().enumerate() {
-                let Some(step) = derived::step(results, t, *clients) else { continue };
+            for (i, k) in series.iter().enumerate() {
+                let Some(step) = derived::step(results, k, *clients) else { continue };
                 let x0 = g as f64 - 0.42 + i as f64 * slot + slot * 0.08;
-                bar(&mut chart, step, x0..x0 + slot * 0.84, cap, &value_style)?;
+                bar(&mut chart, step, &look_of(results, k), x0..x0 + slot * 0.84, cap, &value_style)?;
             }
         }
         for (level, (on, off), colour) in
@@ -109,10 +114,13 @@ fn keys(results: &Results, cut: bool) -> Vec<Key> {
 }
 
 /// One step's bar between `x.start` and `x.end`: client → server below in the lighter shade,
-/// server → client above, cut at `cap` with a white band, and its total printed on top.
+/// server → client above, cut at `cap` with a white band, and its total printed on top. A
+/// dashed series (a variant other than the run's first) is outlined with its dash in ink, a
+/// hollow one (compressed) has a white inset, as its legend key shows.
 fn bar(
     chart: &mut Bars<'_, '_>,
     step: &Step,
+    look: &Look,
     x: Range<f64>,
     cap: Option<f64>,
     value: &TextStyle<'_>,
@@ -123,7 +131,7 @@ fn bar(
         chart.draw_series([Text::new("none".to_string(), (xc, 0.0), value.clone())])?;
         return Ok(());
     };
-    let colour = palette::look(step.transport).colour;
+    let colour = look.colour;
     let top = cap.map_or(up + down, |c| (up + down).min(c));
     chart.draw_series([
         Rectangle::new([(x0, 0.0), (x1, up.min(top))], palette::lighter(colour, 0.55).filled()),
@@ -133,6 +141,20 @@ fn bar(
         // The break: a white band just below the cut top.
         let (b0, b1) = (top * 0.90, top * 0.93);
         chart.draw_series([Rectangle::new([(x0, b0), (x1, b1)], WHITE.filled())])?;
+    }
+    if look.hollow {
+        let inset = (x1 - x0) * 0.3;
+        chart
+            .draw_series([Rectangle::new([(x0 + inset, 0.0), (x1 - inset, top)], WHITE.mix(0.6).filled())])?;
+    }
+    if let Some((on, off)) = look.dash {
+        let outline = vec![(x0, 0.0), (x0, top), (x1, top), (x1, 0.0)];
+        chart.draw_series([DashedPathElement::new(
+            outline,
+            on as i32,
+            off as i32,
+            palette::INK.stroke_width(2),
+        )])?;
     }
     chart.draw_series([Text::new(format::round(up + down), (xc, top), value.clone())])?;
     Ok(())

@@ -1,23 +1,27 @@
 //! Chart 6: connect + handshake time per step: a range bar (min–max line, p50–p99 box,
-//! median tick) per transport and client count, on a log axis.
+//! median tick) per series (transport and variant) and client count, on a log axis: with TLS
+//! or HTTP/2 in the run, each variant's handshake gets its own row.
 
 use anyhow::Result;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use proto::results::{Results, Step};
 
-use super::super::{derived, format, palette};
+use super::super::derived::{self, Series};
+use super::super::{format, palette};
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
-use super::frame::{svg, transport_keys, Key};
+use super::frame::{look_of, svg, transport_keys, Key};
 use super::style::{self, plot_on, W};
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
-    let transports = derived::transports(results);
+    let series = derived::series(results);
+    let varying = derived::varying(results);
     let mut rows: Vec<(String, &Step)> = Vec::new();
     for clients in derived::client_counts(results) {
-        for t in &transports {
-            if let Some(step) = derived::step(results, t, clients) {
-                let mut label = format!("{}, {}", palette::name(t), format::int(clients as u64));
+        for k in &series {
+            if let Some(step) = derived::step(results, k, clients) {
+                let mut label = format!("{}, {}", k.name(varying), format::int(clients as u64));
                 if step.connect_latency_us.count == 0 {
                     label.push_str(" (none)");
                 }
@@ -26,7 +30,8 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         }
     }
     let mut keys = transport_keys(results, |_| true);
-    keys.push(Key::Note("row: transport, clients · line: fastest to slowest · box: median to p99".into()));
+    let row = if varying.any() { "transport, variant, clients" } else { "transport, clients" };
+    keys.push(Key::Note(format!("row: {row} · line: fastest to slowest · box: median to p99")));
     let n = rows.len().max(1);
     let x = log_range(
         rows.iter().filter(|(_, s)| s.connect_latency_us.count > 0).flat_map(|(_, s)| {
@@ -36,8 +41,11 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
         (0.01, 100.0),
     );
     let labels: Vec<String> = rows.iter().map(|(l, _)| l.clone()).collect();
+    // Room for the longest row label (a series' name with its variant is long), 9 px a
+    // character at the label size, never less than the 300 px a transport's name had.
+    let label_px = labels.iter().map(|l| l.chars().count() as u32 * 9 + 20).max().unwrap_or(0).max(300);
     svg((W, 200 + 38 * n as u32), title, &keys, |body| {
-        let mut chart = plot_on(body, None, 300).build_cartesian_2d(
+        let mut chart = plot_on(body, None, label_px).build_cartesian_2d(
             x.clone().log_scale().with_key_points(log_ticks(x.start, x.end)),
             fixed(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
         )?;
@@ -56,13 +64,21 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 continue;
             }
             let y = (n - 1 - i) as f64;
-            let look = palette::look(step.transport);
+            let look = look_of(results, &Series::of(step));
             let (min, p50, p99, max) = (us_to_ms(l.min), us_to_ms(l.p50), us_to_ms(l.p99), us_to_ms(l.max));
-            chart.draw_series([PathElement::new(vec![(min, y), (max, y)], look.colour.stroke_width(2))])?;
-            chart.draw_series([Rectangle::new(
-                [(p50, y - 0.28), (p99.max(p50), y + 0.28)],
-                look.colour.filled(),
-            )])?;
+            let whisker = vec![(min, y), (max, y)];
+            match look.dash {
+                Some((on, off)) => chart.draw_series([DashedPathElement::new(
+                    whisker,
+                    on as i32,
+                    off as i32,
+                    look.colour.stroke_width(2),
+                )])?,
+                None => chart.draw_series([PathElement::new(whisker, look.colour.stroke_width(2))])?,
+            };
+            let fill = if look.hollow { palette::lighter(look.colour, 0.6) } else { look.colour };
+            chart
+                .draw_series([Rectangle::new([(p50, y - 0.28), (p99.max(p50), y + 0.28)], fill.filled())])?;
             chart.draw_series([PathElement::new(
                 vec![(p50, y - 0.4), (p50, y + 0.4)],
                 palette::INK.stroke_width(3),

@@ -14,6 +14,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use proto::results::Results;
 use proto::Transport;
 
+use super::super::derived::Series;
+
 use super::super::palette::{Look, Marker};
 use super::super::{derived, palette};
 use super::style::{Area, FONT, LEGEND_SIZE, NOTE_SIZE, TITLE_SIZE};
@@ -22,7 +24,11 @@ type BackendCoord = (i32, i32);
 
 /// One legend entry.
 pub(super) enum Key {
-    Transport(Transport),
+    /// A series' line and marker, with its name ("WebSocket", "WebSocket, HTTP/2, TLS").
+    Series {
+        name: String,
+        look: Look,
+    },
     /// A reference line: dashed when `dash` is set.
     Line {
         label: String,
@@ -38,7 +44,7 @@ pub(super) enum Key {
 
 pub(super) fn legend_width(key: &Key) -> i32 {
     let text = match key {
-        Key::Transport(t) => palette::name(*t).to_string(),
+        Key::Series { name, .. } => name.clone(),
         Key::Line { label, .. } | Key::Swatch { label, .. } => label.clone(),
         Key::Note(note) => note.clone(),
     };
@@ -55,6 +61,9 @@ pub(super) fn svg(
     keys: &[Key],
     plot: impl FnOnce(&Area<'_>) -> Result<()>,
 ) -> Result<String> {
+    let rows = legend_rows(size.0, keys).len() as u32;
+    // A legend of more rows (a run of many variants) adds height instead of taking the plot's.
+    let size = (size.0, size.1 + 32 * rows.saturating_sub(3));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -70,19 +79,7 @@ pub(super) fn svg(
 fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
     root.fill(&WHITE)?;
     let (width, _) = root.dim_in_pixel();
-    let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
-    let mut x = 20;
-    for key in keys {
-        let w = legend_width(key);
-        if x + w > width as i32 - 10 && x > 20 {
-            rows.push(Vec::new());
-            x = 20;
-        }
-        x += w;
-        if let Some(row) = rows.last_mut() {
-            row.push(key);
-        }
-    }
+    let rows = legend_rows(width, keys);
     let top = 58;
     let row_h = 32;
     let head = top + row_h * rows.len() as i32 + 6;
@@ -99,11 +96,17 @@ fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
         let mut x = 20;
         for key in row {
             let (label, mark_w) = match key {
-                Key::Transport(t) => {
-                    let look = palette::look(*t);
-                    header.draw(&PathElement::new(vec![(x, y), (x + 36, y)], look.colour.stroke_width(3)))?;
-                    header.draw(&marker((x + 18, y), &look))?;
-                    (palette::name(*t).to_string(), 44)
+                Key::Series { name, look } => {
+                    let line = vec![(x, y), (x + 36, y)];
+                    let style = look.colour.stroke_width(3);
+                    match look.dash {
+                        Some((on, off)) => {
+                            header.draw(&DashedPathElement::new(line, on as i32, off as i32, style))?
+                        }
+                        None => header.draw(&PathElement::new(line, style))?,
+                    }
+                    header.draw(&marker((x + 18, y), look))?;
+                    (name.clone(), 44)
                 }
                 Key::Line { label, colour, dash } => {
                     let style = colour.stroke_width(2);
@@ -140,13 +143,54 @@ fn frame<'a>(root: &Area<'a>, title: &str, keys: &[Key]) -> Result<Area<'a>> {
     Ok(body)
 }
 
+/// The legend's keys in rows that fit `width` pixels.
+fn legend_rows(width: u32, keys: &[Key]) -> Vec<Vec<&Key>> {
+    let mut rows: Vec<Vec<&Key>> = vec![Vec::new()];
+    let mut x = 20;
+    for key in keys {
+        let w = legend_width(key);
+        if x + w > width as i32 - 10 && x > 20 {
+            rows.push(Vec::new());
+            x = 20;
+        }
+        x += w;
+        if let Some(row) = rows.last_mut() {
+            row.push(key);
+        }
+    }
+    rows
+}
+
 /// A legend note listing what a chart could not draw, if anything.
 pub(super) fn skipped_key(what: &str, skipped: &[String]) -> Option<Key> {
     (!skipped.is_empty()).then(|| Key::Note(format!("Not drawn, {what}: {}.", skipped.join(", "))))
 }
 
+/// The legend keys of the transports `only` keeps, each in its colour; with several variants
+/// then one key per variant in ink, drawn with the variant's dash and marker fill ("HTTP/2,
+/// TLS, compressed"), so that 5 transports × 5 variants take 10 keys, not 25.
 pub(super) fn transport_keys(results: &Results, only: impl Fn(Transport) -> bool) -> Vec<Key> {
-    derived::transports(results).into_iter().filter(|t| only(*t)).map(Key::Transport).collect()
+    let series: Vec<Series> = derived::series(results).into_iter().filter(|s| only(s.transport)).collect();
+    let mut keys: Vec<Key> = derived::transports(results)
+        .into_iter()
+        .filter(|t| series.iter().any(|s| s.transport == *t))
+        .map(|t| Key::Series { name: palette::name(t).to_string(), look: palette::look(t) })
+        .collect();
+    let varying = derived::varying(results);
+    if varying.any() {
+        for v in derived::variants(results) {
+            if let Some(s) = series.iter().find(|s| s.variant == v) {
+                let look = Look { colour: palette::INK, marker: Marker::Dot, ..look_of(results, s) };
+                keys.push(Key::Series { name: v.label(varying), look });
+            }
+        }
+    }
+    keys
+}
+
+/// How a series of the run is drawn.
+pub(super) fn look_of(results: &Results, series: &Series) -> Look {
+    palette::series_look(series, &derived::variants(results))
 }
 
 /// A marker: a filled shape and its outline, in pixels around the point. One element type
@@ -193,15 +237,16 @@ pub(super) fn marker<C, DB: DrawingBackend>(at: C, look: &Look) -> MarkerElement
         Marker::Ring => (circle, WHITE),
         Marker::Dot => (circle, c),
     };
+    let fill = if look.hollow { WHITE } else { fill };
     let mut outline = shape.clone();
     outline.push(shape[0]);
-    let width = if look.marker == Marker::Ring { 3 } else { 1 };
+    let width = if look.marker == Marker::Ring || look.hollow { 3 } else { 1 };
     EmptyElement::at(at)
         + Polygon::new(shape, fill.filled())
         + PathElement::new(outline, c.stroke_width(width))
 }
 
-/// A transport's line through `points`, with its marker at each point when `markers`.
+/// A series' line through `points`, with its marker at each point when `markers`.
 pub(super) fn transport_line<X, Y>(
     chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
     points: &[(f64, f64)],
@@ -212,7 +257,13 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    chart.draw_series(LineSeries::new(points.to_vec(), look.colour.stroke_width(3)))?;
+    let style = look.colour.stroke_width(3);
+    match look.dash {
+        Some((on, off)) => {
+            chart.draw_series(DashedLineSeries::new(points.to_vec(), on as i32, off as i32, style))?
+        }
+        None => chart.draw_series(LineSeries::new(points.to_vec(), style))?,
+    };
     if markers {
         chart.draw_series(points.iter().map(|p| marker(*p, look)))?;
     }

@@ -1,5 +1,5 @@
-//! Panels with one line per transport against the number of clients (log x), used by the
-//! latency, cost and polling charts.
+//! Panels with one line per series (transport × variant) against the number of clients (log x),
+//! used by the latency, cost and polling charts.
 //!
 //! The y axis is logarithmic or linear (`YAxis`); plotters types each differently, so the
 //! drawing itself is one function generic over the y coordinate.
@@ -14,9 +14,10 @@ use plotters::prelude::*;
 use proto::results::{Results, Step};
 use proto::Transport;
 
+use super::super::derived::Series;
 use super::super::{derived, format, palette};
 use super::axis::{clients_axis, log_ticks, tick};
-use super::frame::transport_line;
+use super::frame::{look_of, transport_line};
 use super::style::{self, plot_on, Area};
 
 /// Draws one line per transport against client count, on logarithmic or linear y.
@@ -26,21 +27,22 @@ pub(super) struct Lines<'r> {
 }
 
 impl Lines<'_> {
-    /// `(transport, [(clients, value)])` for the transports kept, skipping missing values.
-    pub(super) fn series(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<(Transport, Vec<(f64, f64)>)> {
-        derived::transports(self.results)
+    /// `(series, [(clients, value)])` for the series of the transports kept, skipping missing
+    /// values.
+    pub(super) fn series(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<(Series, Vec<(f64, f64)>)> {
+        derived::series(self.results)
             .into_iter()
-            .filter(|t| (self.only)(*t))
-            .map(|t| {
+            .filter(|k| (self.only)(k.transport))
+            .map(|k| {
                 let mut points: Vec<(f64, f64)> = self
                     .results
                     .steps
                     .iter()
-                    .filter(|s| s.transport == t)
+                    .filter(|s| k.has(s))
                     .filter_map(|s| value(s).map(|v| (s.clients as f64, v)))
                     .collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (t, points)
+                (k, points)
             })
             .collect()
     }
@@ -52,7 +54,9 @@ impl Lines<'_> {
             .steps
             .iter()
             .filter(|s| (self.only)(s.transport) && value(s).is_none())
-            .map(|s| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64)))
+            .map(|s| {
+                format!("{} at {}", derived::series_name(self.results, s), format::int(s.clients as u64))
+            })
             .collect()
     }
 
@@ -63,7 +67,7 @@ impl Lines<'_> {
         panel: &Area<'_>,
         caption: &str,
         y_desc: &str,
-        series: &[(Transport, Vec<(f64, f64)>)],
+        series: &[(Series, Vec<(f64, f64)>)],
         y: YAxis,
         reference: Option<&[(f64, f64)]>,
     ) -> Result<()> {
@@ -76,9 +80,11 @@ impl Lines<'_> {
             YAxis::Log(y) => {
                 let ticks = log_ticks(y.start, y.end);
                 let chart = builder.build_cartesian_2d(x, y.log_scale().with_key_points(ticks))?;
-                plot(chart, y_desc, None, series, reference)
+                plot(chart, self.results, y_desc, None, series, reference)
             }
-            YAxis::Linear(y) => plot(builder.build_cartesian_2d(x, y)?, y_desc, Some(6), series, reference),
+            YAxis::Linear(y) => {
+                plot(builder.build_cartesian_2d(x, y)?, self.results, y_desc, Some(6), series, reference)
+            }
         }
     }
 }
@@ -92,9 +98,10 @@ pub(super) enum YAxis {
 /// Draws a panel's mesh, reference line and transport lines, whichever its y axis.
 fn plot<X, Y>(
     mut chart: ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    results: &Results,
     y_desc: &str,
     y_labels: Option<usize>,
-    series: &[(Transport, Vec<(f64, f64)>)],
+    series: &[(Series, Vec<(f64, f64)>)],
     reference: Option<&[(f64, f64)]>,
 ) -> Result<()>
 where
@@ -121,8 +128,8 @@ where
             palette::REFERENCE.stroke_width(2),
         ))?;
     }
-    for (t, points) in series {
-        transport_line(&mut chart, points, &palette::look(t), true)?;
+    for (k, points) in series {
+        transport_line(&mut chart, points, &look_of(results, k), true)?;
     }
     Ok(())
 }

@@ -6,11 +6,11 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use proto::results::{Latency, Results, Step};
-use proto::Transport;
 
-use super::super::{derived, format, palette};
+use super::super::derived::{self, Series};
+use super::super::format;
 use super::axis::{fixed, log_range, log_ticks, tick, us_to_ms};
-use super::frame::{note, skipped_key, svg, transport_keys, transport_line, Key};
+use super::frame::{look_of, note, skipped_key, svg, transport_keys, transport_line, Key};
 use super::style::{self, plot_on, W};
 
 /// `(nines, ms)` points of a latency's percentile spectrum; `nines` = −log10(1 − p), so
@@ -31,8 +31,8 @@ pub(super) fn spectrum_points(lat: &Latency) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// One transport's spectrum at one client count: `(transport, clients, points)`.
-type Curve = (Transport, u32, Vec<(f64, f64)>);
+/// One series' spectrum at one client count: `(series, clients, points)`.
+type Curve = (Series, u32, Vec<(f64, f64)>);
 
 pub(super) fn nines_label(n: f64) -> String {
     if n < 0.5 {
@@ -46,12 +46,13 @@ pub(super) fn nines_label(n: f64) -> String {
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let counts = derived::client_counts(results);
-    let transports = derived::transports(results);
+    let series = derived::series(results);
     let cols = counts.len().clamp(1, 3);
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
     keys.push(Key::Note("The maximum (100%) is in the tables.".into()));
-    let name = |s: &Step| format!("{} at {}", palette::name(s.transport), format::int(s.clients as u64));
+    let name =
+        |s: &Step| format!("{} at {}", derived::series_name(results, s), format::int(s.clients as u64));
     let empty: Vec<String> = results.steps.iter().filter(|s| s.event_delay_us.count == 0).map(name).collect();
     keys.extend(skipped_key("no event delay measured", &empty));
     let coarse: Vec<String> = results
@@ -66,8 +67,11 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             coarse.join(", ")
         )));
     }
-    let all: Vec<Curve> =
-        results.steps.iter().map(|s| (s.transport, s.clients, spectrum_points(&s.event_delay_us))).collect();
+    let all: Vec<Curve> = results
+        .steps
+        .iter()
+        .map(|s| (Series::of(s), s.clients, spectrum_points(&s.event_delay_us)))
+        .collect();
     let y = log_range(all.iter().flat_map(|(_, _, p)| p.iter().map(|(_, v)| *v)), (0.1, 1000.0));
     let max_nines = all.iter().flat_map(|(_, _, p)| p.iter().map(|(n, _)| *n)).fold(0f64, f64::max);
     // Up to the last point, to the next half nine: no empty decade on the right.
@@ -88,12 +92,12 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
                 .x_label_formatter(&|v| nines_label(*v))
                 .y_label_formatter(&|v| tick(*v))
                 .draw()?;
-            for t in &transports {
-                let Some((_, _, points)) = all.iter().find(|(tt, c, _)| tt == t && c == clients) else {
+            for k in &series {
+                let Some((_, _, points)) = all.iter().find(|(kk, c, _)| kk == k && c == clients) else {
                     continue;
                 };
                 if !points.is_empty() {
-                    transport_line(&mut chart, points, &palette::look(t), true)?;
+                    transport_line(&mut chart, points, &look_of(results, k), true)?;
                 }
             }
         }

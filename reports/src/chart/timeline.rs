@@ -7,16 +7,16 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use proto::results::Results;
-use proto::Transport;
 
-use super::super::{derived, format, palette};
+use super::super::derived::{self, Series};
+use super::super::{format, palette};
 use super::axis::{fixed, tick, zero_range};
-use super::frame::{note, svg, transport_keys, transport_line, Key};
+use super::frame::{look_of, note, svg, transport_keys, transport_line, Key};
 use super::style::{self, plot_on, Area, W};
 
 pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
     let counts = derived::client_counts(results);
-    let transports = derived::transports(results);
+    let series = derived::series(results);
     let cols = counts.len().clamp(1, 2);
     let rows = counts.len().div_ceil(cols).max(1);
     let mut keys = transport_keys(results, |_| true);
@@ -30,16 +30,16 @@ pub(super) fn draw(results: &Results, title: &str) -> Result<String> {
             note(body, (40, 40), "No step ran: nothing to draw.")?;
         }
         for (panel, clients) in body.split_evenly((rows, cols)).iter().zip(&counts) {
-            panel_at(results, &transports, panel, *clients)?;
+            panel_at(results, &series, panel, *clients)?;
         }
         Ok(())
     })
 }
 
-/// The panel of one client count: each transport's deliveries per second, against the rate
+/// The panel of one client count: each series' deliveries per second, against the rate
 /// that delivering every event would reach.
-fn panel_at(results: &Results, transports: &[Transport], panel: &Area<'_>, clients: u32) -> Result<()> {
-    let steps: Vec<_> = transports.iter().filter_map(|t| derived::step(results, t, clients)).collect();
+fn panel_at(results: &Results, series: &[Series], panel: &Area<'_>, clients: u32) -> Result<()> {
+    let steps: Vec<_> = series.iter().filter_map(|k| derived::step(results, k, clients)).collect();
     let curves: Vec<_> = steps.iter().map(|s| (s, derived::delivery_rate_points(s))).collect();
     let seconds =
         curves.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(0f64, f64::max).ceil().max(1.0);
@@ -69,7 +69,7 @@ fn panel_at(results: &Results, transports: &[Transport], panel: &Area<'_>, clien
         ))?;
     }
     for (step, points) in &curves {
-        transport_line(&mut chart, points, &palette::look(step.transport), points.len() <= 30)?;
+        transport_line(&mut chart, points, &look_of(results, &Series::of(step)), points.len() <= 30)?;
     }
     Ok(())
 }
