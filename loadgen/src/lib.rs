@@ -19,8 +19,11 @@
 //! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]
 //!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
 //!   to a server on another host; [`config`] is the command line.
+//! - [`capacity`] (`loadgen capacity`) searches, per transport, the largest client count that
+//!   meets a service level, each probe an ordinary [`step`], and checks the machine's limits.
 
 pub mod assemble;
+pub mod capacity;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -108,14 +108,14 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
 }
 
 /// The server a run measures.
-struct Server {
-    target: Target,
+pub(crate) struct Server {
+    pub(crate) target: Target,
     /// Started for the run (no `--target`), stopped at its end.
-    embedded: Option<Embedded>,
+    pub(crate) embedded: Option<Embedded>,
 }
 
 /// `--target`, or an embedded server started for the run.
-async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
+pub(crate) async fn find_server(args: &RunArgs) -> anyhow::Result<Server> {
     if let Some(t) = &args.target {
         return Ok(Server { target: parse_target(t).map_err(anyhow::Error::msg)?, embedded: None });
     }
@@ -145,7 +145,7 @@ fn embedded_ring(args: &RunArgs) -> u64 {
 }
 
 /// The offset to the server's clock: none on one host, measured otherwise.
-async fn read_clock(target: &Target) -> anyhow::Result<Clock> {
+pub(crate) async fn read_clock(target: &Target) -> anyhow::Result<Clock> {
     if target.addr.ip().is_loopback() {
         return Ok(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 });
     }

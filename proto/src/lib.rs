@@ -10,9 +10,12 @@
 //! - [`variant`]: the run's dimensions beside transport and client count (HTTP protocol,
 //!   TLS, compression), one mechanism shared by the CLI, `results.json` and the report.
 //! - [`results`]: `results.json`, the only link between a run and its report.
+//! - [`capacity`]: `capacity.json` (`loadgen capacity`) and the [`capacity::ServiceLevel`]
+//!   that the capacity search and the report's "kept up?" both judge by.
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
 
+pub mod capacity;
 pub mod clock;
 pub mod metrics;
 pub mod process;
