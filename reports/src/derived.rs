@@ -537,4 +537,27 @@ mod tests {
             }
         }
     }
+
+    // --- service level (issue 14) ---
+    #[test]
+    fn a_capacity_service_level_judges_delay_and_server_cpu_by_its_own_bounds() {
+        let level = ServiceLevel {
+            event_delay_p99: Bound { ms: 500.0, name: "500ms (--delay-p99)".into() },
+            request_latency_p99: Bound { ms: 1000.0, name: "1s (the poll interval)".into() },
+            polls_sent_min: 0.9,
+            poll_interval_ms: 1000.0,
+            server_cpu_max: Some(0.5),
+        };
+        let mut w = step(Transport::Ws);
+        w.event_delay_us.p99 = 600_000;
+        w.server.cpu_s = 12.0;
+        assert!(shortfalls(&w, &config()).is_empty(), "the run's own level: 1 s, CPU not judged");
+        let why = judge(&w, &level, 2);
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert_eq!(why[0], "p99 event delay 600\u{a0}ms is over 500ms (--delay-p99)");
+        assert_eq!(why[1], "server CPU 60\u{a0}% of the machine's 2 cores is over 50\u{a0}%");
+        assert_eq!(judge(&w, &level, 0).len(), 1, "no core count: CPU not judged");
+        let s = step(Transport::ShortPoll);
+        assert_eq!(judge(&s, &service_level(&config()), 0), shortfalls(&s, &config()));
+    }
 }
