@@ -20,7 +20,8 @@
 //!   prints the terminal table; [`machine`] says what it ran on; [`clock`] measures the offset
 //!   to a server on another host; [`config`] is the command line.
 //! - [`capacity`] (`loadgen capacity`) searches, per transport, the largest client count that
-//!   meets a service level, each probe an ordinary [`step`], and checks the machine's limits.
+//!   meets a service level, each probe an ordinary [`step`]; [`limits`] are the machine's limits
+//!   on connections (open files, ports, memory), checked before clients connect.
 
 pub mod assemble;
 pub mod capacity;
@@ -33,6 +34,7 @@ pub mod failure;
 pub mod feed_times;
 pub mod files;
 pub mod hgrm;
+pub mod limits;
 pub mod machine;
 pub mod plan;
 pub mod progress;

@@ -46,7 +46,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
-    proto::process::raise_fd_limit();
+    // The machine's limits, said by name before any client connects (issue 14).
+    let most = args.clients.iter().copied().max().unwrap_or(0);
+    crate::limits::Limits::read().check(most, None).map_err(anyhow::Error::msg)?;
 
     let Server { target, mut embedded } = find_server(&args).await?;
     let clock = read_clock(&target).await?;

@@ -4,12 +4,11 @@
 //! (`reports::derived::judge`).
 //!
 //! One server serves every probe (embedded, or `--target`). Before a probe opens its
-//! connections the machine's [`limits`] are checked, so a probe the machine cannot hold
+//! connections the machine's [`crate::limits`] are checked, so a probe the machine cannot hold
 //! reports "machine limit: …" instead of connect errors. `capacity.json` is written after
 //! every probe, so a run cut short keeps what it found.
 
 pub mod args;
-pub mod limits;
 pub mod search;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +17,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::Limits;
 use crate::machine;
 use crate::plan::{self, StepPlan};
 use crate::progress::Progress;
@@ -25,7 +25,6 @@ use crate::run::{self, Server};
 use crate::scrape::Scraper;
 use crate::step::{self, Env};
 use args::CapacityArgs;
-use limits::Limits;
 use proto::capacity::{Capacity, Probe, Stop, TransportCapacity, CAPACITY_SCHEMA};
 use proto::results::{RunConfig, Step, Versions};
 use search::{Outcome, Search, Spec};
