@@ -117,7 +117,10 @@ impl CapacityArgs {
         if self.start > self.max_clients {
             return Err(format!("--start {} is above --max-clients {}", self.start, self.max_clients));
         }
-        if !(0.0..=1.0).contains(&self.polls_sent_min) || !(self.server_cpu_max > 0.0) {
+        if !(0.0..=1.0).contains(&self.polls_sent_min)
+            || self.server_cpu_max.is_nan()
+            || self.server_cpu_max <= 0.0
+        {
             return Err("--polls-sent-min must be within 0..1 and --server-cpu-max above 0".into());
         }
         if self.poll_interval.is_zero() {
