@@ -260,3 +260,99 @@ fn page(capacity: &Capacity, svg: &str) -> askama::Result<String> {
     }
     .render()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::capacity::{Bound, Probe, SearchConfig, ServiceLevel, CAPACITY_SCHEMA};
+    use proto::results::{Machine, RunConfig, Step, Versions};
+    use proto::{Transport, Variant};
+
+    fn capacity() -> Capacity {
+        let bound = Bound { ms: 1000.0, name: "1s".into() };
+        let probe = |clients, met: bool, why: &str, ran: bool| Probe {
+            clients,
+            met,
+            reasons: if met { vec![] } else { vec![why.to_string()] },
+            step: ran.then(|| Step { measured_s: 3.0, ..Step::empty(Transport::Ws, clients) }),
+        };
+        let transport = |transport, held, stop, probes| TransportCapacity {
+            transport,
+            variant: Variant::default(),
+            held,
+            stop,
+            probes,
+        };
+        Capacity {
+            schema: CAPACITY_SCHEMA,
+            started: "2026-12-03T07:00:00Z".into(),
+            run: RunConfig {
+                target: None,
+                transports: vec![Transport::Ws, Transport::ShortPoll],
+                clients: vec![20_000],
+                duration_s: 3.0,
+                warmup_s: 1.0,
+                poll_interval_ms: 1000.0,
+                rate: 10.0,
+                payload_bytes: 0,
+                connect_rate: 2000.0,
+                seed: 1,
+                dimensions: proto::Dimensions::default(),
+            },
+            search: SearchConfig { start: 10_000, factor: 2.0, max_clients: 20_000, resolution: 0.25 },
+            service_level: ServiceLevel {
+                event_delay_p99: bound.clone(),
+                request_latency_p99: bound,
+                polls_sent_min: 0.9,
+                poll_interval_ms: 1000.0,
+                server_cpu_max: Some(0.8),
+            },
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "test CPU".into(),
+                kernel: String::new(),
+                os: String::new(),
+                memory_bytes: 0,
+            },
+            versions: Versions { pushpull: "0".into(), rustc: "1".into() },
+            transports: vec![
+                transport(
+                    Transport::Ws,
+                    Some(10_000),
+                    Stop::MachineLimit {
+                        clients: 20_000,
+                        reason: "machine limit: open files: 20,100".into(),
+                    },
+                    vec![
+                        probe(10_000, true, "", true),
+                        probe(20_000, false, "machine limit: open files: 20,100", false),
+                    ],
+                ),
+                transport(
+                    Transport::ShortPoll,
+                    None,
+                    Stop::Missed { clients: 10_000, reason: "p99 request latency 3 s".into() },
+                    vec![probe(10_000, false, "p99 request latency 3 s", true)],
+                ),
+            ],
+            interrupted: None,
+        }
+    }
+
+    #[test]
+    fn the_page_shows_what_stopped_each_transport_and_every_probe() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let c = capacity();
+        let page_path = render(&c, dir.path()).expect("renders");
+        let page = std::fs::read_to_string(page_path).expect("written");
+        assert!(page.contains("stopped at 20,000: machine limit: open files: 20,100"), "{page}");
+        assert!(page.contains("missed at 10,000: p99 request latency 3 s"));
+        assert_eq!(page.matches("<td class=\"bad\">").count(), 2, "both missed probes say why");
+        assert!(page.contains("test CPU"), "the machine");
+        let svg = std::fs::read_to_string(dir.path().join("capacity.svg")).expect("chart written");
+        roxmltree::Document::parse(&svg).expect("the chart is well-formed SVG");
+        assert!(svg.contains("none · missed at 10,000") && svg.contains("10,000 · machine limit at 20,000"));
+        let back = Capacity::from_json(&serde_json::to_string(&c).expect("encodes")).expect("decodes");
+        assert_eq!(back.transports[0].stop, c.transports[0].stop);
+    }
+}
