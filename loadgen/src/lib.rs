@@ -22,9 +22,13 @@
 //!   to a server on another host; [`config`] is the command line; [`delay_line`] holds each
 //!   client connection's bytes back by half a round trip each way, and [`network_delay`]
 //!   chooses between it and netem for `--rtt`.
+//! - [`capacity`] (`loadgen capacity`) searches, per transport, the largest client count that
+//!   meets a service level, each probe an ordinary [`step`]; [`limits`] are the machine's limits
+//!   on connections (open files, ports, memory), checked before clients connect.
 
 pub mod assemble;
 pub mod baseline;
+pub mod capacity;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -35,6 +39,7 @@ pub mod failure;
 pub mod feed_times;
 pub mod files;
 pub mod hgrm;
+pub mod limits;
 pub mod machine;
 pub mod network_delay;
 pub mod plan;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use loadgen::capacity::args::CapacityArgs;
 use loadgen::config::RunArgs;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -25,9 +26,12 @@ struct Cli {
 enum Command {
     /// Run the comparison; the last line printed is the report's path.
     Run(RunArgs),
-    /// Draw the report of an earlier run again from its results.json.
+    /// Find how many clients each transport holds within a service level; the last line
+    /// printed is the capacity report's path.
+    Capacity(CapacityArgs),
+    /// Draw the report of an earlier run again from its results.json (or capacity.json).
     Report {
-        /// Path of a run's results.json.
+        /// Path of a run's results.json or capacity.json.
         results: PathBuf,
     },
     /// The embedded server process (started by `run`; not for direct use).
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Run(args) => run(args).await,
+            Command::Capacity(args) => capacity(args).await,
             Command::Report { results } => report(&results),
             Command::ServeEmbedded(config) => {
                 loadgen::embedded::serve(config).await.map(|_| ExitCode::SUCCESS)
@@ -102,7 +107,44 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Ctrl-C ends the current step early and writes what ran.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nloadgen: Ctrl-C: finishing this step and writing what ran");
+            on_ctrl_c.cancel();
+        }
+    });
+    cancel
+}
+
+async fn capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
+    let quiet = args.quiet;
+    let finished = loadgen::capacity::run(args, cancel_on_ctrl_c()).await?;
+    if !quiet {
+        for t in &finished.capacity.transports {
+            eprintln!("{:>10}: {}", t.transport.name(), loadgen::capacity::held_line(t));
+        }
+    }
+    println!("{}", finished.report.display());
+    Ok(match &finished.capacity.interrupted {
+        Some(why) => {
+            eprintln!("loadgen: {why}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
 fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if path.file_name().is_some_and(|n| n == "capacity.json") {
+        let page = reports::capacity::render_file(path)
+            .with_context(|| format!("while drawing the capacity report of {}", path.display()))?;
+        println!("{}", page.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let index = reports::render_dir(path)
         .with_context(|| format!("while drawing the report of {}", path.display()))?;
     println!("{}", index.display());

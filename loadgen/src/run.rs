@@ -50,7 +50,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
-    proto::process::raise_fd_limit();
+    // The machine's limits, said by name before any client connects (issue 14).
+    let most = args.clients.iter().copied().max().unwrap_or(0);
+    crate::limits::Limits::read().check(most, None).map_err(anyhow::Error::msg)?;
 
     let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
     let clock = read_clock(&endpoints).await?;
@@ -156,19 +158,19 @@ async fn idle_baseline(scraper: &mut Scraper, length: Duration, quiet: bool) -> 
 pub const SERVER_CERT: &str = "server-cert.pem";
 
 /// The server a run measures.
-struct Server {
-    endpoints: Endpoints,
+pub(crate) struct Server {
+    pub(crate) endpoints: Endpoints,
     /// The server's name for the console.
-    name: String,
+    pub(crate) name: String,
     /// Started for the run (no `--target`), stopped at its end.
-    embedded: Option<Embedded>,
+    pub(crate) embedded: Option<Embedded>,
     /// Whose certificate the TLS steps trust, if any step runs over TLS.
-    trust: Option<TlsTrust>,
+    pub(crate) trust: Option<TlsTrust>,
 }
 
 /// `--target`, or an embedded server started for the run (serving TLS beside cleartext when
 /// the run sweeps TLS).
-async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Server> {
+pub(crate) async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Server> {
     if let Some(t) = &args.target {
         let Target { addr, host, tls } = parse_target(t).map_err(anyhow::Error::msg)?;
         let endpoint = Endpoint { addr, host };
@@ -223,7 +225,7 @@ fn embedded_ring(args: &RunArgs) -> u64 {
 }
 
 /// The offset to the server's clock: none on one host, measured otherwise.
-async fn read_clock(endpoints: &Endpoints) -> anyhow::Result<Clock> {
+pub(crate) async fn read_clock(endpoints: &Endpoints) -> anyhow::Result<Clock> {
     let home = endpoints.home();
     if home.addr.ip().is_loopback() {
         return Ok(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 });

@@ -11,9 +11,12 @@
 //!   TLS, compression), one mechanism shared by the CLI, `results.json` and the report.
 //! - [`encoding`]: HTTP content codings, `Accept-Encoding` negotiation and per-coding ETags.
 //! - [`results`]: `results.json`, the only link between a run and its report.
+//! - [`capacity`]: `capacity.json` (`loadgen capacity`) and the [`capacity::ServiceLevel`]
+//!   that the capacity search and the report's "kept up?" both judge by.
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
 
+pub mod capacity;
 pub mod clock;
 pub mod encoding;
 pub mod metrics;

@@ -8,6 +8,7 @@
 
 use std::borrow::Borrow;
 
+use proto::capacity::{Bound, ServiceLevel};
 use proto::results::{Latency, Results, RunConfig, Step};
 use proto::variant::Varying;
 use proto::{Transport, Variant};
@@ -315,15 +316,37 @@ pub fn verdict(step: &Step, config: &RunConfig) -> Verdict {
     }
 }
 
-/// Why a step did not keep up; empty when it did. The rules (also written in the report's
-/// "How to read" section): no errors; something delivered; no lost and no late events, for
-/// every transport; no coalesced events except for snapshot polling (a push or cursor client that
-/// got a snapshot instead of its events fell behind and was resynced); scheduled polls
-/// answered within one poll interval at p99 and at least 90 % of them sent; other transports'
-/// event delay within one poll interval at p99 (otherwise plain polling would have done as
-/// well). Polls back to back have no interval: delays are then judged against 1 s
-/// ([`delay_bound`]).
+// --- service level (issue 14): one definition for "kept up?" and `loadgen capacity` ---
+
+/// Why a step did not keep up; empty when it did: [`judge`] against the run's own
+/// [`service_level`].
 pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
+    judge(step, &service_level(config), 0)
+}
+
+/// The service level a normal run's steps are judged by: p99 event delay and p99 request
+/// latency within one poll interval ([`delay_bound`]), 90 % of scheduled polls sent, server
+/// CPU not judged.
+pub fn service_level(config: &RunConfig) -> ServiceLevel {
+    let (us, name) = delay_bound(config);
+    let bound = Bound { ms: us / 1000.0, name };
+    ServiceLevel {
+        event_delay_p99: bound.clone(),
+        request_latency_p99: bound,
+        polls_sent_min: 0.9,
+        poll_interval_ms: config.poll_interval_ms,
+        server_cpu_max: None,
+    }
+}
+
+/// Why a step missed the service level `level`; empty when it met it. The rules (also
+/// written in the report's "How to read" section): no errors; something delivered; no lost
+/// and no late events, for every transport; no coalesced events except for snapshot polling
+/// (a push or cursor client that got a snapshot instead of its events fell behind and was
+/// resynced); scheduled polls answered within their bound at p99 and enough of them sent;
+/// other transports' event delay within its bound at p99; the server's CPU share of the
+/// machine's `cpus` cores within its bound, when the level has one (and `cpus` > 0).
+pub fn judge(step: &Step, level: &ServiceLevel, cpus: usize) -> Vec<String> {
     let mut why = Vec::new();
     let errors = step.errors_total();
     if errors > 0 {
@@ -357,17 +380,32 @@ pub fn shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
             ));
         }
     }
-    let (bound_us, bound) = delay_bound(config);
     if step.transport.is_scheduled_poll() {
-        why.extend(poll_shortfalls(step, config));
-    } else if step.event_delay_us.count > 0 && step.event_delay_us.p99 as f64 > bound_us {
-        why.push(format!(
-            "p99 event delay {} is over {bound}",
-            format::latency_us(step.event_delay_us.p99 as f64)
-        ));
+        why.extend(poll_shortfalls(step, level));
+    } else {
+        let bound = &level.event_delay_p99;
+        if step.event_delay_us.count > 0 && step.event_delay_us.p99 as f64 > bound.ms * 1000.0 {
+            why.push(format!(
+                "p99 event delay {} is over {}",
+                format::latency_us(step.event_delay_us.p99 as f64),
+                bound.name
+            ));
+        }
+    }
+    if let (Some(max), true) = (level.server_cpu_max, cpus > 0 && step.measured_s > 0.0) {
+        let share = step.server.cpu_s / step.measured_s / cpus as f64;
+        if share > max {
+            why.push(format!(
+                "server CPU {:.0}\u{a0}% of the machine's {cpus} cores is over {:.0}\u{a0}%",
+                share * 100.0,
+                max * 100.0
+            ));
+        }
     }
     why
 }
+
+// --- end of the service level ---
 
 /// Polls back to back (`--poll-interval 0`) have no interval to judge delays by: they are
 /// judged against this instead, and the verdict says so.
@@ -388,18 +426,22 @@ pub fn delay_bound(config: &RunConfig) -> (f64, String) {
     }
 }
 
-/// The scheduled polls' own rules: answered within one interval at p99, 90 % of them sent.
-fn poll_shortfalls(step: &Step, config: &RunConfig) -> Vec<String> {
+/// The scheduled polls' own rules: answered within their bound at p99, enough of them sent.
+fn poll_shortfalls(step: &Step, level: &ServiceLevel) -> Vec<String> {
     let mut why = Vec::new();
-    let (bound_us, bound) = delay_bound(config);
+    let bound = &level.request_latency_p99;
     if let Some(req) = &step.request_latency_us {
-        if req.count > 0 && req.p99 as f64 > bound_us {
-            why.push(format!("p99 request latency {} is over {bound}", format::latency_us(req.p99 as f64)));
+        if req.count > 0 && req.p99 as f64 > bound.ms * 1000.0 {
+            why.push(format!(
+                "p99 request latency {} is over {}",
+                format::latency_us(req.p99 as f64),
+                bound.name
+            ));
         }
     }
-    if let Some(scheduled) = scheduled_per_s(step, config) {
-        let wanted = scheduled * step.measured_s;
-        if (step.requests as f64) < 0.9 * wanted {
+    if level.poll_interval_ms > 0.0 && step.transport.is_scheduled_poll() {
+        let wanted = step.clients as f64 * 1000.0 / level.poll_interval_ms * step.measured_s;
+        if (step.requests as f64) < level.polls_sent_min * wanted {
             why.push(format!(
                 "sent {} of {} scheduled polls",
                 format::int(step.requests),
@@ -620,5 +662,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    // --- service level (issue 14) ---
+    #[test]
+    fn a_capacity_service_level_judges_delay_and_server_cpu_by_its_own_bounds() {
+        let level = ServiceLevel {
+            event_delay_p99: Bound { ms: 500.0, name: "500ms (--delay-p99)".into() },
+            request_latency_p99: Bound { ms: 1000.0, name: "1s (the poll interval)".into() },
+            polls_sent_min: 0.9,
+            poll_interval_ms: 1000.0,
+            server_cpu_max: Some(0.5),
+        };
+        let mut w = step(Transport::Ws);
+        w.event_delay_us.p99 = 600_000;
+        w.server.cpu_s = 12.0;
+        assert!(shortfalls(&w, &config()).is_empty(), "the run's own level: 1 s, CPU not judged");
+        let why = judge(&w, &level, 2);
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert_eq!(why[0], "p99 event delay 600\u{a0}ms is over 500ms (--delay-p99)");
+        assert_eq!(why[1], "server CPU 60\u{a0}% of the machine's 2 cores is over 50\u{a0}%");
+        assert_eq!(judge(&w, &level, 0).len(), 1, "no core count: CPU not judged");
+        let s = step(Transport::ShortPoll);
+        assert_eq!(judge(&s, &service_level(&config()), 0), shortfalls(&s, &config()));
     }
 }

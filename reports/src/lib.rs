@@ -24,6 +24,8 @@
 //! * `html`: fills `templates/index.html` (askama, checked at compile time, with
 //!   `table.html`, `how-to-read.html` and `report.css` beside it) with all of the above.
 //!
+//! * `capacity`: the capacity report (`capacity.json` of `loadgen capacity` → `capacity.html`).
+//!
 //! [`render`] writes the page and the charts; [`render_dir`] reads a `results.json` and
 //! renders beside it.
 
@@ -33,6 +35,7 @@ use anyhow::{Context, Result};
 
 use proto::results::Results;
 
+pub mod capacity;
 pub mod chart;
 pub mod derived;
 pub mod format;
