@@ -10,9 +10,11 @@
 //! - [`variant`]: the run's dimensions beside transport and client count (HTTP protocol,
 //!   TLS, compression), one mechanism shared by the CLI, `results.json` and the report.
 //! - [`results`]: `results.json`, the only link between a run and its report.
+//! - [`backplane`]: the NATS subjects and repair answer of a cluster (publisher and nodes).
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
 
+pub mod backplane;
 pub mod clock;
 pub mod metrics;
 pub mod process;
