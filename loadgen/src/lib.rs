@@ -31,6 +31,7 @@ pub mod feed_times;
 pub mod files;
 pub mod hgrm;
 pub mod machine;
+pub mod merge;
 pub mod plan;
 pub mod progress;
 pub mod recorder;

@@ -181,6 +181,7 @@ fn new_results(args: &RunArgs, clock: Clock) -> Results {
         clock: Some(clock),
         interrupted: None,
         upgraded_from: None,
+        cluster: None,
     }
 }
 
