@@ -32,6 +32,7 @@ pub mod files;
 pub mod hgrm;
 pub mod machine;
 pub mod merge;
+pub mod part;
 pub mod plan;
 pub mod progress;
 pub mod recorder;

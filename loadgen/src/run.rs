@@ -51,7 +51,22 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let Server { target, mut embedded } = find_server(&args).await?;
     let clock = read_clock(&target).await?;
     let mut results = new_results(&args, clock);
-    let plans = plan::sweep(&args);
+    let mut plans = plan::sweep(&args);
+    if let Some(part) = args.part {
+        for p in &mut plans {
+            (p.clients, p.seed) = (part.share(p.clients), part.seed(p.seed));
+        }
+    }
+    if let Some(at) = args.start_at {
+        let wait = crate::part::wait_for(at, SystemTime::now()).map_err(anyhow::Error::msg)?;
+        if !args.quiet {
+            eprintln!("pushpull: waiting {:.1} s for --start-at", wait.as_secs_f64());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
     if !args.quiet {
         let total: Duration = plans.iter().map(StepPlan::length).sum();
         eprintln!(
