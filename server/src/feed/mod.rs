@@ -5,7 +5,8 @@
 //! The feed keeps the current snapshot, a ring of the last K events for cursors and resume,
 //! a broadcast channel for push transports and a watch of the latest seq for long polls.
 //! Publishing, the ring and the broadcast happen under one lock, so a subscriber that reads
-//! the ring and subscribes under that lock sees every event exactly once.
+//! the ring and subscribes under that lock sees every event exactly once. A cluster node's
+//! feed takes events stamped by the publisher instead ([`Feed::apply`], in `seq` order only).
 
 pub mod generator;
 pub mod nats;
