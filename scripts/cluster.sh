@@ -104,5 +104,10 @@ for n in $(seq "$NODES"); do
   grep -E '^pushpull_(feed_gaps_total|feed_events_repaired_total|feed_resets_total|backplane_bytes_received_total) ' \
     "$OUT/node$n.metrics" | awk -v n="$n" '{printf "  node%s %s %s\n", n, $1, $2}' >&2 || true
 done
-"$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged"
+if [ "$NODES" -gt 1 ]; then
+  "$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged"
+else
+  # One part is already the whole run: its own report.
+  cat "$OUT/logs/loadgen1.out"
+fi
 exit "$FAILED"
