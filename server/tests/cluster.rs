@@ -219,8 +219,12 @@ async fn every_client_of_every_node_gets_every_event_through_nats_and_node_resta
             value(&m, Single::FeedEventsRepaired),
             value(&m, Single::FeedResets),
         );
-        assert!(gaps >= 1.0, "{addr} saw the events lost while NATS was down as a gap");
-        assert!(repaired >= 1.0 || resets >= 1.0, "{addr} repaired its gap ({gaps} gaps)");
+        // Whether events are lost depends on who reconnects first: the publisher's client
+        // buffers what it could not send, and flushes it once NATS is back; a node that has
+        // resubscribed by then loses nothing. Lost or not, the clients below see every event
+        // once; a gap that did occur must have been repaired (the deterministic gap is
+        // `a_node_that_missed_events_repairs_them_from_the_publisher`).
+        assert!(gaps == 0.0 || repaired >= 1.0 || resets >= 1.0, "{addr} repaired its gap ({gaps} gaps)");
     }
 
     // Node b goes away: its clients resume on a; a fresh node joins from the snapshot.
@@ -251,4 +255,44 @@ async fn every_client_of_every_node_gets_every_event_through_nats_and_node_resta
     for r in [b, a, publisher] {
         r.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server"]
+async fn a_node_that_missed_events_repairs_them_from_the_publisher() {
+    use server::feed::{nats, FeedOptions};
+
+    let nats_server = Nats::start(free_port()).await;
+    let publisher =
+        server::start(Config { publish: Some(nats_server.url()), rate: 200.0, ..Config::ephemeral() })
+            .await
+            .expect("the publisher starts");
+    let client = nats::connect(&nats_server.url(), Duration::from_secs(5)).await.expect("connects");
+    let (feed, events) = nats::join(&client, FeedOptions::default(), Duration::from_secs(5))
+        .await
+        .expect("joins from the snapshot");
+    let joined_at = feed.latest_seq();
+    // Unsubscribed for a while: every event of that while is gone for this node.
+    drop(events);
+    until("the publisher moved on", Duration::from_secs(10), || {
+        let f = publisher.app.feed.clone();
+        async move { f.latest_seq() > joined_at + 20 }
+    })
+    .await;
+    let events = client.subscribe(proto::backplane::SUBJECT_EVENTS).await.expect("subscribes again");
+    let metrics = std::sync::Arc::new(server::metrics::Metrics::new());
+    let shutdown = server::shutdown::Shutdown::new();
+    shutdown.spawn(nats::follow(feed.clone(), client, events, metrics.clone(), shutdown.clone()));
+    until("the node caught up", Duration::from_secs(10), || {
+        let (f, p) = (feed.clone(), publisher.app.feed.clone());
+        async move { f.latest_seq() >= p.latest_seq() && f.latest_seq() > joined_at + 20 }
+    })
+    .await;
+    assert!(metrics.feed_gaps.get() >= 1, "the gap was seen");
+    assert!(metrics.feed_events_repaired.get() >= 20, "the missed events came from the publisher's ring");
+    assert_eq!(metrics.feed_resets.get(), 0, "no snapshot needed: the ring had them");
+    let seqs: Vec<u64> = feed.since(joined_at).expect("in the node's ring").iter().map(|p| p.seq).collect();
+    assert_eq!(seqs, (joined_at + 1..=joined_at + seqs.len() as u64).collect::<Vec<_>>(), "no hole left");
+    shutdown.cancel();
+    publisher.shutdown().await;
 }
