@@ -104,6 +104,16 @@ pub struct RunArgs {
     /// Allow a target outside 127.0.0.0/8 and ::1 (only servers you run yourself).
     #[arg(long)]
     pub allow_non_loopback: bool,
+
+    /// Run share K of N of every step's clients (`1/2`), one of N load processes whose
+    /// folders `loadgen merge` adds up; off by default (the whole plan).
+    #[arg(long, value_name = "K/N")]
+    pub part: Option<crate::part::Part>,
+
+    /// Begin the first step at this wall-clock time (RFC 3339 UTC, or Unix seconds), the
+    /// same for every part; default: at once.
+    #[arg(long, value_parser = crate::part::parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 /// A checked target: where to connect, the `Host` header to send, and whether over TLS.
@@ -134,6 +144,14 @@ impl RunArgs {
         }
         if !(self.rate.is_finite() && (0.0..=1_000_000.0).contains(&self.rate)) {
             return Err("--rate must be between 0 and 1000000 events per second".into());
+        }
+        if let Some(p) = self.part {
+            if let Some(c) = self.clients.iter().find(|c| p.share(**c) == 0) {
+                return Err(format!(
+                    "--part {}/{} leaves this part no client of a {c}-client step",
+                    p.k, p.n
+                ));
+            }
         }
         if let Some(t) = &self.target {
             let target = parse_target(t)?;

@@ -57,6 +57,15 @@ pub fn write(out: &Path, base: &str, h: &Histograms, window_start: SystemTime) -
     w.files.delivery_hlog = w.save(out, format!("{base}-delivery.hlog"), || {
         hgrm::interval_log(window_start, "delivery", &h.intervals)
     });
+    // One interval each: what `loadgen merge` adds across load processes.
+    w.files.connect_hlog = w.save(out, format!("{base}-connect.hlog"), || {
+        hgrm::interval_log(window_start, "connect", std::slice::from_ref(&h.connect))
+    });
+    if let Some(request) = &h.request {
+        w.files.request_hlog = w.save(out, format!("{base}-request.hlog"), || {
+            hgrm::interval_log(window_start, "request", std::slice::from_ref(request))
+        });
+    }
     w
 }
 
@@ -99,8 +108,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("scratch folder");
         let w = write(dir.path(), "short-poll-10", &histograms(true), SystemTime::now());
         assert!(w.failed.is_empty(), "{:?}", w.failed);
-        let names =
-            [&w.files.delivery_hgrm, &w.files.connect_hgrm, &w.files.request_hgrm, &w.files.delivery_hlog];
+        let names = [
+            &w.files.delivery_hgrm,
+            &w.files.connect_hgrm,
+            &w.files.request_hgrm,
+            &w.files.delivery_hlog,
+            &w.files.connect_hlog,
+            &w.files.request_hlog,
+        ];
         for name in names {
             let name = name.as_ref().expect("named");
             assert!(name.starts_with("short-poll-10-"));
@@ -114,7 +129,7 @@ mod tests {
         let missing = dir.path().join("no-such-folder");
         let w = write(&missing, "ws-10", &histograms(false), SystemTime::now());
         assert_eq!(w.files, StepFiles::default(), "nothing named that is not there");
-        assert_eq!(w.failed.len(), 3, "delivery, connect and the interval log: {:?}", w.failed);
+        assert_eq!(w.failed.len(), 4, "delivery, connect and their interval logs: {:?}", w.failed);
         assert!(w.failed[0].to_string().starts_with("cannot write "), "{}", w.failed[0]);
     }
 }

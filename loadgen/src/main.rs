@@ -34,6 +34,16 @@ enum Command {
         /// Path of a run's results.json or capacity.json.
         results: PathBuf,
     },
+    /// Merge the results of several load processes (`run --part K/N`, or runs on several
+    /// machines at once) into one run and one report; prints the report's path.
+    Merge {
+        /// The parts' run folders (each with its results.json and .hlog files).
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the merged run.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The embedded server process (started by `run`; not for direct use).
     #[command(hide = true)]
     ServeEmbedded(server::Config),
@@ -57,6 +67,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Capacity(args) => capacity(args).await,
             Command::Report { results } => report(&results),
+            Command::Merge { dirs, out } => merge(&dirs, &out),
             Command::ServeEmbedded(config) => {
                 loadgen::embedded::serve(config).await.map(|_| ExitCode::SUCCESS)
             }
@@ -136,6 +147,15 @@ async fn capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         }
         None => ExitCode::SUCCESS,
     })
+}
+
+fn merge(dirs: &[PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let parts = loadgen::merge::read_parts(dirs)?;
+    let merged = loadgen::merge::merge(&parts, out)?;
+    let index = reports::render(&merged, out)
+        .with_context(|| format!("while drawing the merged report in {}", out.display()))?;
+    println!("{}", index.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(path: &std::path::Path) -> anyhow::Result<ExitCode> {

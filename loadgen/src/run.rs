@@ -57,7 +57,12 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
     let clock = read_clock(&endpoints).await?;
     let mut results = new_results(&args, clock, trust);
-    let plans = plan::sweep(&args);
+    let mut plans = plan::sweep(&args);
+    if let Some(part) = args.part {
+        for p in &mut plans {
+            (p.clients, p.seed) = (part.share(p.clients), part.seed(p.seed));
+        }
+    }
     let network = network_delay::choose(args.rtt, embedded.is_some());
     let delay = match (&network, args.rtt) {
         (Some((Method::DelayLine, _)), Some(rtt)) => Some(DelayLine { rtt }),
@@ -90,6 +95,17 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let mut scraper = Scraper::new(endpoints.home());
     if !args.baseline.is_zero() {
         results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
+    }
+    // Parts of one run (`--part`) begin their first step together.
+    if let Some(at) = args.start_at {
+        let wait = crate::part::wait_for(at, SystemTime::now()).map_err(anyhow::Error::msg)?;
+        if !args.quiet {
+            eprintln!("pushpull: waiting {:.1} s for --start-at", wait.as_secs_f64());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel.cancelled() => {}
+        }
     }
     for (p, dialer) in plans.iter().zip(dialers) {
         if cancel.is_cancelled() {
@@ -266,6 +282,7 @@ fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Res
         baseline: None,
         interrupted: None,
         upgraded_from: None,
+        cluster: None,
     }
 }
 

@@ -13,9 +13,11 @@
 //! - [`results`]: `results.json`, the only link between a run and its report.
 //! - [`capacity`]: `capacity.json` (`loadgen capacity`) and the [`capacity::ServiceLevel`]
 //!   that the capacity search and the report's "kept up?" both judge by.
+//! - [`backplane`]: the NATS subjects and repair answer of a cluster (publisher and nodes).
 //! - [`clock`]: the microsecond clock of `ts_us` and of every delay; [`process`]: this
 //!   process's CPU and memory, as both sides measure them.
 
+pub mod backplane;
 pub mod capacity;
 pub mod clock;
 pub mod encoding;

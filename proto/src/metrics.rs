@@ -124,12 +124,19 @@ pub enum Single {
     WsSessionsH2,
     FeedSeq,
     FeedEpoch,
+    // Cluster node (`server --feed nats://…`) figures; zero on a single server.
+    FeedGaps,
+    FeedEventsRepaired,
+    FeedResets,
+    FeedDuplicates,
+    BackplaneReconnects,
+    BackplaneBytesReceived,
     ProcessCpuSeconds,
     ProcessResidentMemory,
 }
 
 impl Single {
-    pub const ALL: [Single; 16] = [
+    pub const ALL: [Single; 22] = [
         Single::ConnectionsAccepted,
         Single::ConnectionsRefused,
         Single::HeaderTimeouts,
@@ -144,6 +151,12 @@ impl Single {
         Single::WsSessionsH2,
         Single::FeedSeq,
         Single::FeedEpoch,
+        Single::FeedGaps,
+        Single::FeedEventsRepaired,
+        Single::FeedResets,
+        Single::FeedDuplicates,
+        Single::BackplaneReconnects,
+        Single::BackplaneBytesReceived,
         Single::ProcessCpuSeconds,
         Single::ProcessResidentMemory,
     ];
@@ -212,6 +225,36 @@ impl Described for Single {
             Single::FeedEpoch => {
                 ("pushpull_feed_epoch", Kind::Gauge, "The feed's epoch (fixed at server start).")
             }
+            Single::FeedGaps => (
+                "pushpull_feed_gaps_total",
+                Kind::Counter,
+                "Gaps in seq a cluster node saw in the events from NATS (each then repaired).",
+            ),
+            Single::FeedEventsRepaired => (
+                "pushpull_feed_events_repaired_total",
+                Kind::Counter,
+                "Events a cluster node fetched from the publisher to fill gaps.",
+            ),
+            Single::FeedResets => (
+                "pushpull_feed_resets_total",
+                Kind::Counter,
+                "Times a cluster node restarted its feed from the publisher's snapshot (gap older than the publisher's ring, or a new epoch); push clients resync.",
+            ),
+            Single::FeedDuplicates => (
+                "pushpull_feed_duplicates_total",
+                Kind::Counter,
+                "Events from NATS a cluster node already had (after a repair) and dropped.",
+            ),
+            Single::BackplaneReconnects => (
+                "pushpull_backplane_reconnects_total",
+                Kind::Counter,
+                "Times the NATS connection came back after a loss.",
+            ),
+            Single::BackplaneBytesReceived => (
+                "pushpull_backplane_bytes_received_total",
+                Kind::Counter,
+                "Payload bytes of events and repairs received from NATS.",
+            ),
             Single::ProcessCpuSeconds => (
                 "process_cpu_seconds_total",
                 Kind::Counter,

@@ -41,6 +41,19 @@ pub struct Results {
     /// [`Results::from_json`]; never written.
     #[serde(default, skip_serializing)]
     pub upgraded_from: Option<u32>,
+    /// Several load processes and/or server nodes took part (`loadgen merge`, or a run with
+    /// several targets); absent for one load generator against one server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+/// Who took part in a cluster run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cluster {
+    /// Load-generator processes whose results were merged (1 for a single run).
+    pub parts: u32,
+    /// Server nodes the clients were spread over (their `http://HOST:PORT`).
+    pub nodes: Vec<String>,
 }
 
 /// The run's parameters, as given on the command line.
@@ -201,6 +214,12 @@ pub struct StepFiles {
     pub connect_hgrm: Option<String>,
     /// HdrHistogram interval log of event delay (one histogram per second).
     pub delivery_hlog: Option<String>,
+    /// HdrHistogram interval logs (one interval: the step) of connect and request latency,
+    /// so that `loadgen merge` can add them; absent in files written before they existed.
+    #[serde(default)]
+    pub connect_hlog: Option<String>,
+    #[serde(default)]
+    pub request_hlog: Option<String>,
 }
 
 /// One (transport, clients) step.
@@ -431,6 +450,7 @@ mod tests {
             baseline: None,
             interrupted: None,
             upgraded_from: None,
+            cluster: None,
         }
     }
 

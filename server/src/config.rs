@@ -104,6 +104,7 @@ pub struct Config {
     /// once at most; a stream beyond it is served uncompressed, and counted.
     #[arg(long, default_value_t = 100_000)]
     pub max_stream_compressors: usize,
+
     /// Serve HTTPS too, on the same port: a connection that opens with a TLS handshake gets
     /// TLS (ALPN `h2`, `http/1.1`), any other is served in the clear as before (HTTP/1.1, or
     /// HTTP/2 by prior knowledge), so one server serves both sides of a `--tls off,on` sweep.
@@ -132,6 +133,21 @@ pub struct Config {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_streams: u32,
 
+    /// Where the feed comes from: `generator` (the embedded one) or `nats://HOST:PORT`, a
+    /// cluster node following the events a `--publish` server puts on that NATS server.
+    #[arg(long, default_value = "generator", value_parser = parse_feed, conflicts_with = "publish")]
+    pub feed: String,
+
+    /// Also publish the embedded generator's events to the NATS server at this URL
+    /// (`nats://HOST:PORT`), as the cluster's one publisher; nodes follow with `--feed`.
+    #[arg(long, value_name = "NATS_URL", value_parser = parse_nats_url)]
+    pub publish: Option<String>,
+
+    /// How long a node or publisher waits at start for NATS (and a node for the publisher's
+    /// snapshot) before giving up.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub feed_wait: Duration,
+
     /// On shutdown, how long to wait for connections to finish before exiting anyway.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
@@ -155,6 +171,27 @@ impl Config {
     /// The defaults, listening on a free loopback port: what tests and embedded runs use.
     pub fn ephemeral() -> Self {
         Config { addr: SocketAddr::from(([127, 0, 0, 1], 0)), ..Config::default() }
+    }
+}
+
+impl Config {
+    /// The NATS URL of `--feed`, when this server is a cluster node.
+    pub fn feed_nats_url(&self) -> Option<&str> {
+        (self.feed != "generator").then_some(self.feed.as_str())
+    }
+}
+
+fn parse_feed(s: &str) -> Result<String, String> {
+    if s == "generator" {
+        return Ok(s.to_owned());
+    }
+    parse_nats_url(s).map_err(|e| format!("{e} (or `generator`)"))
+}
+
+fn parse_nats_url(s: &str) -> Result<String, String> {
+    match s.strip_prefix("nats://") {
+        Some(rest) if !rest.is_empty() => Ok(s.to_owned()),
+        _ => Err(format!("`{s}` is not a NATS URL like nats://127.0.0.1:4222")),
     }
 }
 
@@ -210,6 +247,13 @@ mod tests {
         assert!(Config::try_parse_from(["server", "--matches", "0"]).is_err());
         assert!(Config::try_parse_from(["server", "--match-speed", "0"]).is_err());
         assert!(Config::try_parse_from(["server", "--idle-timeout", "soon"]).is_err());
+        assert!(Config::try_parse_from(["server", "--feed", "redis://x"]).is_err());
+        assert!(
+            Config::try_parse_from(["server", "--feed", "nats://a:1", "--publish", "nats://a:1"]).is_err()
+        );
+        let c = Config::try_parse_from(["server", "--feed", "nats://127.0.0.1:4222"]).expect("valid");
+        assert_eq!(c.feed_nats_url(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(Config::default().feed_nats_url(), None);
         let c = Config::try_parse_from(["server", "--header-timeout", "500ms"]).expect("valid");
         assert_eq!(c.header_timeout, Duration::from_millis(500));
     }

@@ -12,6 +12,8 @@
 //! - [`transport`]: one file per way to get the feed (`short_poll`, `events` for delta and
 //!   long polling, `sse`, `ws`) and the `echo` socket; `push` is what SSE and WebSocket
 //!   share (resume, snapshot, resync), `upgrade` the WebSocket handshake.
+//! - [`cluster`]: the same server as the cluster's publisher (`--publish nats://…`) or as a
+//!   node following it (`--feed nats://…`), through `feed::nats`.
 //! - [`app`]: [`App`], the state every handler reads; [`demo`] serves the classroom page.
 //! - Below them: [`feed`], [`metrics`] (with `proto::process`), [`pages`], [`shutdown`], [`config`].
 //!
@@ -23,6 +25,7 @@
 //! metered socket, which counts them, and [`metrics`] shows the counts at `/metrics`.
 
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod feed;

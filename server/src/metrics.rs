@@ -58,6 +58,12 @@ pub struct Metrics {
     pub stream_compressors_refused: Counter,
     pub ws_sessions_h1: Counter,
     pub ws_sessions_h2: Counter,
+    pub feed_gaps: Counter,
+    pub feed_events_repaired: Counter,
+    pub feed_resets: Counter,
+    pub feed_duplicates: Counter,
+    pub backplane_reconnects: Counter,
+    pub backplane_bytes_received: Counter,
     /// Set from the feed at each render.
     feed_seq: Gauge<u64, AtomicU64>,
     feed_epoch: Gauge<u64, AtomicU64>,
@@ -111,6 +117,12 @@ impl Metrics {
             ws_sessions_h2: single(&mut r, Single::WsSessionsH2),
             feed_seq: single(&mut r, Single::FeedSeq),
             feed_epoch: single(&mut r, Single::FeedEpoch),
+            feed_gaps: single(&mut r, Single::FeedGaps),
+            feed_events_repaired: single(&mut r, Single::FeedEventsRepaired),
+            feed_resets: single(&mut r, Single::FeedResets),
+            feed_duplicates: single(&mut r, Single::FeedDuplicates),
+            backplane_reconnects: single(&mut r, Single::BackplaneReconnects),
+            backplane_bytes_received: single(&mut r, Single::BackplaneBytesReceived),
             registry: r,
         };
         // Last, as before: the process's own figures close the page.

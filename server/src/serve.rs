@@ -27,14 +27,39 @@ pub struct Running {
     pub tls: Option<Tls>,
 }
 
-/// Binds `config.addr` and serves the embedded generator's feed.
+/// Binds `config.addr` and serves the embedded generator's feed, or, with `--feed nats://…`
+/// or `--publish nats://…`, is a cluster node or the cluster's publisher (`cluster.rs`).
 pub async fn start(config: Config) -> io::Result<Running> {
+    if config.feed_nats_url().is_some() || config.publish.is_some() {
+        return crate::cluster::start(config).await;
+    }
     let source = Generator::with_speed(config.matches, config.rate, config.seed, config.match_speed);
     start_with_source(config, source).await
 }
 
 /// Binds `config.addr` and serves the feed of `source`.
 pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io::Result<Running> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let feed = Feed::new(source.initial_matches(), feed_options(&config));
+    let running = serve_feed(config, listener, feed.clone())?;
+    let shutdown = running.app.shutdown.clone();
+    shutdown.spawn(feed.pump(source, shutdown.clone()));
+    Ok(running)
+}
+
+/// The feed's sizes from the configuration (a fresh epoch).
+pub fn feed_options(config: &Config) -> FeedOptions {
+    FeedOptions {
+        ring: config.ring as usize,
+        payload_bytes: config.payload_bytes as usize,
+        client_queue: config.client_queue as usize,
+        epoch: None,
+    }
+}
+
+/// Serves `feed` on `listener` (HTTPS beside cleartext under `--tls`); whoever fills the feed
+/// spawns that on `app.shutdown`.
+pub fn serve_feed(config: Config, listener: TcpListener, feed: Arc<Feed>) -> io::Result<Running> {
     let tls = match config.tls {
         true => {
             let files = config.cert.as_deref().zip(config.key.as_deref());
@@ -42,20 +67,9 @@ pub async fn start_with_source<S: EventSource>(config: Config, source: S) -> io:
         }
         false => None,
     };
-    let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let feed = Feed::new(
-        source.initial_matches(),
-        FeedOptions {
-            ring: config.ring as usize,
-            payload_bytes: config.payload_bytes as usize,
-            client_queue: config.client_queue as usize,
-            epoch: None,
-        },
-    );
     let shutdown = Shutdown::new();
-    let app = App::new(config, feed.clone(), shutdown.clone());
-    shutdown.spawn(feed.pump(source, shutdown.clone()));
+    let app = App::new(config, feed, shutdown.clone());
     shutdown.spawn(listener::accept_loop(listener, app.clone(), tls.clone()));
     tracing::info!(%addr, "serving");
     if let Some(t) = &tls {

@@ -153,6 +153,8 @@ impl CapacityArgs {
             repeat: 1,
             baseline: Duration::ZERO,
             rtt: None,
+            part: None,
+            start_at: None,
         }
     }
 

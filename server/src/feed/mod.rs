@@ -5,14 +5,17 @@
 //! The feed keeps the current snapshot, a ring of the last K events for cursors and resume,
 //! a broadcast channel for push transports and a watch of the latest seq for long polls.
 //! Publishing, the ring and the broadcast happen under one lock, so a subscriber that reads
-//! the ring and subscribes under that lock sees every event exactly once.
+//! the ring and subscribes under that lock sees every event exactly once. A cluster node's
+//! feed takes events stamped by the publisher instead ([`Feed::apply`], in `seq` order only).
 
 pub mod encoded;
 pub mod generator;
+pub mod nats;
 pub mod replay;
 pub mod source;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -75,43 +78,67 @@ struct State {
     matches: Vec<MatchState>,
     ring: VecDeque<Arc<Published>>,
     snapshot: Bytes,
+    /// Under the lock so that a [`Feed::reset`] can replace it: the old subscribers then see
+    /// `Closed` and resync from the new snapshot.
+    tx: broadcast::Sender<Arc<Published>>,
 }
 
 /// The shared feed; see the module doc.
 pub struct Feed {
-    epoch: u64,
+    /// Changes only when a node follows a restarted publisher ([`Feed::reset`]).
+    epoch: AtomicU64,
     ring_cap: usize,
     payload_bytes: usize,
+    client_queue: usize,
     state: RwLock<State>,
-    tx: broadcast::Sender<Arc<Published>>,
     latest: watch::Sender<u64>,
+}
+
+/// A stamped event a follower's feed cannot take as its next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The event belongs to another feed (its publisher restarted).
+    #[error("event of epoch {got}, the feed's epoch is {epoch}")]
+    Epoch { epoch: u64, got: u64 },
+    /// The event is not the one after the latest: a gap (`got` > `expected`) or a repeat.
+    #[error("event seq {got}, the next expected is {expected}")]
+    NotNext { expected: u64, got: u64 },
 }
 
 impl Feed {
     /// A feed over these matches, before any event.
     pub fn new(matches: Vec<MatchState>, opts: FeedOptions) -> Arc<Feed> {
         let epoch = opts.epoch.unwrap_or_else(proto::now_us);
+        let snap = Snapshot { kind_tag: MessageType::Snapshot, epoch, seq: 0, ts_us: 0, matches };
+        Feed::from_snapshot(snap, opts)
+    }
+
+    /// A feed that continues another one from its snapshot (a cluster node starting late):
+    /// same epoch, the next event expected is `snapshot.seq + 1`; `opts.epoch` is ignored.
+    pub fn from_snapshot(snapshot: Snapshot, opts: FeedOptions) -> Arc<Feed> {
         let (tx, _) = broadcast::channel(opts.client_queue.max(1));
-        let (latest, _) = watch::channel(0);
-        let snapshot = encode_snapshot(epoch, 0, 0, &matches);
+        let (latest, _) = watch::channel(snapshot.seq);
+        let Snapshot { epoch, seq, ts_us, matches, .. } = snapshot;
+        let encoded = encode_snapshot(epoch, seq, ts_us, &matches);
         Arc::new(Feed {
-            epoch,
+            epoch: AtomicU64::new(epoch),
             ring_cap: opts.ring.max(1),
             payload_bytes: opts.payload_bytes,
+            client_queue: opts.client_queue.max(1),
             state: RwLock::new(State {
-                seq: 0,
-                ts_us: 0,
+                seq,
+                ts_us,
                 matches,
                 ring: VecDeque::with_capacity(opts.ring.clamp(1, 1 << 16)),
-                snapshot,
+                snapshot: encoded,
+                tx,
             }),
-            tx,
             latest,
         })
     }
 
     pub fn epoch(&self) -> u64 {
-        self.epoch
+        self.epoch.load(Ordering::Relaxed)
     }
 
     /// The latest seq (0 before the first event).
@@ -125,16 +152,11 @@ impl Feed {
         let seq = st.seq + 1;
         // Never earlier than the previous event, whatever the wall clock does.
         let ts_us = proto::now_us().max(st.ts_us);
-        let id = change.state.id as usize;
-        if id >= st.matches.len() {
-            st.matches.resize(id + 1, change.state.clone());
-        }
-        st.matches[id] = change.state.clone();
         let mut event = Event {
             kind_tag: MessageType::Event,
             seq,
             ts_us,
-            epoch: self.epoch,
+            epoch: self.epoch(),
             match_id: change.state.id,
             kind: change.kind,
             team: change.team,
@@ -142,18 +164,65 @@ impl Feed {
             pad: String::new(),
         };
         let json = encode_event(&mut event, self.payload_bytes);
+        self.store_at(&mut st, seq, ts_us, event.state, json)
+    }
+
+    /// Takes an event stamped elsewhere (by a cluster's publisher) as the next one, keeping its
+    /// `seq`, `ts_us` and `epoch` (and its padding), so delay stays measured from the origin.
+    pub fn apply(&self, mut event: Event) -> Result<Arc<Published>, ApplyError> {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let epoch = self.epoch();
+        if event.epoch != epoch {
+            return Err(ApplyError::Epoch { epoch, got: event.epoch });
+        }
+        if event.seq != st.seq + 1 {
+            return Err(ApplyError::NotNext { expected: st.seq + 1, got: event.seq });
+        }
+        // The pad travels with the event, so this gives back the origin's bytes.
+        let json = encode_event(&mut event, 0);
+        let state = event.state.clone();
+        Ok(self.store_at(&mut st, event.seq, event.ts_us, state, json))
+    }
+
+    /// Starts again from `snapshot` (a follower whose gap cannot be repaired event by event, or
+    /// whose publisher restarted): the ring empties, and every push subscriber sees its
+    /// subscription closed and resyncs from the new snapshot (see `transport/push.rs`).
+    pub fn reset(&self, snapshot: Snapshot) {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        self.epoch.store(snapshot.epoch, Ordering::Relaxed);
+        st.snapshot = encode_snapshot(snapshot.epoch, snapshot.seq, snapshot.ts_us, &snapshot.matches);
+        st.seq = snapshot.seq;
+        st.ts_us = snapshot.ts_us;
+        st.matches = snapshot.matches;
+        st.ring.clear();
+        st.tx = broadcast::channel(self.client_queue).0;
+        self.latest.send_replace(snapshot.seq);
+    }
+
+    fn store_at(
+        &self,
+        st: &mut State,
+        seq: u64,
+        ts_us: u64,
+        state: MatchState,
+        json: Vec<u8>,
+    ) -> Arc<Published> {
+        let id = state.id as usize;
+        if id >= st.matches.len() {
+            st.matches.resize(id + 1, state.clone());
+        }
+        st.matches[id] = state;
         let sse = proto::sse::frame(Some(seq), "event", &json);
         let published = Arc::new(Published { seq, ts_us, json: json_text(json), sse });
-
         st.seq = seq;
         st.ts_us = ts_us;
         if st.ring.len() == self.ring_cap {
             st.ring.pop_front();
         }
         st.ring.push_back(published.clone());
-        st.snapshot = encode_snapshot(self.epoch, seq, ts_us, &st.matches);
+        st.snapshot = encode_snapshot(self.epoch(), seq, ts_us, &st.matches);
         // No receiver is not an error: nobody is subscribed right now.
-        let _ = self.tx.send(published.clone());
+        let _ = st.tx.send(published.clone());
         self.latest.send_replace(seq);
         published
     }
@@ -169,7 +238,7 @@ impl Feed {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
         Snapshot {
             kind_tag: MessageType::Snapshot,
-            epoch: self.epoch,
+            epoch: self.epoch(),
             seq: st.seq,
             ts_us: st.ts_us,
             matches: st.matches.clone(),
@@ -187,13 +256,13 @@ impl Feed {
     pub fn subscribe_since(&self, since: u64) -> Result<(Vec<Arc<Published>>, Subscription), CursorError> {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
         let backlog = events_after(&st, since)?;
-        Ok((backlog, self.tx.subscribe()))
+        Ok((backlog, st.tx.subscribe()))
     }
 
     /// The current snapshot plus a subscription to every later event.
     pub fn subscribe_snapshot(&self) -> (u64, Bytes, Subscription) {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
-        (st.seq, st.snapshot.clone(), self.tx.subscribe())
+        (st.seq, st.snapshot.clone(), st.tx.subscribe())
     }
 
     /// A watch of the latest seq, for long polls.
@@ -336,5 +405,50 @@ mod tests {
         let mut seqs: Vec<u64> = backlog.iter().map(|p| p.seq).collect();
         seqs.push(rx.try_recv().expect("the next event").seq);
         assert_eq!(seqs, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_follower_takes_the_origins_events_as_they_are() {
+        let (origin, mut g) = feed(64, 300);
+        for _ in 0..3 {
+            origin.publish(g.draw());
+        }
+        let follower = Feed::from_snapshot(origin.snapshot_value(), FeedOptions::default());
+        assert_eq!((follower.epoch(), follower.latest_seq()), (99, 3));
+        let (_, _, mut rx) = follower.subscribe_snapshot();
+        for _ in 0..2 {
+            let p = origin.publish(g.draw());
+            let Ok(PushMessage::Event(e)) = wire::parse_push(p.json.as_bytes()) else { panic!("an event") };
+            let q = follower.apply(e).expect("the next event");
+            assert_eq!((q.seq, q.ts_us, &q.json), (p.seq, p.ts_us, &p.json), "the origin's bytes and stamps");
+            assert_eq!(rx.try_recv().expect("broadcast").seq, p.seq);
+        }
+        assert_eq!(follower.snapshot().1, origin.snapshot().1);
+        let p = origin.publish(g.draw());
+        origin.publish(g.draw());
+        let Ok(PushMessage::Event(mut e)) =
+            wire::parse_push(origin.since(6).expect("ring")[0].json.as_bytes())
+        else {
+            panic!("an event")
+        };
+        assert_eq!(follower.apply(e.clone()).unwrap_err(), ApplyError::NotNext { expected: 6, got: 7 });
+        e.epoch = 1;
+        assert_eq!(follower.apply(e).unwrap_err(), ApplyError::Epoch { epoch: 99, got: 1 });
+        assert_eq!(p.seq, 6);
+    }
+
+    #[test]
+    fn a_reset_starts_from_the_snapshot_and_closes_old_subscriptions() {
+        let (origin, mut g) = feed(64, 0);
+        let follower = Feed::from_snapshot(origin.snapshot_value(), FeedOptions::default());
+        let (_, _, mut rx) = follower.subscribe_snapshot();
+        for _ in 0..5 {
+            origin.publish(g.draw());
+        }
+        follower.reset(origin.snapshot_value());
+        assert_eq!(follower.latest_seq(), 5);
+        assert_eq!(follower.snapshot().1, origin.snapshot().1);
+        assert_eq!(rx.try_recv().unwrap_err(), broadcast::error::TryRecvError::Closed);
+        assert_eq!(follower.since(4).unwrap_err(), CursorError::TooOld { since: 4, oldest: 6 });
     }
 }

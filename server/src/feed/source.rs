@@ -1,8 +1,9 @@
 //! Where events come from: the small interface between the feed and its source.
 //!
-//! Today the only source is the embedded [`Generator`](super::generator::Generator); a
-//! message-broker subscriber (NATS, Redis pub/sub) can take its place later without the
-//! transports noticing, because the [`Feed`](super::Feed) stamps `seq`, `ts_us` and `epoch`.
+//! The embedded [`Generator`](super::generator::Generator) is the one source; the feed stamps
+//! its changes with `seq`, `ts_us` and `epoch`. A cluster node does not use this trait: its
+//! events arrive already stamped by the publisher and enter through
+//! [`Feed::apply`](super::Feed::apply) (`feed/nats.rs`), so the origin's stamps are kept.
 
 use std::future::Future;
 

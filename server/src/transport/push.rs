@@ -74,7 +74,14 @@ impl Push {
                     self.app.metrics.slow_consumer_resyncs.inc();
                     return Some(Item::Snapshot { seq, json });
                 }
-                Err(RecvError::Closed) => return None,
+                Err(RecvError::Closed) => {
+                    // The feed keeps its sender for as long as it lives, so `Closed` means a
+                    // cluster node reset its feed to a fresh snapshot (feed/nats.rs): resync.
+                    let (seq, json, rx) = self.app.feed.subscribe_snapshot();
+                    self.rx = rx;
+                    self.last_seq = seq;
+                    return Some(Item::Snapshot { seq, json });
+                }
             }
         }
     }

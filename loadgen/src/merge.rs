@@ -1,0 +1,390 @@
+//! `loadgen merge`: one run out of the results of several load processes (`--part K/N`, or
+//! runs made on several machines at the same time), one report.
+//!
+//! Latencies are merged by adding the parts' HdrHistograms (read back from their interval
+//! logs), never by averaging percentiles; client-side counters are summed. Server-side figures
+//! (wire bytes, frames, server CPU) are summed over parts that measured different servers and
+//! taken once (the largest reading) when every part read the same `--target`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context as _};
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+use proto::results::{Cluster, ProcessCost, Results, Step, WireBytes};
+
+use crate::files::{self, Histograms};
+use crate::hgrm;
+
+/// One part: its folder and its results.
+pub struct Part {
+    pub dir: PathBuf,
+    pub results: Results,
+}
+
+/// Reads `DIR/results.json` of every part.
+pub fn read_parts(dirs: &[PathBuf]) -> anyhow::Result<Vec<Part>> {
+    if dirs.len() < 2 {
+        bail!("give at least two run folders to merge (got {})", dirs.len());
+    }
+    dirs.iter()
+        .map(|dir| {
+            let path = dir.join("results.json");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("while reading {}", path.display()))?;
+            let results =
+                Results::from_json(&text).with_context(|| format!("while parsing {}", path.display()))?;
+            Ok(Part { dir: dir.clone(), results })
+        })
+        .collect()
+}
+
+/// Merges the parts into `out` (histogram files and `results.json`) and returns the results.
+pub fn merge(parts: &[Part], out: &Path) -> anyhow::Result<Results> {
+    let first = &parts.first().context("no part to merge")?.results;
+    let n_steps = first.steps.len();
+    for p in parts {
+        if p.results.steps.len() != n_steps {
+            bail!(
+                "{} has {} steps, {} has {n_steps}: the parts did not run the same plan",
+                p.dir.display(),
+                p.results.steps.len(),
+                parts[0].dir.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("while creating {}", out.display()))?;
+    let targets: Vec<Option<String>> = parts.iter().map(|p| p.results.config.target.clone()).collect();
+    let shared_server = targets[0].is_some() && targets.iter().all(|t| *t == targets[0]);
+    let mut merged = first.clone();
+    merged.steps.clear();
+    for i in 0..n_steps {
+        let steps: Vec<(&Part, &Step)> = parts.iter().map(|p| (p, &p.results.steps[i])).collect();
+        let (step, histograms, start) = merge_step(&steps, shared_server)?;
+        let base = format!("{}-{}", step.transport.label(), step.clients);
+        let mut step = step;
+        let written = files::write(out, &format!("{base}-{i}"), &histograms, start);
+        if let Some(e) = written.failed.first() {
+            bail!("{e}");
+        }
+        step.files = written.files;
+        merged.steps.push(step);
+    }
+    merged.config.clients =
+        merged.steps.iter().map(|s| s.clients).collect::<BTreeSet<_>>().into_iter().collect();
+    merged.started = parts.iter().map(|p| p.results.started.clone()).min().unwrap_or_default();
+    let interrupted: Vec<String> = parts
+        .iter()
+        .filter_map(|p| p.results.interrupted.as_ref().map(|w| format!("{}: {w}", p.dir.display())))
+        .collect();
+    merged.interrupted = (!interrupted.is_empty()).then(|| interrupted.join("; "));
+    let nodes: BTreeSet<String> =
+        targets.iter().map(|t| t.clone().unwrap_or_else(|| "embedded".into())).collect();
+    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes: nodes.into_iter().collect() });
+    let path = out.join("results.json");
+    let json = serde_json::to_vec_pretty(&merged).context("while encoding the merged results")?;
+    std::fs::write(&path, json).with_context(|| format!("while writing {}", path.display()))?;
+    Ok(merged)
+}
+
+/// One step of every part, merged, with its histograms and the earliest window start.
+fn merge_step(
+    steps: &[(&Part, &Step)],
+    shared_server: bool,
+) -> anyhow::Result<(Step, Histograms, SystemTime)> {
+    let (p0, s0) = steps[0];
+    for (p, s) in steps {
+        if (s.transport, s.variant) != (s0.transport, s0.variant) {
+            bail!(
+                "{} ran {} {:?} where {} ran {} {:?}: not the same plan",
+                p.dir.display(),
+                s.transport.label(),
+                s.variant,
+                p0.dir.display(),
+                s0.transport.label(),
+                s0.variant
+            );
+        }
+    }
+    let mut m = s0.clone();
+    let sum = |f: fn(&Step) -> u64| steps.iter().map(|(_, s)| f(s)).sum::<u64>();
+    let server = |f: fn(&Step) -> u64| {
+        if shared_server {
+            steps.iter().map(|(_, s)| f(s)).max().unwrap_or(0)
+        } else {
+            sum(f)
+        }
+    };
+    m.clients = steps.iter().map(|(_, s)| s.clients).sum();
+    m.measured_s = steps.iter().map(|(_, s)| s.measured_s).fold(0.0, f64::max);
+    // The same feed for every part: its events are counted once.
+    m.events_published = steps.iter().map(|(_, s)| s.events_published).max().unwrap_or(0);
+    m.deliveries_expected = sum(|s| s.deliveries_expected);
+    m.deliveries = sum(|s| s.deliveries);
+    m.coalesced = sum(|s| s.coalesced);
+    m.coalesced_without_delay = sum(|s| s.coalesced_without_delay);
+    m.late = sum(|s| s.late);
+    m.lost = sum(|s| s.lost);
+    m.duplicates = sum(|s| s.duplicates);
+    m.requests = sum(|s| s.requests);
+    m.empty_polls = sum(|s| s.empty_polls);
+    m.connections_opened = sum(|s| s.connections_opened);
+    m.messages = server(|s| s.messages);
+    m.wire_bytes = WireBytes {
+        to_server: server(|s| s.wire_bytes.to_server),
+        to_client: server(|s| s.wire_bytes.to_client),
+    };
+    m.wire_bytes_per_delivery = if m.deliveries == 0 {
+        0.0
+    } else {
+        (m.wire_bytes.to_server + m.wire_bytes.to_client) as f64 / m.deliveries as f64
+    };
+    let server_cpu: Vec<f64> = steps.iter().map(|(_, s)| s.server.cpu_s).collect();
+    m.server = ProcessCost {
+        cpu_s: if shared_server {
+            server_cpu.iter().copied().fold(0.0, f64::max)
+        } else {
+            server_cpu.iter().sum()
+        },
+        rss_peak_bytes: server(|s| s.server.rss_peak_bytes),
+        rss_start_bytes: server(|s| s.server.rss_start_bytes),
+        baseline_cpu_s: if shared_server {
+            steps.iter().map(|(_, s)| s.server.baseline_cpu_s).fold(0.0, f64::max)
+        } else {
+            steps.iter().map(|(_, s)| s.server.baseline_cpu_s).sum()
+        },
+    };
+    m.loadgen = ProcessCost {
+        cpu_s: steps.iter().map(|(_, s)| s.loadgen.cpu_s).sum(),
+        rss_peak_bytes: sum(|s| s.loadgen.rss_peak_bytes),
+        rss_start_bytes: sum(|s| s.loadgen.rss_start_bytes),
+        baseline_cpu_s: 0.0,
+    };
+    m.errors.clear();
+    m.deliveries_per_s.clear();
+    for (_, s) in steps {
+        for (k, n) in &s.errors {
+            *m.errors.entry(k.clone()).or_default() += n;
+        }
+        add_elementwise(&mut m.deliveries_per_s, &s.deliveries_per_s);
+    }
+
+    let mut intervals: Vec<Histogram<u64>> = Vec::new();
+    let mut connect = hgrm::new_histogram();
+    let mut request = s0.request_latency_us.as_ref().map(|_| hgrm::new_histogram());
+    let mut start: Option<SystemTime> = None;
+    for (p, s) in steps {
+        let name = |f: &Option<String>, what: &str| {
+            f.clone().with_context(|| {
+                format!("{} has no {what} interval log for {}", p.dir.display(), s.transport.label())
+            })
+        };
+        let (log, t) = read_log(&p.dir.join(name(&s.files.delivery_hlog, "delivery")?))?;
+        start = Some(start.map_or(t, |x| x.min(t)));
+        for (i, h) in log.into_iter().enumerate() {
+            if intervals.len() <= i {
+                intervals.push(hgrm::new_histogram());
+            }
+            intervals[i].add(&h).context("while adding delivery histograms")?;
+        }
+        for h in read_log(&p.dir.join(name(&s.files.connect_hlog, "connect")?))?.0 {
+            connect.add(&h).context("while adding connect histograms")?;
+        }
+        if let Some(r) = request.as_mut() {
+            for h in read_log(&p.dir.join(name(&s.files.request_hlog, "request")?))?.0 {
+                r.add(&h).context("while adding request histograms")?;
+            }
+        }
+    }
+    let mut delivery = hgrm::new_histogram();
+    for h in &intervals {
+        delivery.add(h).context("while adding delivery histograms")?;
+    }
+    let parts_count: u64 = sum(|s| s.event_delay_us.count);
+    if delivery.len() != parts_count {
+        bail!("the delivery logs hold {} samples, the parts' results.json {parts_count}", delivery.len());
+    }
+    m.event_delay_us = hgrm::summarize(&delivery);
+    m.connect_latency_us = hgrm::summarize(&connect);
+    m.request_latency_us = request.as_ref().map(hgrm::summarize);
+    let h = Histograms { delivery, connect, request, intervals };
+    Ok((m, h, start.unwrap_or(SystemTime::UNIX_EPOCH)))
+}
+
+fn add_elementwise(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// The histograms of an interval log, in order, and the log's start time.
+pub fn read_log(path: &Path) -> anyhow::Result<(Vec<Histogram<u64>>, SystemTime)> {
+    let bytes = std::fs::read(path).with_context(|| format!("while reading {}", path.display()))?;
+    let mut out = Vec::new();
+    let mut start = SystemTime::UNIX_EPOCH;
+    let mut de = Deserializer::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        match entry.map_err(|e| anyhow::anyhow!("{} is not an interval log: {e:?}", path.display()))? {
+            LogEntry::StartTime(t) => {
+                start = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t.as_secs_f64())
+            }
+            LogEntry::Interval(i) => {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(i.encoded_histogram())
+                    .with_context(|| format!("while decoding a histogram of {}", path.display()))?;
+                let h: Histogram<u64> = de.deserialize(&mut std::io::Cursor::new(raw)).map_err(|e| {
+                    anyhow::anyhow!("a histogram of {} does not decode: {e:?}", path.display())
+                })?;
+                out.push(h);
+            }
+            _ => {}
+        }
+    }
+    Ok((out, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::results::{Clock, Machine, RunConfig, Versions, SCHEMA};
+    use proto::{Dimensions, Transport};
+
+    fn results(target: Option<&str>, steps: Vec<Step>) -> Results {
+        Results {
+            schema: SCHEMA,
+            started: "2026-12-03T07:00:00Z".into(),
+            config: RunConfig {
+                target: target.map(str::to_owned),
+                transports: vec![Transport::Ws],
+                clients: vec![10],
+                duration_s: 3.0,
+                warmup_s: 1.0,
+                poll_interval_ms: 1000.0,
+                rate: 10.0,
+                payload_bytes: 0,
+                connect_rate: 2000.0,
+                seed: 1,
+                network: None,
+                repeat: 1,
+                dimensions: Dimensions::default(),
+                tls_trust: None,
+            },
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "x".into(),
+                kernel: "k".into(),
+                os: "o".into(),
+                memory_bytes: 1,
+            },
+            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
+            steps,
+            clock: Some(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 }),
+            baseline: None,
+            interrupted: None,
+            upgraded_from: None,
+            cluster: None,
+        }
+    }
+
+    /// A part whose ws step recorded `delays` (spread over 3 seconds) and `connects`.
+    fn part(
+        dir: &Path,
+        target: Option<&str>,
+        delays: &[u64],
+        connects: &[u64],
+        lost: u64,
+        bytes: u64,
+    ) -> Part {
+        let mut intervals: Vec<Histogram<u64>> = (0..3).map(|_| hgrm::new_histogram()).collect();
+        let mut delivery = hgrm::new_histogram();
+        for (i, d) in delays.iter().enumerate() {
+            intervals[i % 3].record(*d).expect("in range");
+            delivery.record(*d).expect("in range");
+        }
+        let mut connect = hgrm::new_histogram();
+        for c in connects {
+            connect.record(*c).expect("in range");
+        }
+        let h = Histograms { delivery, connect, request: None, intervals };
+        let written = files::write(dir, "ws-5", &h, SystemTime::now());
+        assert!(written.failed.is_empty());
+        let mut step = Step::empty(Transport::Ws, 5);
+        step.events_published = 30;
+        step.deliveries = delays.len() as u64;
+        step.lost = lost;
+        step.event_delay_us = hgrm::summarize(&h.delivery);
+        step.connect_latency_us = hgrm::summarize(&h.connect);
+        step.wire_bytes = WireBytes { to_server: 10, to_client: bytes };
+        step.errors.insert("reset".into(), 1);
+        step.deliveries_per_s = vec![1, 2, 3];
+        step.files = written.files;
+        Part { dir: dir.to_owned(), results: results(target, vec![step]) }
+    }
+
+    #[test]
+    fn histograms_add_and_counters_sum() {
+        let (a, b, out) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let da: Vec<u64> = (1..=1000).map(|v| v * 7).collect();
+        let db: Vec<u64> = (1..=300).map(|v| v * 91 + 5000).collect();
+        let parts = [
+            part(a.path(), Some("http://127.0.0.1:1"), &da, &[100, 200], 2, 1000),
+            part(b.path(), Some("http://127.0.0.1:2"), &db, &[300], 1, 500),
+        ];
+        let merged = merge(&parts, out.path()).expect("merges");
+        let s = &merged.steps[0];
+        let mut all = hgrm::new_histogram();
+        for v in da.iter().chain(&db) {
+            all.record(*v).unwrap();
+        }
+        assert_eq!(s.event_delay_us.count, 1300, "the count is the sum of the parts");
+        assert_eq!(
+            s.event_delay_us,
+            hgrm::summarize(&all),
+            "p99 and the rest as one histogram of all samples"
+        );
+        let averaged =
+            (parts[0].results.steps[0].event_delay_us.p99 + parts[1].results.steps[0].event_delay_us.p99) / 2;
+        assert_ne!(s.event_delay_us.p99, averaged, "not an average of percentiles");
+        assert_eq!((s.clients, s.deliveries, s.lost, s.events_published), (10, 1300, 3, 30));
+        assert_eq!(s.connect_latency_us.count, 3);
+        assert_eq!(s.wire_bytes, WireBytes { to_server: 20, to_client: 1500 }, "two servers: summed");
+        assert_eq!((s.errors["reset"], &s.deliveries_per_s), (2, &vec![2, 4, 6]));
+        assert_eq!(
+            merged.cluster,
+            Some(Cluster { parts: 2, nodes: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()] })
+        );
+        let back =
+            Results::from_json(&std::fs::read_to_string(out.path().join("results.json")).unwrap()).unwrap();
+        assert_eq!(back, merged, "written as returned");
+        let (logs, _) = read_log(&out.path().join(s.files.delivery_hlog.as_ref().unwrap())).unwrap();
+        assert_eq!(logs.iter().map(Histogram::len).sum::<u64>(), 1300);
+    }
+
+    #[test]
+    fn one_shared_server_is_counted_once_and_mismatched_plans_are_refused() {
+        let (a, b, out) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let t = Some("http://127.0.0.1:1");
+        let parts = [part(a.path(), t, &[5, 6], &[1], 0, 1000), part(b.path(), t, &[7], &[1], 0, 900)];
+        let merged = merge(&parts, out.path()).expect("merges");
+        assert_eq!(
+            merged.steps[0].wire_bytes.to_client, 1000,
+            "the same server read twice: its largest reading"
+        );
+        assert_eq!(merged.cluster.as_ref().map(|c| (c.parts, c.nodes.len())), Some((2, 1)));
+
+        let mut other = part(b.path(), t, &[7], &[1], 0, 900);
+        other.results.steps[0].transport = Transport::Sse;
+        let e = merge(&[part(a.path(), t, &[5], &[1], 0, 1), other], out.path()).unwrap_err().to_string();
+        assert!(e.contains("not the same plan"), "{e}");
+        assert!(read_parts(&[a.path().to_owned()]).is_err(), "one folder is not a merge");
+    }
+}

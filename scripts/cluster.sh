@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A small cluster on this machine, end to end: nats-server, the publisher, NODES server nodes
+# following it through NATS, one load-generator process per node (`loadgen run --part K/N`,
+# all starting at one agreed time), `loadgen merge`, and the merged report's path printed
+# last. Every process it starts is stopped on exit (trap), and every wait is bounded.
+#
+#   scripts/cluster.sh                      (release build; ~1 min after the build)
+#   CLIENTS=100,1000 DURATION=10s scripts/cluster.sh
+#
+# Environment (defaults): NODES (3), CLIENTS (20,200: total over all load processes),
+# TRANSPORTS (ws,sse,delta-poll), DURATION (5s), WARMUP (1s), RATE (20 events/s),
+# PROFILE (release; or debug), BASE_PORT (18080: publisher on it, nodes on the next ports),
+# NATS_PORT (14222; its monitoring port is NATS_PORT+1), OUT (runs/cluster-<UTC time>).
+# Needs nats-server on PATH (Debian: apt-get install -y nats-server).
+#
+# One load process per node: `loadgen run` targets one server (spreading one process over
+# several nodes, --target A,B,C, is not built yet), so NODES nodes take NODES load processes.
+# Besides the report, OUT holds every process's log, each node's /metrics after the run
+# (nodeN.metrics: gaps, repairs, resets, NATS bytes) and nats-server's /varz (nats.varz).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+NODES=${NODES:-3}
+CLIENTS=${CLIENTS:-20,200}
+TRANSPORTS=${TRANSPORTS:-ws,sse,delta-poll}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
+RATE=${RATE:-20}
+PROFILE=${PROFILE:-release}
+BASE_PORT=${BASE_PORT:-18080}
+NATS_PORT=${NATS_PORT:-14222}
+OUT=${OUT:-runs/cluster-$(date -u +%Y-%m-%dT%H-%M-%SZ)}
+
+command -v nats-server >/dev/null || { echo "cluster.sh: nats-server is not installed (apt-get install -y nats-server)" >&2; exit 1; }
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p server -p loadgen
+else
+  cargo build -q -p server -p loadgen
+fi
+BIN=$TARGET_DIR/$PROFILE
+mkdir -p "$OUT/logs"
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT INT TERM
+
+# Waits (at most 30 s) until $1's log says it listens.
+wait_listening() {
+  for _ in $(seq 300); do
+    grep -q "pushpull server listening on" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "cluster.sh: $1 never said it listens:" >&2; tail -5 "$1" >&2; exit 1
+}
+
+NATS=nats://127.0.0.1:$NATS_PORT
+nats-server -a 127.0.0.1 -p "$NATS_PORT" -m "$((NATS_PORT + 1))" >"$OUT/logs/nats.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
+
+# The publisher's ring holds two minutes of events, so a node's gap is repaired event by event.
+"$BIN/server" --addr "127.0.0.1:$BASE_PORT" --publish "$NATS" --rate "$RATE" \
+  --ring "$((RATE * 120 + 4096))" >"$OUT/logs/publisher.out" 2>"$OUT/logs/publisher.log" &
+PIDS+=($!)
+wait_listening "$OUT/logs/publisher.out"
+for n in $(seq "$NODES"); do
+  "$BIN/server" --addr "127.0.0.1:$((BASE_PORT + n))" --feed "$NATS" --ring "$((RATE * 120 + 4096))" \
+    >"$OUT/logs/node$n.out" 2>"$OUT/logs/node$n.log" &
+  PIDS+=($!)
+done
+for n in $(seq "$NODES"); do wait_listening "$OUT/logs/node$n.out"; done
+
+START_AT=$(($(date +%s) + 3))
+LOADS=()
+for n in $(seq "$NODES"); do
+  timeout 900 "$BIN/loadgen" run --quiet --target "http://127.0.0.1:$((BASE_PORT + n))" \
+    --part "$n/$NODES" --start-at "$START_AT" --transports "$TRANSPORTS" --clients "$CLIENTS" \
+    --duration "$DURATION" --warmup "$WARMUP" --out "$OUT/part$n" \
+    >"$OUT/logs/loadgen$n.out" 2>"$OUT/logs/loadgen$n.log" &
+  LOADS+=($!)
+  PIDS+=($!)
+done
+FAILED=0
+for pid in "${LOADS[@]}"; do wait "$pid" || FAILED=1; done
+for n in $(seq "$NODES"); do
+  curl -fsS "http://127.0.0.1:$((BASE_PORT + n))/metrics" >"$OUT/node$n.metrics" || true
+done
+curl -fsS "http://127.0.0.1:$((NATS_PORT + 1))/varz" >"$OUT/nats.varz" || true
+if [ "$FAILED" = 1 ]; then
+  echo "cluster.sh: a load process failed; see $OUT/logs/loadgen*.log" >&2
+fi
+PARTS=()
+for n in $(seq "$NODES"); do PARTS+=("$OUT/part$n"); done
+echo "cluster.sh: node counters (gaps, repaired, resets, NATS bytes in):" >&2
+for n in $(seq "$NODES"); do
+  grep -E '^pushpull_(feed_gaps_total|feed_events_repaired_total|feed_resets_total|backplane_bytes_received_total) ' \
+    "$OUT/node$n.metrics" | awk -v n="$n" '{printf "  node%s %s %s\n", n, $1, $2}' >&2 || true
+done
+if [ "$NODES" -gt 1 ]; then
+  "$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged"
+else
+  # One part is already the whole run: its own report.
+  cat "$OUT/logs/loadgen1.out"
+fi
+exit "$FAILED"
