@@ -66,13 +66,15 @@ nats-server -a 127.0.0.1 -p "$NATS_PORT" -m "$((NATS_PORT + 1))" >"$OUT/logs/nat
 PIDS+=($!)
 for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 
-# The publisher's ring holds two minutes of events, so a node's gap is repaired event by event.
+# The publisher's ring holds two minutes of events, so a node's gap is repaired event by event
+# (RATE may be a fraction: 0.1 is one event every ten seconds).
+RING=$(awk -v r="$RATE" 'BEGIN { printf "%d", r * 120 + 4096 }')
 "$BIN/server" --addr "127.0.0.1:$BASE_PORT" --publish "$NATS" --rate "$RATE" \
-  --ring "$((RATE * 120 + 4096))" >"$OUT/logs/publisher.out" 2>"$OUT/logs/publisher.log" &
+  --ring "$RING" >"$OUT/logs/publisher.out" 2>"$OUT/logs/publisher.log" &
 PIDS+=($!)
 wait_listening "$OUT/logs/publisher.out"
 for n in $(seq "$NODES"); do
-  "$BIN/server" --addr "127.0.0.1:$((BASE_PORT + n))" --feed "$NATS" --ring "$((RATE * 120 + 4096))" \
+  "$BIN/server" --addr "127.0.0.1:$((BASE_PORT + n))" --feed "$NATS" --ring "$RING" \
     >"$OUT/logs/node$n.out" 2>"$OUT/logs/node$n.log" &
   PIDS+=($!)
 done

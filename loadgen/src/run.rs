@@ -93,10 +93,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     }
     let progress = Progress::new(args.quiet, plans.len());
     let mut scraper = Scraper::new(endpoints.home());
-    if !args.baseline.is_zero() {
-        results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
-    }
-    // Parts of one run (`--part`) begin their first step together.
+    // Parts of one run (`--part`) begin together (the idle baseline, then the
+    // first step).
     if let Some(at) = args.start_at {
         let wait = crate::part::wait_for(at, SystemTime::now()).map_err(anyhow::Error::msg)?;
         if !args.quiet {
@@ -106,6 +104,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             _ = tokio::time::sleep(wait) => {}
             _ = cancel.cancelled() => {}
         }
+    }
+    if !args.baseline.is_zero() {
+        results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
     }
     for (p, dialer) in plans.iter().zip(dialers) {
         if cancel.is_cancelled() {

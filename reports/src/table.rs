@@ -382,6 +382,7 @@ pub fn cost(results: &Results) -> Table {
             "Server peak memory",
             "Load generator CPU s",
             "Load generator peak memory",
+            "Server CPU s with no client (idle baseline × window)",
         ],
         |s| {
             vec![
@@ -393,6 +394,7 @@ pub fn cost(results: &Results) -> Table {
                 Cell::num(format::mib(s.server.rss_peak_bytes)),
                 Cell::num(format::real(s.loadgen.cpu_s)),
                 Cell::num(format::mib(s.loadgen.rss_peak_bytes)),
+                Cell::num(format::real(s.server.baseline_cpu_s)),
             ]
         },
     )
