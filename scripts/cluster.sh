@@ -9,6 +9,7 @@
 #
 # Environment (defaults): NODES (3), CLIENTS (20,200: total over all load processes),
 # TRANSPORTS (ws,sse,delta-poll), DURATION (5s), WARMUP (1s), RATE (20 events/s),
+# CONNECT_RATE (2000 new connections/s per load process: lower it for tens of thousands),
 # PROFILE (release; or debug), BASE_PORT (18080: publisher on it, nodes on the next ports),
 # NATS_PORT (14222; its monitoring port is NATS_PORT+1), OUT (runs/cluster-<UTC time>).
 # Needs nats-server on PATH (Debian: apt-get install -y nats-server).
@@ -28,6 +29,7 @@ TRANSPORTS=${TRANSPORTS:-ws,sse,delta-poll}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 RATE=${RATE:-20}
+CONNECT_RATE=${CONNECT_RATE:-2000}
 PROFILE=${PROFILE:-release}
 BASE_PORT=${BASE_PORT:-18080}
 NATS_PORT=${NATS_PORT:-14222}
@@ -85,7 +87,7 @@ LOADS=()
 for n in $(seq "$NODES"); do
   timeout 900 "$BIN/loadgen" run --quiet --target "http://127.0.0.1:$((BASE_PORT + n))" \
     --part "$n/$NODES" --start-at "$START_AT" --transports "$TRANSPORTS" --clients "$CLIENTS" \
-    --duration "$DURATION" --warmup "$WARMUP" --out "$OUT/part$n" \
+    --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" --out "$OUT/part$n" \
     >"$OUT/logs/loadgen$n.out" 2>"$OUT/logs/loadgen$n.log" &
   LOADS+=($!)
   PIDS+=($!)

@@ -50,8 +50,10 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
-    // The machine's limits, said by name before any client connects (issue 14).
+    // The machine's limits, said by name before any client connects (issue 14), for this
+    // process's share of the clients.
     let most = args.clients.iter().copied().max().unwrap_or(0);
+    let most = args.part.map_or(most, |part| part.share(most));
     crate::limits::Limits::read().check(most, None).map_err(anyhow::Error::msg)?;
 
     let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
