@@ -94,15 +94,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
         }
     }
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nloadgen: Ctrl-C: finishing this step and writing what ran");
-            on_ctrl_c.cancel();
-        }
-    });
-    let finished = loadgen::run::run(args, cancel).await?;
+    let finished = loadgen::run::run(args, cancel_on_ctrl_c()).await?;
     let errors = finished.results.errors_total();
     if errors > 0 {
         eprintln!("loadgen: {errors} client errors were counted; see the report's error table");

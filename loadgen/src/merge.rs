@@ -254,7 +254,7 @@ pub fn read_log(path: &Path) -> anyhow::Result<(Vec<Histogram<u64>>, SystemTime)
 mod tests {
     use super::*;
     use proto::results::{Clock, Machine, RunConfig, Versions, SCHEMA};
-    use proto::{Dimensions, Transport};
+    use proto::Transport;
 
     fn results(target: Option<&str>, steps: Vec<Step>) -> Results {
         Results {
@@ -266,15 +266,7 @@ mod tests {
                 clients: vec![10],
                 duration_s: 3.0,
                 warmup_s: 1.0,
-                poll_interval_ms: 1000.0,
-                rate: 10.0,
-                payload_bytes: 0,
-                connect_rate: 2000.0,
-                seed: 1,
-                network: None,
-                repeat: 1,
-                dimensions: Dimensions::default(),
-                tls_trust: None,
+                ..RunConfig::default()
             },
             machine: Machine {
                 cpus: 2,

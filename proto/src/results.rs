@@ -100,6 +100,30 @@ pub enum TlsTrust {
     Insecure,
 }
 
+impl Default for RunConfig {
+    /// The settings of `loadgen run` with no flags: an embedded server, every transport at 10,
+    /// 100 and 1,000 clients, 10 s measured after 2 s of warm-up, 10 events/s, polls every
+    /// second, HTTP/1.1 in cleartext, uncompressed, one round.
+    fn default() -> Self {
+        RunConfig {
+            target: None,
+            transports: Transport::ALL.to_vec(),
+            clients: vec![10, 100, 1000],
+            duration_s: 10.0,
+            warmup_s: 2.0,
+            poll_interval_ms: 1000.0,
+            rate: 10.0,
+            payload_bytes: 0,
+            connect_rate: 2000.0,
+            seed: 1,
+            network: None,
+            repeat: 1,
+            dimensions: Dimensions::default(),
+            tls_trust: None,
+        }
+    }
+}
+
 /// A round trip added between the clients and the server (`--rtt`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkDelay {
@@ -422,20 +446,9 @@ mod tests {
             schema: SCHEMA,
             started: "2026-11-25T00:00:00Z".into(),
             config: RunConfig {
-                target: None,
                 transports: vec![Transport::ShortPoll, Transport::Ws],
                 clients: vec![10],
-                duration_s: 10.0,
-                warmup_s: 2.0,
-                poll_interval_ms: 1000.0,
-                rate: 10.0,
-                payload_bytes: 0,
-                connect_rate: 2000.0,
-                seed: 1,
-                network: None,
-                repeat: 1,
-                dimensions: Dimensions::default(),
-                tls_trust: None,
+                ..RunConfig::default()
             },
             machine: Machine {
                 cpus: 2,

@@ -287,20 +287,11 @@ mod tests {
             schema: CAPACITY_SCHEMA,
             started: "2026-12-03T07:00:00Z".into(),
             run: RunConfig {
-                target: None,
                 transports: vec![Transport::Ws, Transport::ShortPoll],
                 clients: vec![20_000],
                 duration_s: 3.0,
                 warmup_s: 1.0,
-                poll_interval_ms: 1000.0,
-                rate: 10.0,
-                payload_bytes: 0,
-                connect_rate: 2000.0,
-                seed: 1,
-                network: None,
-                repeat: 1,
-                dimensions: proto::Dimensions::default(),
-                tls_trust: None,
+                ..RunConfig::default()
             },
             search: SearchConfig { start: 10_000, factor: 2.0, max_clients: 20_000, resolution: 0.25 },
             service_level: ServiceLevel {

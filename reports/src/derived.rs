@@ -461,20 +461,9 @@ mod tests {
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {
-            target: None,
             transports: vec![Transport::ShortPoll, Transport::Ws],
             clients: vec![10],
-            duration_s: 10.0,
-            warmup_s: 2.0,
-            poll_interval_ms: 1000.0,
-            rate: 10.0,
-            payload_bytes: 0,
-            connect_rate: 2000.0,
-            seed: 1,
-            network: None,
-            repeat: 1,
-            dimensions: proto::Dimensions::default(),
-            tls_trust: None,
+            ..RunConfig::default()
         }
     }
 
