@@ -122,7 +122,12 @@ fn a_304_poll_costs_tens_of_bytes_on_h2_against_hundreds_on_h1() {
     for tls in [Security::Plain, Security::Tls] {
         let (h1, h2) = (per(variant(Protocol::H1, tls)), per(variant(Protocol::H2, tls)));
         assert!(h1 > 150.0, "{tls}: an HTTP/1.1 304 poll carries its headers: {h1:.0} B");
-        assert!(h2 < h1 / 2.0, "{tls}: HPACK makes an h2 304 poll far smaller: {h2:.0} B vs {h1:.0} B");
+        // Measured here: 71 B against 173 B in cleartext, 115 B against 216 B over TLS (one
+        // record each way adds 22 B to both).
+        assert!(
+            h2 < 0.6 * h1 && h1 - h2 > 80.0,
+            "{tls}: HPACK makes an h2 304 poll far smaller: {h2:.0} B vs {h1:.0} B"
+        );
     }
 }
 
