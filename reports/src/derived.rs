@@ -105,11 +105,12 @@ pub fn client_counts(results: &Results) -> Vec<u32> {
 }
 
 /// The steps in report order: by client count, then in the run's series order. Every
-/// table and list of steps uses it, so a step sits in the same place everywhere.
+/// table and list of steps uses it, so a step sits in the same place everywhere; a repeated
+/// step's rounds follow each other.
 pub fn ordered_steps(results: &Results) -> Vec<&Step> {
     let series = series(results);
     let mut steps: Vec<&Step> = results.steps.iter().collect();
-    steps.sort_by_key(|s| (s.clients, series.iter().position(|k| k.has(s))));
+    steps.sort_by_key(|s| (s.clients, series.iter().position(|k| k.has(s)), s.round));
     steps
 }
 

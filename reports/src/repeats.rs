@@ -7,7 +7,10 @@
 //! among the compared figures) is said in units, never as a ratio: "sooner by 6 ms", not
 //! "72× sooner" over a loopback delay of a few hundred microseconds.
 
-use proto::results::Step;
+use proto::results::{Latency, Results, RunConfig, Step};
+
+use super::derived::{self, Series, Verdict};
+use super::format;
 
 /// A figure over the rounds of one step: median and range.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,6 +45,22 @@ impl Spread {
     pub fn clearly_below(&self, other: &Spread) -> bool {
         self.rounds >= 2 && other.rounds >= 2 && self.max < other.min
     }
+
+    /// The median written by `f`, then the range in brackets when there was more than one
+    /// round: "7.30 ms (6.10–9.00 ms)".
+    pub fn show(&self, f: impl Fn(f64) -> String) -> String {
+        let (lo, hi) = (f(self.min), f(self.max));
+        if self.rounds < 2 || lo == hi {
+            // One round, or rounds that agree to the precision shown.
+            return f(self.median);
+        }
+        format!("{} ({lo}–{hi})", f(self.median))
+    }
+}
+
+/// The run's noise among `spreads`: the widest range of them (0 with single rounds).
+pub fn noise<'a>(spreads: impl IntoIterator<Item = &'a Spread>) -> f64 {
+    spreads.into_iter().map(Spread::width).fold(0.0, f64::max)
 }
 
 /// How two figures compare, as the summary may say it.
@@ -67,6 +86,126 @@ pub fn compare(a: &Spread, b: &Spread, noise: f64) -> Comparison {
     } else {
         Comparison::Unranked
     }
+}
+
+/// What a sentence says of two figures `a` and `b` (named `an`, `bn`) as `compare` allows:
+/// "A was lower by 6.0 ms (3.1×)", the ratio only when it does not divide by noise; no
+/// ranking when the ranges overlap or a side has one round. `unit` writes a difference,
+/// `lower`/`higher` are the words ("sooner"/"later", "fewer"/"more").
+pub fn said(
+    an: &str,
+    a: &Spread,
+    bn: &str,
+    b: &Spread,
+    unit: impl Fn(f64) -> String,
+    words: (&str, &str),
+) -> String {
+    let (lower, higher) = words;
+    let noise = noise([a, b]);
+    let by = |difference: f64, ratio: Option<f64>| match ratio {
+        Some(r) => format!("by {} ({})", unit(difference), format::ratio(r)),
+        None => format!("by {}", unit(difference)),
+    };
+    match compare(a, b, noise) {
+        Comparison::Below { difference, ratio } => format!("{an} was {lower} {}", by(difference, ratio)),
+        Comparison::Above { difference, ratio } => format!("{an} was {higher} {}", by(difference, ratio)),
+        // The report says once, beside the ranking, why one round ranks nothing.
+        Comparison::Unranked if a.rounds < 2 || b.rounds < 2 => {
+            format!("{an} and {bn} differ by {} (one round: not ranked)", unit((a.median - b.median).abs()))
+        }
+        Comparison::Unranked => {
+            format!("the ranges of {an}'s and {bn}'s rounds overlap, so this run does not rank them")
+        }
+    }
+}
+
+/// One series' rounds at one client count: the steps of one (transport, variant, clients).
+#[derive(Debug, Clone)]
+pub struct Rounds<'s> {
+    pub series: Series,
+    pub steps: Vec<&'s Step>,
+}
+
+impl<'s> Rounds<'s> {
+    /// A figure over the rounds.
+    pub fn spread(&self, figure: impl Fn(&Step) -> Option<f64>) -> Option<Spread> {
+        spread_of(&self.steps, figure)
+    }
+
+    /// The median event delay over the rounds (rounds that delivered nothing left out).
+    pub fn delay(&self, at: impl Fn(&Latency) -> u64) -> Option<Spread> {
+        self.spread(|s| (s.event_delay_us.count > 0).then(|| at(&s.event_delay_us) as f64))
+    }
+
+    /// The step with its counters (events, deliveries, coalesced, late, lost, duplicates,
+    /// requests, bytes) summed over the rounds, for sentences of counts and shares. Its
+    /// latencies are left empty: percentiles of rounds do not add up.
+    pub fn totals(&self) -> Step {
+        let mut t = self.steps[0].clone();
+        t.event_delay_us = Latency::default();
+        t.request_latency_us = None;
+        for s in &self.steps[1..] {
+            t.events_published += s.events_published;
+            t.deliveries_expected += s.deliveries_expected;
+            t.deliveries += s.deliveries;
+            t.coalesced += s.coalesced;
+            t.coalesced_without_delay += s.coalesced_without_delay;
+            t.late += s.late;
+            t.lost += s.lost;
+            t.duplicates += s.duplicates;
+            t.requests += s.requests;
+            t.empty_polls += s.empty_polls;
+            t.messages += s.messages;
+            t.wire_bytes.to_server += s.wire_bytes.to_server;
+            t.wire_bytes.to_client += s.wire_bytes.to_client;
+            t.measured_s += s.measured_s;
+        }
+        t
+    }
+
+    /// "Kept up?" over the rounds: the reasons of the first round that fell short, with how
+    /// many rounds did when there were several; else the weakest of the rounds that kept up.
+    pub fn verdict(&self, config: &RunConfig) -> Verdict {
+        let verdicts: Vec<(u32, Verdict)> =
+            self.steps.iter().map(|s| (s.round, derived::verdict(s, config))).collect();
+        let short: Vec<(u32, &Vec<String>)> = verdicts
+            .iter()
+            .filter_map(|(round, v)| if let Verdict::FellShort(why) = v { Some((*round, why)) } else { None })
+            .collect();
+        if let Some((round, why)) = short.first() {
+            let mut why = (*why).clone();
+            if verdicts.len() > 1 {
+                why.push(match short.len() {
+                    1 => format!("in round {} of {}", round + 1, verdicts.len()),
+                    k => format!("in {k} of {} rounds (the reasons of round {})", verdicts.len(), round + 1),
+                });
+            }
+            return Verdict::FellShort(why);
+        }
+        let kept =
+            verdicts.iter().filter_map(|(_, v)| if let Verdict::KeptUp(on) = v { Some(*on) } else { None });
+        match kept.max() {
+            Some(on) => Verdict::KeptUp(on),
+            None => Verdict::NotMeasured,
+        }
+    }
+}
+
+/// Every series' rounds at `clients`, in the run's series order.
+pub fn at(results: &Results, clients: u32) -> Vec<Rounds<'_>> {
+    derived::series(results)
+        .into_iter()
+        .map(|series| Rounds {
+            series,
+            steps: results.steps.iter().filter(|s| series.has(s) && s.clients == clients).collect(),
+        })
+        .filter(|r| !r.steps.is_empty())
+        .collect()
+}
+
+/// Whether any step of the run ran more than once.
+pub fn repeated(results: &Results) -> bool {
+    results.steps.iter().any(|s| s.round > 0)
 }
 
 /// The rounds of one step: every step of `steps` with the same transport, variant and

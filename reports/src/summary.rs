@@ -14,6 +14,7 @@ use proto::Transport;
 
 use super::derived::{self, KeptUpOn, Series, Verdict};
 use super::format;
+use super::repeats::{self, Rounds, Spread};
 use super::variants;
 
 /// What the top of the page says.
@@ -76,16 +77,16 @@ pub fn summarise(results: &Results) -> Summary {
     };
     // With several variants the transports are compared over the run's first variant, named
     // by transport alone; `variants` then says what the other variants changed, and
-    // `keeping_up` still judges every series.
+    // `keeping_up` still judges every series. A repeated step is its rounds: delays are
+    // medians with their range, counts are summed over the rounds.
     let varying = derived::varying(results);
     let first = derived::variants(results).first().copied().unwrap_or_default();
     let v = Varying::default();
-    let at: Vec<&Step> = derived::series(results)
-        .iter()
-        .filter(|k| k.variant == first)
-        .filter_map(|k| derived::step(results, k, clients))
-        .collect();
-    headline(&mut out, results, clients, &at);
+    let all = repeats::at(results, clients);
+    let at: Vec<Rounds> = all.iter().filter(|r| r.series.variant == first).cloned().collect();
+    let totals: Vec<Step> = at.iter().map(Rounds::totals).collect();
+    let totals: Vec<&Step> = totals.iter().collect();
+    headline(&mut out, results, clients, &all);
     if varying.any() {
         out.lines.push(format!(
             "This run swept {} variants. Where a sentence names no variant, its figures are for {}, \
@@ -95,10 +96,10 @@ pub fn summarise(results: &Results) -> Summary {
         ));
     }
     speed(&mut out, v, clients, &at);
-    completeness(&mut out, results, v, clients, &at);
+    completeness(&mut out, results, v, clients, &totals);
     bytes(&mut out, v, clients, &at);
     keeping_up(&mut out, results);
-    cost(&mut out, v, clients, &at);
+    cost(&mut out, v, clients, &at, results.baseline.is_some());
     out.lines.extend(variants::sentences(results, clients));
     out.lines = out.lines.into_iter().map(sentence).collect();
     out
@@ -128,29 +129,34 @@ fn schema_note(results: &Results) -> Option<String> {
 /// AJAX short poll told their clients of an event, then the bytes each moved.
 ///
 /// With several variants it compares the two over the run's first variant that has both, and
-/// says which ("over HTTP/1.1, cleartext"); the variant sentences compare the variants.
-fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
+/// says which ("over HTTP/1.1, cleartext"); the variant sentences compare the variants. The
+/// two are ranked only as `repeats::said` allows.
+fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[Rounds]) {
     let varying = derived::varying(results);
     let pair = derived::variants(results).into_iter().find_map(|v| {
         let find = |t: Transport| {
-            at.iter().copied().find(|s| s.transport == t && s.variant == v && s.event_delay_us.count > 0)
+            let r = at.iter().find(|r| r.series == Series { transport: t, variant: v })?;
+            Some((r, r.delay(|l| l.p50.max(1))?))
         };
         Some((v, find(Transport::Ws)?, find(Transport::ShortPoll)?))
     });
-    let Some((variant, ws, poll)) = pair else { return };
+    let Some((variant, (ws, w), (poll, p))) = pair else { return };
     let over = match variant.label(varying) {
         l if l.is_empty() => String::new(),
         l => format!(" over {l}"),
     };
-    let (w, p) = (ws.event_delay_us.p50.max(1) as f64, poll.event_delay_us.p50.max(1) as f64);
+    let of_rounds = match w.rounds.max(p.rounds) {
+        1 => String::new(),
+        n => format!("; the median of {n} rounds, their range in brackets"),
+    };
     let mut text = format!(
-        "At {} clients{over}, WebSocket told clients of an event {} after it happened (median); short \
-         polling every {}, {}{}",
+        "At {} clients{over}, WebSocket told clients of an event {} after it happened (median{of_rounds}); \
+         short polling every {}, {}{}",
         format::int(clients as u64),
-        format::latency_us(w),
+        w.show(format::latency_us),
         format::duration_ms(results.config.poll_interval_ms),
-        format::latency_us(p),
-        interval_share(p, results.config.poll_interval_ms),
+        p.show(format::latency_us),
+        interval_share(p.median, results.config.poll_interval_ms),
     );
     if results.upgraded_from.is_some() {
         text.push_str(
@@ -159,24 +165,17 @@ fn headline(out: &mut Summary, results: &Results, clients: u32, at: &[&Step]) {
         );
     }
     out.lines.push(format!("{text}."));
-    let speed = if p >= w {
-        format!("{} sooner", format::ratio(p / w))
-    } else {
-        format!("{} later", format::ratio(w / p))
-    };
-    let mut text = format!("WebSocket was {speed} at the median");
-    if let (Some((a, b)), Some((c, d))) = (derived::bytes_per_delivery(ws), derived::bytes_per_delivery(poll))
-    {
-        let (wb, pb) = (a + b, c + d);
-        let bytes = if pb >= wb {
-            format!("{} fewer", format::ratio(pb / wb.max(f64::MIN_POSITIVE)))
-        } else {
-            format!("{} more", format::ratio(wb / pb.max(f64::MIN_POSITIVE)))
-        };
+    let mut text = format!(
+        "At the median, {}",
+        repeats::said("WebSocket", &w, "short polling", &p, format::latency_us, ("sooner", "later"))
+    );
+    let per_event = |r: &Rounds| r.spread(|s| derived::bytes_per_delivery(s).map(|(a, b)| a + b));
+    if let (Some(wb), Some(pb)) = (per_event(ws), per_event(poll)) {
         text.push_str(&format!(
-            " and moved {bytes} bytes of TCP payload per delivered event ({} against {})",
-            format::bytes(wb),
-            format::bytes(pb)
+            ". Per delivered event, WebSocket moved {} of TCP payload and short polling {}: {}",
+            wb.show(format::bytes),
+            pb.show(format::bytes),
+            repeats::said("WebSocket", &wb, "short polling", &pb, format::bytes, ("lighter", "heavier"))
         ));
     }
     out.lines.push(format!("{text}."));
@@ -198,40 +197,77 @@ fn interval_share(median_us: f64, interval_ms: f64) -> String {
     }
 }
 
-/// Every transport ranked by median event delay.
-fn speed(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
-    let name = |s: &Step| Series::of(s).name(v);
-    let mut ranked: Vec<&Step> = at.iter().copied().filter(|s| s.event_delay_us.count > 0).collect();
-    ranked.sort_by_key(|s| s.event_delay_us.p50);
+/// Every transport by median event delay, ranked only where the rounds' ranges do not
+/// overlap.
+fn speed(out: &mut Summary, v: Varying, clients: u32, at: &[Rounds]) {
+    let mut ranked: Vec<(&Rounds, Spread, Spread)> =
+        at.iter().filter_map(|r| Some((r, r.delay(|l| l.p50)?, r.delay(|l| l.p99)?))).collect();
+    ranked.sort_by(|a, b| a.1.median.total_cmp(&b.1.median));
     let n = format::int(clients as u64);
-    let (Some(fast), Some(slow)) = (ranked.first(), ranked.last()) else { return };
-    let (f, s) = (&fast.event_delay_us, &slow.event_delay_us);
+    let name = |r: &Rounds| r.series.name(v);
+    let (Some((fast, f50, f99)), Some((slow, s50, s99))) = (ranked.first(), ranked.last()) else { return };
     if ranked.len() == 1 {
         out.lines.push(format!(
             "At {n} clients, {} told clients of an event {} after it happened at the median (p99 {}).",
             name(fast),
-            format::latency_us(f.p50 as f64),
-            format::latency_us(f.p99 as f64)
+            f50.show(format::latency_us),
+            f99.show(format::latency_us)
         ));
         return;
     }
     out.lines.push(format!(
-        "At {n} clients, {} had the shortest event delay: its clients held an event {} after its \
-         publication at the median and {} at p99 (one event in a hundred took longer). The \
-         longest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        "At {n} clients, {} had the shortest median event delay: its clients held an event {} after \
+         its publication at the median and {} at p99 (one event in a hundred took longer). The \
+         longest, {}, took {} at the median and {} at p99{}",
         name(fast),
-        format::latency_us(f.p50 as f64),
-        format::latency_us(f.p99 as f64),
+        f50.show(format::latency_us),
+        f99.show(format::latency_us),
         name(slow),
-        format::latency_us(s.p50 as f64),
-        format::latency_us(s.p99 as f64),
-        format::ratio(s.p50.max(1) as f64 / f.p50.max(1) as f64),
+        s50.show(format::latency_us),
+        s99.show(format::latency_us),
+        if (fast.series.transport, slow.series.transport) == (Transport::Ws, Transport::ShortPoll) {
+            // Already said by the headline.
+            ".".to_string()
+        } else {
+            format!(
+                ". {}.",
+                sentence(repeats::said(
+                    &name(fast),
+                    f50,
+                    &name(slow),
+                    s50,
+                    format::latency_us,
+                    ("sooner", "later")
+                ))
+            )
+        },
     ));
-    let order: Vec<String> = ranked
-        .iter()
-        .map(|s| format!("{} {}", name(s), format::latency_us(s.event_delay_us.p50 as f64)))
-        .collect();
+    let order: Vec<String> =
+        ranked.iter().map(|(r, p50, _)| format!("{} {}", name(r), p50.show(format::latency_us))).collect();
     out.lines.push(format!("Median event delay at {n} clients, shortest first: {}.", order.join(", ")));
+    let spreads: Vec<(String, Spread)> = ranked.iter().map(|(r, p50, _)| (name(r), *p50)).collect();
+    out.lines.push(ranking(&spreads));
+}
+
+/// The order that the rounds support, in ascending medians: "<" between neighbours whose
+/// ranges are apart, "≈" between neighbours whose ranges overlap (not ranked).
+fn ranking(sorted: &[(String, Spread)]) -> String {
+    if sorted.iter().any(|(_, s)| s.rounds < 2) {
+        return "With one round per step, this run ranks none of them: runs on this machine differ \
+                by 10–30 % from one to the next, and one round cannot tell a difference from that \
+                (--repeat 3 ranks only differences beyond the rounds' ranges)."
+            .to_string();
+    }
+    let mut chain = sorted[0].0.clone();
+    for pair in sorted.windows(2) {
+        let sign = if pair[0].1.clearly_below(&pair[1].1) { " < " } else { " ≈ " };
+        chain.push_str(sign);
+        chain.push_str(&pair[1].0);
+    }
+    format!(
+        "Ranked only where the rounds' ranges do not overlap: {chain} (\"≈\": their ranges \
+         overlap, so this run cannot tell them apart)."
+    )
 }
 
 /// What was coalesced (by design for snapshot polling, a resync otherwise) and what was lost.
@@ -309,25 +345,26 @@ fn completeness(out: &mut Summary, results: &Results, v: Varying, clients: u32, 
     }
 }
 
-fn bytes(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
-    let name = |s: &Step| Series::of(s).name(v);
-    let mut ranked: Vec<(&Step, f64)> =
-        at.iter().filter_map(|s| derived::bytes_per_delivery(s).map(|(a, b)| (*s, a + b))).collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+fn bytes(out: &mut Summary, v: Varying, clients: u32, at: &[Rounds]) {
+    let mut ranked: Vec<(&Rounds, Spread)> = at
+        .iter()
+        .filter_map(|r| Some((r, r.spread(|s| derived::bytes_per_delivery(s).map(|(a, b)| a + b))?)))
+        .collect();
+    ranked.sort_by(|a, b| a.1.median.total_cmp(&b.1.median));
     let (Some((light, l)), Some((heavy, h))) = (ranked.first(), ranked.last()) else { return };
-    if ranked.len() < 2 || (heavy.transport == Transport::ShortPoll && light.transport == Transport::Ws) {
+    let (lt, ht) = (light.series.transport, heavy.series.transport);
+    if ranked.len() < 2 || (ht == Transport::ShortPoll && lt == Transport::Ws) {
         // Fewer than two to compare, or already said by the WebSocket-against-short-poll line.
         return;
     }
+    let (ln, hn) = (light.series.name(v), heavy.series.name(v));
     out.lines.push(format!(
-        "Per delivered event at {} clients, {} moved {} of TCP payload (both directions, HTTP \
-         headers included) and {} only {}: {} more.",
+        "Per delivered event at {} clients, {hn} moved {} of TCP payload (both directions, HTTP \
+         headers included) and {ln} {}: {}.",
         format::int(clients as u64),
-        name(heavy),
-        format::bytes(*h),
-        name(light),
-        format::bytes(*l),
-        format::ratio(h / l.max(f64::MIN_POSITIVE)),
+        h.show(format::bytes),
+        l.show(format::bytes),
+        repeats::said(&hn, h, &ln, l, format::bytes, ("lighter", "heavier")),
     ));
 }
 
@@ -340,8 +377,8 @@ fn keeping_up(out: &mut Summary, results: &Results) {
     for t in derived::series(results) {
         let verdicts: Vec<(u32, Verdict)> = counts
             .iter()
-            .filter_map(|c| derived::step(results, t, *c))
-            .map(|s| (s.clients, derived::verdict(s, &results.config)))
+            .filter_map(|c| repeats::at(results, *c).into_iter().find(|r| r.series == t).map(|r| (*c, r)))
+            .map(|(c, r)| (c, r.verdict(&results.config)))
             .filter(|(_, v)| *v != Verdict::NotMeasured)
             .collect();
         let first_short = verdicts.iter().find_map(|(c, v)| match v {
@@ -412,23 +449,23 @@ fn fell_short(name: &str, c: u32, why: &[String], verdicts: &[(u32, Verdict)]) -
     format!("{name} stopped keeping up at {at} clients: {why}{until}.")
 }
 
-fn cost(out: &mut Summary, v: Varying, clients: u32, at: &[&Step]) {
-    let name = |s: &Step| Series::of(s).name(v);
-    let mut ranked: Vec<(&Step, f64)> =
-        at.iter().filter_map(|s| derived::server_cpu_per_1000(s).map(|c| (*s, c))).collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+fn cost(out: &mut Summary, v: Varying, clients: u32, at: &[Rounds], baseline: bool) {
+    let mut ranked: Vec<(&Rounds, Spread)> =
+        at.iter().filter_map(|r| Some((r, r.spread(derived::server_cpu_per_1000)?))).collect();
+    ranked.sort_by(|a, b| a.1.median.total_cmp(&b.1.median));
     let (Some((cheap, c)), Some((dear, d))) = (ranked.first(), ranked.last()) else { return };
     if ranked.len() < 2 {
         return;
     }
+    let (cn, dn) = (cheap.series.name(v), dear.series.name(v));
+    let above = if baseline { " above its idle baseline" } else { "" };
     out.lines.push(format!(
-        "Serving {} clients, the server process was charged {} CPU seconds per 1,000 deliveries \
-         with {} and {} with {}.",
+        "Serving {} clients, the server process was charged {} CPU seconds per 1,000 deliveries\
+         {above} with {cn} and {} with {dn}: {}.",
         format::int(clients as u64),
-        format::real(*c),
-        name(cheap),
-        format::real(*d),
-        name(dear),
+        c.show(format::real),
+        d.show(format::real),
+        repeats::said(&cn, c, &dn, d, format::real, ("cheaper", "dearer")),
     ));
 }
 

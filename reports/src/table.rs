@@ -13,6 +13,7 @@ use proto::Transport;
 use super::derived::{self, KeptUpOn, Verdict};
 use super::format;
 use super::palette;
+use super::repeats;
 
 /// One table cell.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,32 +127,47 @@ fn latency_cells(l: Option<&Latency>, with_max: bool) -> Vec<Cell> {
     }
 }
 
-/// The transports at the headline client count, side by side.
+/// The transports at the headline client count, side by side. A repeated step shows the
+/// median of its rounds with their range, and counts summed over the rounds.
 pub fn glance(results: &Results) -> Option<Table> {
     let clients = derived::headline_clients(results)?;
     let varying = derived::varying(results);
-    let rows = derived::series(results)
+    let dash = || Cell::num("—");
+    let rows = repeats::at(results, clients)
         .iter()
-        .filter_map(|k| derived::step(results, k, clients))
-        .map(|s| {
-            let delay = latency_cells(Some(&s.event_delay_us), false);
-            let mut row = series_cells(s, varying);
+        .map(|r| {
+            let t = r.totals();
+            let delay = |at: fn(&Latency) -> u64| {
+                r.delay(at).map(|d| Cell::num(d.show(format::latency_us))).unwrap_or_else(dash)
+            };
+            let figure = |f: &dyn Fn(&Step) -> Option<f64>, show: fn(f64) -> String| {
+                r.spread(f).map(|x| Cell::num(x.show(show))).unwrap_or_else(dash)
+            };
+            let mut row = series_cells(r.steps[0], varying);
             row.extend([
-                delay[0].clone(),
-                delay[2].clone(),
-                Cell::num(format::count_share(s.coalesced, s.deliveries_expected)),
-                Cell::num(format::count_share(s.late, s.deliveries_expected)).bad(s.late > 0),
-                Cell::num(format::count_share(s.lost, s.deliveries_expected)).bad(s.lost > 0),
-                opt(derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
-                opt(derived::server_cpu_per_1000(s), format::real),
-                kept_up(s, results),
+                delay(|l| l.p50),
+                delay(|l| l.p99),
+                Cell::num(format::count_share(t.coalesced, t.deliveries_expected)),
+                Cell::num(format::count_share(t.late, t.deliveries_expected)).bad(t.late > 0),
+                Cell::num(format::count_share(t.lost, t.deliveries_expected)).bad(t.lost > 0),
+                figure(&|s| derived::bytes_per_delivery(s).map(|(a, b)| a + b), format::bytes),
+                figure(&derived::server_cpu_per_1000, format::real),
+                kept_up(&r.verdict(&results.config), &t),
             ]);
             row
         })
         .collect();
+    let rounds = if repeats::repeated(results) {
+        format!(
+            " (each figure the median of its {} rounds, with their range in brackets; counts summed over the rounds)",
+            results.config.repeat
+        )
+    } else {
+        String::new()
+    };
     Some(Table {
         id: "glance",
-        caption: format!("At a glance, at {} clients", format::int(clients as u64)),
+        caption: format!("At a glance, at {} clients{rounds}", format::int(clients as u64)),
         head: series_head(
             varying,
             &[
@@ -169,9 +185,10 @@ pub fn glance(results: &Results) -> Option<Table> {
     })
 }
 
-/// The "kept up?" cell: yes on every event, yes on state, or no and why.
-fn kept_up(s: &Step, results: &Results) -> Cell {
-    match derived::verdict(s, &results.config) {
+/// The "kept up?" cell of a verdict: yes on every event, yes on state, or no and why; `s`
+/// gives the coalesced share.
+fn kept_up(verdict: &Verdict, s: &Step) -> Cell {
+    match verdict {
         Verdict::NotMeasured => Cell::text("not measured: no event was published in its window").bad(true),
         Verdict::KeptUp(KeptUpOn::EveryEvent) => Cell::text("yes, with every event"),
         Verdict::KeptUp(KeptUpOn::State) => Cell::text(format!(
@@ -192,15 +209,23 @@ fn per_step(
     cells: impl Fn(&Step) -> Vec<Cell>,
 ) -> Table {
     let varying = derived::varying(results);
+    // A repeated run numbers its rounds, so that each row says which one it is.
+    let repeated = repeats::repeated(results);
     let rows = derived::ordered_steps(results)
         .into_iter()
         .map(|s| {
             let mut row = key(s, varying);
+            if repeated {
+                row.push(Cell::num(format::int(u64::from(s.round) + 1)));
+            }
             row.extend(cells(s));
             row
         })
         .collect();
     let mut columns = vec!["Clients"];
+    if repeated {
+        columns.push("Round");
+    }
     columns.extend(rest);
     Table { id, caption: caption.to_string(), head: series_head(varying, &columns), rows }
 }
@@ -267,7 +292,7 @@ pub fn kept_up_table(results: &Results) -> Table {
         "kept-up",
         "Kept up? (the rules are under \"How to read this report\")",
         &["Kept up?"],
-        |s| vec![kept_up(s, results)],
+        |s| vec![kept_up(&derived::verdict(s, &results.config), s)],
     )
 }
 

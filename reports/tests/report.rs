@@ -290,19 +290,19 @@ fn the_summary_figures_come_from_the_fixture() {
     here.sort_by_key(|s| u(s, "/event_delay_us/p50"));
     let (fast, slow) = (here[0], here[here.len() - 1]);
     let expected = format!(
-        "At 100 clients, {} had the shortest event delay: its clients held an event {} after its publication \
-         at the median and {} at p99",
+        "At 100 clients, {} had the shortest median event delay: its clients held an event {} after its \
+         publication at the median and {} at p99",
         name(fast["transport"].as_str().unwrap_or("")),
         ms(u(fast, "/event_delay_us/p50")),
         ms(u(fast, "/event_delay_us/p99")),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    // One round: the difference is stated in units, never ranked, never as a ratio.
     let expected = format!(
-        "The longest, {}, took {} at the median and {} at p99: {} longer at the median.",
+        "The longest, {}, took {} at the median and {} at p99.",
         name(slow["transport"].as_str().unwrap_or("")),
         ms(u(slow, "/event_delay_us/p50")),
         ms(u(slow, "/event_delay_us/p99")),
-        ratio(u(slow, "/event_delay_us/p50") as f64 / u(fast, "/event_delay_us/p50") as f64),
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     // The headline: WebSocket against the classic short poll, by event delay, first.
@@ -324,12 +324,17 @@ fn the_summary_figures_come_from_the_fixture() {
         (u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64 / u(s, "/deliveries") as f64
     };
     let expected = format!(
-        "WebSocket was {} sooner at the median and moved {} fewer bytes of TCP payload per delivered event ({} B against \
-         {} B).",
-        ratio(sp_p50 as f64 / ws_p50 as f64),
-        ratio(bytes(sp) / bytes(ws)),
+        "At the median, WebSocket and short polling differ by {} (one round: not ranked). Per delivered event, \
+         WebSocket moved {} B of TCP payload and short polling {} B: WebSocket and short polling differ by {} B \
+         (one round: not ranked).",
+        ms(sp_p50 - ws_p50),
         int(bytes(ws).round() as u64),
         int(bytes(sp).round() as u64),
+        int((bytes(sp).round() - bytes(ws).round()) as u64),
+    );
+    assert!(
+        summary.contains("With one round per step, this run ranks none of them"),
+        "one round ranks nothing:\n{summary}"
     );
     assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
     // Short polling's coalesced share, and what it keeps up on.
@@ -357,13 +362,14 @@ fn the_summary_figures_come_from_the_fixture() {
     let mut by_bytes = here.clone();
     by_bytes.sort_by(|a, b| per(a).total_cmp(&per(b)));
     let (light, heavy) = (by_bytes[0], by_bytes[by_bytes.len() - 1]);
+    let (hn, ln) =
+        (name(heavy["transport"].as_str().unwrap_or("")), name(light["transport"].as_str().unwrap_or("")));
     let expected = format!(
-        "{} moved {} B of TCP payload (both directions, HTTP headers included) and {} only {} B: {} more.",
-        name(heavy["transport"].as_str().unwrap_or("")),
+        "{hn} moved {} B of TCP payload (both directions, HTTP headers included) and {ln} {} B: {hn} and {ln} \
+         differ by {} B (one round: not ranked).",
         int(per(heavy).round() as u64),
-        name(light["transport"].as_str().unwrap_or("")),
         int(per(light).round() as u64),
-        ratio(per(heavy) / per(light)),
+        int((per(heavy).round() - per(light).round()) as u64),
     );
     if heavy["transport"] == "short-poll" && light["transport"] == "ws" {
         assert!(!summary.contains(&expected), "not said twice: the WebSocket-against-short-poll line has it");
@@ -921,7 +927,7 @@ fn edge_cases_render_honestly() {
         "Not measured, because the feed published no event during the step&#39;s window: WebSocket at 100 clients."
     ));
     assert!(
-        html.contains("At 10 clients, WebSocket had the shortest event delay"),
+        html.contains("At 10 clients, WebSocket had the shortest median event delay"),
         "the headline compares where all five delivered"
     );
 
@@ -1028,4 +1034,87 @@ fn chromium(args: &[&str], page: &Path) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// The fixture run three times, every delay scaled by 0.9, 1.0 and 1.1 in its three rounds:
+/// WebSocket's and SSE's ranges overlap, and so do delta and short polling's.
+fn three_rounds() -> Results {
+    let mut r = fixture();
+    r.config.repeat = 3;
+    let base = std::mem::take(&mut r.steps);
+    for (round, f) in [0.9, 1.0, 1.1].into_iter().enumerate() {
+        for s in &base {
+            let mut s = s.clone();
+            s.round = round as u32;
+            let scale = |x: u64| (x as f64 * f).round() as u64;
+            s.event_delay_us.p50 = scale(s.event_delay_us.p50);
+            s.event_delay_us.p99 = scale(s.event_delay_us.p99);
+            r.steps.push(s);
+        }
+    }
+    r
+}
+
+#[test]
+fn repeated_rounds_show_medians_with_ranges_and_rank_only_separated_differences() {
+    let (_dir, html) = render(&three_rounds());
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+    let doc = Html::parse_document(&html);
+    let summary = doc.select(&sel("section#summary")).next().map(text).expect("summary section");
+    let (ws, sp) = (4100u64, 502_285u64);
+    let expected = format!(
+        "At 100 clients, WebSocket told clients of an event {} ({}–{}) after it happened (median; the median of 3 \
+         rounds, their range in brackets)",
+        ms(ws),
+        ms(3690),
+        ms(4510)
+    );
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    // WebSocket's 4.10 ms is below the noise (short polling's rounds span 100 ms): a
+    // difference, no ratio.
+    let expected = format!("At the median, WebSocket was sooner by {}.", ms(sp - ws));
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    assert!(
+        summary.contains(
+            "Ranked only where the rounds' ranges do not overlap: WebSocket ≈ Server-Sent Events < long \
+             polling < delta polling ≈ short polling"
+        ),
+        "overlapping neighbours are not ranked:\n{summary}"
+    );
+    assert!(!summary.contains("With one round per step"), "{summary}");
+    // Bytes agree across the rounds (the same in all three) and stand far above their
+    // spread: a difference and a ratio.
+    let json = fixture_json();
+    let at = |t: &str| {
+        json["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["transport"] == t && u(s, "/clients") == 100))
+            .map(|s| {
+                ((u(s, "/wire_bytes/to_server") + u(s, "/wire_bytes/to_client")) as f64
+                    / u(s, "/deliveries") as f64)
+                    .round()
+            })
+            .expect("a step")
+    };
+    let (wb, pb) = (at("ws"), at("short-poll"));
+    let expected = format!("WebSocket was lighter by {} B ({})", int((pb - wb) as u64), ratio(pb / wb));
+    assert!(summary.contains(&expected), "{expected}\nnot in\n{summary}");
+    if std::env::var_os("SHOW_SUMMARY").is_some() {
+        println!("{summary}");
+    }
+    // The glance table: medians with ranges; the per-step tables: one row per round, numbered.
+    let glance: Vec<Vec<String>> = doc
+        .select(&sel("table#table-glance tbody tr"))
+        .map(|tr| tr.select(&sel("td")).map(text).collect())
+        .collect();
+    assert_eq!(glance.len(), 5, "one row per transport, not per round");
+    let ws_row = glance.iter().find(|r| r[0] == "WebSocket").expect("a WebSocket row");
+    assert_eq!(ws_row[1], format!("{} ({}–{})", ms(ws), ms(3690), ms(4510)));
+    let rounds: Vec<String> = doc
+        .select(&sel("table#table-delay tbody tr"))
+        .map(|tr| tr.select(&sel("td")).map(text).collect::<Vec<_>>())
+        .filter(|r| r[0] == "WebSocket" && r[1] == "100")
+        .map(|r| r[2].clone())
+        .collect();
+    assert_eq!(rounds, ["1", "2", "3"], "each round a row, numbered");
 }

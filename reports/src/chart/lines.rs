@@ -15,6 +15,7 @@ use proto::results::{Results, Step};
 use proto::Transport;
 
 use super::super::derived::Series;
+use super::super::repeats::Spread;
 use super::super::{derived, format, palette};
 use super::axis::{clients_axis, log_ticks, tick};
 use super::frame::{look_of, transport_line};
@@ -28,20 +29,20 @@ pub(super) struct Lines<'r> {
 
 impl Lines<'_> {
     /// `(series, [(clients, value)])` for the series of the transports kept, skipping missing
-    /// values.
+    /// values; a repeated step is the median of its rounds (the tables list every round).
     pub(super) fn series(&self, value: impl Fn(&Step) -> Option<f64>) -> Vec<(Series, Vec<(f64, f64)>)> {
+        let counts = derived::client_counts(self.results);
         derived::series(self.results)
             .into_iter()
             .filter(|k| (self.only)(k.transport))
             .map(|k| {
-                let mut points: Vec<(f64, f64)> = self
-                    .results
-                    .steps
+                let points: Vec<(f64, f64)> = counts
                     .iter()
-                    .filter(|s| k.has(s))
-                    .filter_map(|s| value(s).map(|v| (s.clients as f64, v)))
+                    .filter_map(|&c| {
+                        let rounds = self.results.steps.iter().filter(|s| k.has(s) && s.clients == c);
+                        Some((c as f64, Spread::of(rounds.filter_map(&value))?.median))
+                    })
                     .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 (k, points)
             })
             .collect()
