@@ -85,7 +85,7 @@ for n in $(seq "$NODES"); do wait_listening "$OUT/logs/node$n.out"; done
 START_AT=$(($(date +%s) + 3))
 LOADS=()
 for n in $(seq "$NODES"); do
-  timeout 900 "$BIN/loadgen" run --quiet --target "http://127.0.0.1:$((BASE_PORT + n))" \
+  timeout 900 "$BIN/loadgen" run --quiet --repeat 1 --target "http://127.0.0.1:$((BASE_PORT + n))" \
     --part "$n/$NODES" --start-at "$START_AT" --transports "$TRANSPORTS" --clients "$CLIENTS" \
     --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" --out "$OUT/part$n" \
     >"$OUT/logs/loadgen$n.out" 2>"$OUT/logs/loadgen$n.log" &

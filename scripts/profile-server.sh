@@ -13,7 +13,7 @@ target/release/server --addr 127.0.0.1:$port --rate 10 > "$out/server.log" 2>&1 
 spid=$!
 trap 'kill $spid 2>/dev/null || true' EXIT
 sleep 1
-target/release/loadgen run --target http://127.0.0.1:$port --transports "$transport" \
+target/release/loadgen run --repeat 1 --target http://127.0.0.1:$port --transports "$transport" \
   --clients "$clients" --duration ${measured}s --warmup ${warmup}s --quiet --out "$out/run" \
   > "$out/loadgen.log" 2>&1 &
 lpid=$!

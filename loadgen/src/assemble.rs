@@ -199,6 +199,12 @@ pub fn assemble(
             rss_start_bytes: memory.own_start,
             baseline_cpu_s: 0.0,
         },
+        // Across a server restart the window's edges are still this host's two readings.
+        tcp_segments: segments
+            .closed()
+            .tcp_segments
+            .zip(segments.opened().tcp_segments)
+            .map(|(end, start)| end.saturating_sub(start)),
         errors: t.errors,
         deliveries_per_s: t.per_s,
         files: StepFiles::default(),
@@ -238,7 +244,7 @@ mod tests {
             bytes_sent: bytes,
             messages_sent: 0.0,
         };
-        Reading { server, own_cpu: seq as f64 / 100.0, at }
+        Reading { server, own_cpu: seq as f64 / 100.0, tcp_segments: Some(seq * 7), at }
     }
 
     #[test]

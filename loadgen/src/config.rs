@@ -50,16 +50,17 @@ pub struct RunArgs {
     pub clients: Vec<u32>,
 
     /// Times every step runs; each round takes the transports (and variants) of a client
-    /// count in its own seeded shuffled order, and the report shows medians with their spread.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    /// count in its own seeded shuffled order, and the report shows medians with their spread
+    /// and ranks only differences beyond it (one round ranks nothing).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub repeat: u32,
 
     /// Measured time of each step (after the warm-up).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
 
     /// Warm-up before each step's measurement (after every client has connected).
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
 
     /// How long the idle server's CPU is watched before the first step, to subtract its fixed
@@ -284,8 +285,9 @@ mod tests {
         assert_eq!(a.clients, vec![10, 100, 1000]);
         assert_eq!(
             (a.duration, a.warmup, a.poll_interval),
-            (Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(1))
+            (Duration::from_secs(5), Duration::from_secs(1), Duration::from_secs(1))
         );
+        assert_eq!(a.repeat, 3, "three rounds: the report ranks only differences beyond their range");
         assert_eq!((a.rate, a.payload_bytes, a.connect_rate, a.seed), (10.0, 0, 2000.0, 1));
         assert!(a.validate().is_ok());
         assert_eq!(a.dimensions(), Dimensions::default());
@@ -346,8 +348,8 @@ mod tests {
     #[test]
     fn a_warmup_shorter_than_the_poll_interval_is_refused_for_scheduled_polls() {
         let check = |a: &[&str]| parse_args(a).expect("parses").validate();
-        let why = check(&["--poll-interval", "5s"]).expect_err("2 s of warm-up against 5 s polls");
-        assert!(why.contains("--warmup 2s is shorter than --poll-interval 5s"), "{why}");
+        let why = check(&["--poll-interval", "5s"]).expect_err("1 s of warm-up against 5 s polls");
+        assert!(why.contains("--warmup 1s is shorter than --poll-interval 5s"), "{why}");
         assert!(why.contains("give --warmup 5s or longer"), "{why}");
         assert!(check(&["--poll-interval", "5s", "--warmup", "5s"]).is_ok(), "one interval is enough");
         assert!(check(&["--poll-interval", "5s", "--transports", "ws,sse,long-poll"]).is_ok(), "no schedule");

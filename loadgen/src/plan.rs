@@ -158,15 +158,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_sweep_takes_about_three_minutes() {
+    fn the_default_sweep_takes_about_five_minutes() {
         let args = crate::config::parse_args(&[]).expect("defaults parse");
         let plans = sweep(&args);
-        assert_eq!(plans.len(), 15);
-        assert_eq!(plans[0].label(), "short-poll × 10");
-        assert_eq!(plans[5].label(), "short-poll × 100");
+        assert_eq!(plans.len(), 45, "five transports × three client counts × three rounds");
+        assert_eq!(plans.iter().filter(|p| p.clients == 10).count(), 15, "client counts come in order");
+        assert!(plans[..15].iter().all(|p| p.clients == 10) && plans[15].clients == 100);
         let total: Duration = plans.iter().map(StepPlan::length).sum();
-        // 15 steps of 2 s warm-up + 10 s measured, plus ramp-up and drain.
-        assert!(total <= Duration::from_secs(200), "the default run takes {total:?}");
+        // 45 steps of 1 s warm-up + 5 s measured, plus ramp-up and drain.
+        assert!(total <= Duration::from_secs(330), "the default run takes {total:?}");
     }
 
     #[test]
@@ -198,17 +198,34 @@ mod tests {
 
     #[test]
     fn variants_sit_between_client_counts_and_transports() {
-        let args =
-            crate::config::parse_args(&["--clients", "10", "--transports", "sse,ws", "--protocol", "h1,h2"])
-                .expect("parses");
+        let args = crate::config::parse_args(&[
+            "--clients",
+            "10",
+            "--transports",
+            "sse,ws",
+            "--protocol",
+            "h1,h2",
+            "--repeat",
+            "1",
+        ])
+        .expect("parses");
         let labels: Vec<String> = sweep(&args).iter().map(StepPlan::label).collect();
         assert_eq!(labels, ["sse h1 × 10", "ws h1 × 10", "sse h2 × 10", "ws h2 × 10"]);
     }
 
     #[test]
     fn the_timeline_is_ramp_warmup_window_drain() {
-        let args =
-            crate::config::parse_args(&["--clients", "1000", "--transports", "short-poll"]).expect("parses");
+        let args = crate::config::parse_args(&[
+            "--clients",
+            "1000",
+            "--transports",
+            "short-poll",
+            "--warmup",
+            "2s",
+            "--duration",
+            "10s",
+        ])
+        .expect("parses");
         let p = &sweep(&args)[0];
         let t0 = Instant::now();
         let t = p.timeline(t0);

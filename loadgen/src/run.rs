@@ -110,6 +110,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     if !args.baseline.is_zero() {
         results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
     }
+    let on_this_host =
+        args.target.as_deref().is_none_or(|t| parse_target(t).is_ok_and(|t| t.addr.ip().is_loopback()));
     for (p, dialer) in plans.iter().zip(dialers) {
         if cancel.is_cancelled() {
             break;
@@ -128,6 +130,10 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             clock_offset_us: clock.offset_us,
         };
         let mut outcome = step::run(p, env).await;
+        if !on_this_host {
+            // The host's segment count says nothing of a server's traffic elsewhere.
+            outcome.step.tcp_segments = None;
+        }
         if let Some(b) = results.baseline {
             outcome.step.server.baseline_cpu_s = b.server_cpu_per_s * outcome.step.measured_s;
         }

@@ -254,5 +254,10 @@ async fn take(scraper: &mut Scraper, transport: Transport) -> Result<Reading, Sc
     let sample = scraper.sample().await?;
     let server = ServerNumbers::read(&sample, transport)
         .map_err(|source| ScrapeError::Unreadable { server: scraper.host().to_string(), source })?;
-    Ok(Reading { server, own_cpu: process::cpu_seconds(), at: Instant::now() })
+    Ok(Reading {
+        server,
+        own_cpu: process::cpu_seconds(),
+        tcp_segments: process::tcp_segments_sent(),
+        at: Instant::now(),
+    })
 }

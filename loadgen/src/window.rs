@@ -57,6 +57,8 @@ fn with_shared(s: &Sample, m: PerChannel, transport: Transport) -> Result<f64, M
 pub struct Reading {
     pub server: ServerNumbers,
     pub own_cpu: f64,
+    /// This host's TCP segments sent so far (`proto::process::tcp_segments_sent`).
+    pub tcp_segments: Option<u64>,
     pub at: Instant,
 }
 
@@ -223,7 +225,7 @@ mod tests {
             bytes_sent,
             messages_sent: 0.0,
         };
-        Reading { server, own_cpu: 0.0, at }
+        Reading { server, own_cpu: 0.0, tcp_segments: None, at }
     }
 
     fn ms(n: u64) -> Duration {

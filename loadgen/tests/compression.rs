@@ -10,7 +10,19 @@ use proto::{Compression, Transport};
 fn a_sweep_with_compression_off_and_on_completes_without_errors_or_lost_events() {
     let dir = temp_dir("compression");
     let out = loadgen()
-        .args(["run", "--compression", "off,on", "--clients", "10", "--duration", "2s", "--warmup", "1s"])
+        .args([
+            "run",
+            "--repeat",
+            "1",
+            "--compression",
+            "off,on",
+            "--clients",
+            "10",
+            "--duration",
+            "2s",
+            "--warmup",
+            "1s",
+        ])
         .args(["--rate", "20", "--poll-interval", "500ms", "--quiet", "--out"])
         .arg(&dir)
         .output()

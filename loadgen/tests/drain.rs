@@ -15,7 +15,19 @@ use common::{loadgen, read_results, temp_dir};
 fn a_poller_whose_next_poll_is_long_after_the_window_drains_instead_of_losing() {
     let dir = temp_dir("drain");
     let out = loadgen()
-        .args(["run", "--transports", "delta-poll", "--clients", "10", "--rate", "20", "--seed", "1"])
+        .args([
+            "run",
+            "--repeat",
+            "1",
+            "--transports",
+            "delta-poll",
+            "--clients",
+            "10",
+            "--rate",
+            "20",
+            "--seed",
+            "1",
+        ])
         .args(["--poll-interval", "10s", "--warmup", "10s", "--duration", "1s", "--quiet", "--out"])
         .arg(&dir)
         .output()

@@ -22,7 +22,19 @@ fn step(r: &Results, t: Transport) -> &Step {
 
 fn run(dir: &Path) -> Results {
     let out = loadgen()
-        .args(["run", "--clients", "100", "--duration", "6s", "--warmup", "2s", "--rate", "10"])
+        .args([
+            "run",
+            "--repeat",
+            "1",
+            "--clients",
+            "100",
+            "--duration",
+            "6s",
+            "--warmup",
+            "2s",
+            "--rate",
+            "10",
+        ])
         .args(["--poll-interval", "1s", "--quiet", "--out"])
         .arg(dir)
         .output()

@@ -17,7 +17,7 @@ use test_support::probe::free_port;
 /// `loadgen run --quiet` against `url` with `flags`, writing to `dir`; stderr is kept.
 fn run_against(url: &str, flags: &[&str], dir: &std::path::Path) -> std::process::Child {
     loadgen()
-        .args(["run", "--target", url, "--quiet", "--out"])
+        .args(["run", "--repeat", "1", "--target", url, "--quiet", "--out"])
         .arg(dir)
         .args(flags)
         .stdout(Stdio::null())

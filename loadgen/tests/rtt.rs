@@ -15,7 +15,7 @@ use proto::Transport;
 fn a_round_trip_is_paid_by_every_request_and_half_of_it_by_every_push() {
     let dir = temp_dir("rtt");
     let out = loadgen()
-        .args(["run", "--rtt", "200ms", "--transports", "short-poll,ws", "--clients", "3"])
+        .args(["run", "--repeat", "1", "--rtt", "200ms", "--transports", "short-poll,ws", "--clients", "3"])
         .args(["--duration", "3s", "--warmup", "1s", "--rate", "10", "--baseline", "0s", "--quiet", "--out"])
         .arg(&dir)
         .stdout(Stdio::null())

@@ -19,7 +19,19 @@ fn step(r: &Results, transport: Transport) -> &Step {
 fn a_small_sweep_measures_every_transport_honestly() {
     let dir = temp_dir("sweep");
     let out = loadgen()
-        .args(["run", "--clients", "20", "--duration", "2s", "--warmup", "1s", "--rate", "20"])
+        .args([
+            "run",
+            "--repeat",
+            "1",
+            "--clients",
+            "20",
+            "--duration",
+            "2s",
+            "--warmup",
+            "1s",
+            "--rate",
+            "20",
+        ])
         .args(["--poll-interval", "500ms", "--quiet", "--out"])
         .arg(&dir)
         .output()
@@ -46,6 +58,11 @@ fn a_small_sweep_measures_every_transport_honestly() {
         assert!(s.connect_latency_us.count > 0, "{}: connect histogram empty", s.transport);
         assert!(s.wire_bytes.to_client > 0, "{}", s.transport);
         assert_eq!(s.deliveries_expected, s.events_published * 20);
+        // Every data frame and every request leaves in a segment of its own or shares one
+        // with at most one other (the server and the clients set TCP_NODELAY).
+        let segments = s.tcp_segments.expect("a loopback server: the host's segments are counted");
+        let least = s.messages.max(s.requests) / 2;
+        assert!(segments >= least, "{}: {segments} segments for {least}×2 frames or requests", s.transport);
         for f in [&s.files.delivery_hgrm, &s.files.connect_hgrm, &s.files.delivery_hlog] {
             let f = f.as_ref().expect("histogram file named");
             assert!(dir.join(f).metadata().expect("file exists").len() > 0);
@@ -98,7 +115,7 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
 
     let dir = temp_dir("killed");
     let mut run = loadgen()
-        .args(["run", "--target", &url, "--transports", "ws,short-poll", "--clients", "5"])
+        .args(["run", "--repeat", "1", "--target", &url, "--transports", "ws,short-poll", "--clients", "5"])
         .args(["--duration", "8s", "--warmup", "500ms", "--poll-interval", "500ms", "--quiet", "--out"])
         .arg(&dir)
         // No idle baseline: the kill below must fall inside the first step.
@@ -128,7 +145,17 @@ fn a_server_killed_mid_step_ends_the_run_with_errors_and_a_non_zero_exit() {
 fn a_warmup_shorter_than_the_poll_interval_is_refused_before_anything_runs() {
     let dir = temp_dir("short-warmup").join("never");
     let out = loadgen()
-        .args(["run", "--transports", "delta-poll,ws", "--clients", "1", "--poll-interval", "5s"])
+        .args([
+            "run",
+            "--repeat",
+            "1",
+            "--transports",
+            "delta-poll,ws",
+            "--clients",
+            "1",
+            "--poll-interval",
+            "5s",
+        ])
         .args(["--duration", "1s", "--quiet", "--out"])
         .arg(&dir)
         .output()
@@ -166,7 +193,7 @@ fn without_a_terminal_each_step_says_when_it_starts_and_when_it_is_done() {
     let dir = temp_dir("lines");
     // Captured stderr is a pipe, not a terminal: no bars, plain lines.
     let out = loadgen()
-        .args(["run", "--transports", "ws,delta-poll", "--clients", "3", "--duration", "1s"])
+        .args(["run", "--repeat", "1", "--transports", "ws,delta-poll", "--clients", "3", "--duration", "1s"])
         .args(["--warmup", "200ms", "--poll-interval", "200ms", "--out"])
         .arg(&dir)
         .output()

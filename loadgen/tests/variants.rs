@@ -13,8 +13,12 @@ use proto::{Protocol, Security, Transport, Variant};
 /// Runs `loadgen run` with `args` (quiet, into a fresh folder) and reads its results.
 fn run(name: &str, args: &[&str]) -> Results {
     let dir = temp_dir(name);
-    let out =
-        loadgen().args(["run", "--quiet", "--out"]).arg(&dir).args(args).output().expect("loadgen runs");
+    let out = loadgen()
+        .args(["run", "--repeat", "1", "--quiet", "--out"])
+        .arg(&dir)
+        .args(args)
+        .output()
+        .expect("loadgen runs");
     assert!(
         out.status.success(),
         "exit {:?}\n{}\n{}",

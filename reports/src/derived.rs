@@ -9,7 +9,7 @@
 use std::borrow::Borrow;
 
 use proto::capacity::{Bound, ServiceLevel};
-use proto::results::{Latency, Results, RunConfig, Step};
+use proto::results::{Latency, Results, RunConfig, Step, TCP_IP_HEADER_BYTES};
 use proto::variant::Varying;
 use proto::{Transport, Variant};
 
@@ -232,6 +232,13 @@ pub fn server_memory_growth_per_client(step: &Step) -> Option<f64> {
 pub fn bytes_per_delivery(step: &Step) -> Option<(f64, f64)> {
     let d = step.deliveries as f64;
     Some((per(step.wire_bytes.to_server as f64, d)?, per(step.wire_bytes.to_client as f64, d)?))
+}
+
+/// TCP/IP header bytes per delivered event, estimated: the host's TCP segments in the window
+/// × [`TCP_IP_HEADER_BYTES`] ÷ deliveries. Every process's segments are in the count (the
+/// load generator's `/metrics` readings too), so it is an upper estimate of the step's own.
+pub fn tcp_ip_headers_per_delivery(step: &Step) -> Option<f64> {
+    per((step.tcp_segments? * TCP_IP_HEADER_BYTES) as f64, step.deliveries as f64)
 }
 
 /// What one message costs on the wire, both directions: per request for polling, per
@@ -459,6 +466,19 @@ fn poll_shortfalls(step: &Step, level: &ServiceLevel) -> Vec<String> {
 mod tests {
     use super::*;
     use proto::results::{ProcessCost, WireBytes};
+
+    #[test]
+    fn tcp_ip_headers_are_52_bytes_a_segment_per_delivery() {
+        let mut s = step(Transport::Ws);
+        s.deliveries = 500;
+        s.tcp_segments = Some(1000);
+        assert_eq!(tcp_ip_headers_per_delivery(&s), Some(104.0));
+        s.tcp_segments = None;
+        assert_eq!(tcp_ip_headers_per_delivery(&s), None, "not counted: nothing to show");
+        s.tcp_segments = Some(1000);
+        s.deliveries = 0;
+        assert_eq!(tcp_ip_headers_per_delivery(&s), None, "no delivery: no per-delivery figure");
+    }
 
     pub(crate) fn config() -> RunConfig {
         RunConfig {

@@ -362,8 +362,10 @@ pub fn bytes(results: &Results) -> Table {
         results,
         "bytes",
         "Wire bytes: TCP payload counted at the server's sockets in the measured window (HTTP \
-         headers and framing included; not TCP/IP headers and ACKs, about 52 B a segment, nor the \
-         handshakes of the ramp-up before the window)",
+         headers and framing included; not the handshakes of the ramp-up before the window). The \
+         last column estimates what the payload leaves out: TCP/IP headers, 52 B for every segment \
+         this host sent in the window (data and ACKs, both directions of loopback, every process \
+         together: the kernel's count), per delivered event; — where the server is not on this host",
         &[
             "Client → server, TCP payload B",
             "Server → client, TCP payload B",
@@ -371,6 +373,8 @@ pub fn bytes(results: &Results) -> Table {
             "Per event, server → client",
             "Per event, total",
             "Per request (polls) or per message (push)",
+            "TCP segments",
+            "Per event, TCP/IP headers (est.)",
         ],
         |s| {
             let per = derived::bytes_per_delivery(s);
@@ -381,6 +385,8 @@ pub fn bytes(results: &Results) -> Table {
                 opt(per.map(|p| p.1), format::bytes),
                 opt(per.map(|p| p.0 + p.1), format::bytes),
                 opt(derived::bytes_per_message(s), format::bytes),
+                opt(s.tcp_segments.map(|n| n as f64), |n| format::int(n as u64)),
+                opt(derived::tcp_ip_headers_per_delivery(s), format::bytes),
             ]
         },
     )
