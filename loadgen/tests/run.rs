@@ -162,7 +162,7 @@ fn a_warmup_shorter_than_the_poll_interval_is_refused_before_anything_runs() {
         .expect("loadgen runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "refused: {stderr}");
-    assert!(stderr.contains("--warmup 2s is shorter than --poll-interval 5s"), "{stderr}");
+    assert!(stderr.contains("--warmup 1s is shorter than --poll-interval 5s"), "{stderr}");
     assert!(stderr.contains("give --warmup 5s or longer"), "the smallest valid value: {stderr}");
     assert!(!dir.exists(), "nothing ran, nothing was written");
 }
