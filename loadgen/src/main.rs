@@ -87,7 +87,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // --rtt by netem: the whole run again inside a network namespace of its own.
     if std::env::var_os(INSIDE_NETNS).is_none() {
         if let (Some((Method::Netem, _)), Some(rtt)) =
-            (network_delay::choose(args.rtt, args.target.is_none()), args.rtt)
+            (network_delay::choose(args.rtt, args.target.is_empty()), args.rtt)
         {
             let code = network_delay::reexec_in_netns(rtt)
                 .context("while starting the run in a network namespace")?;
