@@ -54,7 +54,6 @@ pub fn default_out() -> PathBuf {
 pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Finished> {
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
-    std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     // The machine's limits, said by name before any client connects (issue 14), for this
     // process's share of the clients.
     let most = args.clients.iter().copied().max().unwrap_or(0);
@@ -65,6 +64,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let clock = read_clock(server.home()).await?;
     let mut scrapers = server.scrapers();
     one_feed(&mut scrapers).await?;
+    // Only now is there a run to write (the embedded server made the folder already).
+    std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     let Server { nodes, name, mut embedded, trust } = server;
     let mut results = new_results(&args, clock, trust);
     if nodes.len() > 1 {
@@ -276,6 +277,7 @@ pub(crate) async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Se
         return Ok(Server { nodes, name, embedded: None, trust });
     }
     // The embedded server's certificate is written beside the results: the clients trust it.
+    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
     let cert_out = args.tls.contains(&Security::Tls).then(|| dir.join(SERVER_CERT));
     let server_args = vec![
         "--rate".into(),
