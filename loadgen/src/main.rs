@@ -144,6 +144,11 @@ async fn capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
 fn merge(dirs: &[PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
     let parts = loadgen::merge::read_parts(dirs)?;
     let merged = loadgen::merge::merge(&parts, out)?;
+    // The merged figures on stderr (stdout carries only the report's path, for scripts).
+    eprint!("{}", loadgen::summary::table(&merged));
+    if let Some(cluster) = reports::cluster::text(&merged) {
+        eprint!("{cluster}");
+    }
     let index = reports::render(&merged, out)
         .with_context(|| format!("while drawing the merged report in {}", out.display()))?;
     println!("{}", index.display());

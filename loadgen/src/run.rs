@@ -164,6 +164,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     }
     if !args.quiet {
         eprintln!("{}", summary::table(&results));
+        if let Some(cluster) = reports::cluster::text(&results) {
+            eprintln!("{cluster}");
+        }
     }
     let report = match reports::render(&results, &dir) {
         Ok(p) => p,
