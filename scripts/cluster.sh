@@ -37,6 +37,8 @@ BASE_PORT=${BASE_PORT:-18080}
 NATS_PORT=${NATS_PORT:-14222}
 OUT=${OUT:-runs/cluster-$(date -u +%Y-%m-%dT%H-%M-%SZ)}
 
+case "$NODES$LOADS" in *[!0-9]*) echo "cluster.sh: NODES and LOADS must be whole numbers" >&2; exit 1 ;; esac
+[ "$NODES" -ge 1 ] && [ "$LOADS" -ge 1 ] || { echo "cluster.sh: NODES and LOADS must be at least 1" >&2; exit 1; }
 command -v nats-server >/dev/null || { echo "cluster.sh: nats-server is not installed (apt-get install -y nats-server)" >&2; exit 1; }
 if [ "$PROFILE" = release ]; then
   cargo build --release -q -p server -p loadgen
