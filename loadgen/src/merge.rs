@@ -83,17 +83,22 @@ pub fn merge(parts: &[Part], out: &Path) -> anyhow::Result<Results> {
         .filter_map(|p| p.results.interrupted.as_ref().map(|w| format!("{}: {w}", p.dir.display())))
         .collect();
     merged.interrupted = (!interrupted.is_empty()).then(|| interrupted.join("; "));
-    // Every node any part spread its clients over (a part's --target may list several).
-    let mut nodes = BTreeSet::new();
+    // Every node any part spread its clients over (a part's --target may list several), in
+    // the order first named.
+    let mut nodes: Vec<String> = Vec::new();
     for (p, t) in parts.iter().zip(&targets) {
         let listed: Vec<String> = match (&p.results.cluster, p.results.steps.first()) {
             (Some(c), _) if !c.nodes.is_empty() => c.nodes.clone(),
             (_, Some(s)) if !s.nodes.is_empty() => s.nodes.iter().map(|n| n.node.clone()).collect(),
             _ => vec![t.clone().unwrap_or_else(|| "embedded".into())],
         };
-        nodes.extend(listed);
+        for n in listed {
+            if !nodes.contains(&n) {
+                nodes.push(n);
+            }
+        }
     }
-    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes: nodes.into_iter().collect() });
+    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes });
     let path = out.join("results.json");
     let json = serde_json::to_vec_pretty(&merged).context("while encoding the merged results")?;
     std::fs::write(&path, json).with_context(|| format!("while writing {}", path.display()))?;

@@ -114,11 +114,14 @@ fn two_parts_on_two_nodes_merge_into_one_run_with_every_event_once() {
         }
         assert!([Transport::Ws, Transport::Sse, Transport::DeltaPoll].contains(&m.transport));
         assert_eq!(m.clients, 6);
-        // Merged: each node's clients summed over the parts, both nodes served half.
-        let per_node: Vec<(&str, u32, u64)> =
-            m.nodes.iter().map(|n| (n.node.as_str(), n.clients, n.deliveries)).collect();
-        let half = m.deliveries_expected / 2;
-        assert_eq!(per_node, [(node_a.as_str(), 3, half), (node_b.as_str(), 3, half)], "{name}");
+        // Merged: each node's clients and deliveries summed over the parts (each part's window
+        // has its own events, so the nodes' expected deliveries need not be equal).
+        let per_node: Vec<(&str, u32)> = m.nodes.iter().map(|n| (n.node.as_str(), n.clients)).collect();
+        assert_eq!(per_node, [(node_a.as_str(), 3), (node_b.as_str(), 3)], "{name}");
+        for n in &m.nodes {
+            assert_eq!(n.deliveries, n.deliveries_expected, "{name}: every event on {}", n.node);
+        }
+        assert_eq!(m.nodes.iter().map(|n| n.deliveries).sum::<u64>(), m.deliveries, "{name}");
         assert_eq!(m.deliveries, m.deliveries_expected, "{name}: nothing lost over the whole cluster");
         let counts: u64 = parts.iter().map(|p| p.steps[i].event_delay_us.count).sum();
         assert_eq!(m.event_delay_us.count, counts, "{name}: merged count is the sum of the parts");
