@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # A small cluster on this machine, end to end: nats-server, the publisher, NODES server nodes
-# following it through NATS, one load-generator process per node (`loadgen run --part K/N`,
-# all starting at one agreed time), `loadgen merge`, and the merged report's path printed
+# following it through NATS, LOADS load-generator processes (`loadgen run --part K/LOADS`, all
+# starting at one agreed time), each spreading its share of every step's clients over all the
+# nodes (`--target A,B,C`, round robin), `loadgen merge`, and the merged report's path printed
 # last. Every process it starts is stopped on exit (trap), and every wait is bounded.
 #
 #   scripts/cluster.sh                      (release build; ~1 min after the build)
 #   CLIENTS=100,1000 DURATION=10s scripts/cluster.sh
 #
-# Environment (defaults): NODES (3), CLIENTS (20,200: total over all load processes),
+# Environment (defaults): NODES (3), LOADS (2 load processes), CLIENTS (20,200: total over all
+# load processes and nodes),
 # TRANSPORTS (ws,sse,delta-poll), DURATION (5s), WARMUP (1s), RATE (20 events/s),
 # CONNECT_RATE (2000 new connections/s per load process: lower it for tens of thousands),
 # PROFILE (release; or debug), BASE_PORT (18080: publisher on it, nodes on the next ports),
 # NATS_PORT (14222; its monitoring port is NATS_PORT+1), OUT (runs/cluster-<UTC time>).
 # Needs nats-server on PATH (Debian: apt-get install -y nats-server).
 #
-# One load process per node: `loadgen run` targets one server (spreading one process over
-# several nodes, --target A,B,C, is not built yet), so NODES nodes take NODES load processes.
-# Besides the report, OUT holds every process's log, each node's /metrics after the run
+# Besides the report (whose Cluster section shows each node's clients and deliveries per step
+# and the bytes each node took from NATS per event), OUT holds every process's log, each node's /metrics after the run
 # (nodeN.metrics: gaps, repairs, resets, NATS bytes) and nats-server's /varz (nats.varz).
 set -euo pipefail
 
@@ -24,6 +25,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 NODES=${NODES:-3}
+LOADS=${LOADS:-2}
 CLIENTS=${CLIENTS:-20,200}
 TRANSPORTS=${TRANSPORTS:-ws,sse,delta-poll}
 DURATION=${DURATION:-5s}
@@ -35,6 +37,8 @@ BASE_PORT=${BASE_PORT:-18080}
 NATS_PORT=${NATS_PORT:-14222}
 OUT=${OUT:-runs/cluster-$(date -u +%Y-%m-%dT%H-%M-%SZ)}
 
+case "$NODES$LOADS" in *[!0-9]*) echo "cluster.sh: NODES and LOADS must be whole numbers" >&2; exit 1 ;; esac
+[ "$NODES" -ge 1 ] && [ "$LOADS" -ge 1 ] || { echo "cluster.sh: NODES and LOADS must be at least 1" >&2; exit 1; }
 command -v nats-server >/dev/null || { echo "cluster.sh: nats-server is not installed (apt-get install -y nats-server)" >&2; exit 1; }
 if [ "$PROFILE" = release ]; then
   cargo build --release -q -p server -p loadgen
@@ -82,18 +86,20 @@ for n in $(seq "$NODES"); do
 done
 for n in $(seq "$NODES"); do wait_listening "$OUT/logs/node$n.out"; done
 
+TARGETS=$(for n in $(seq "$NODES"); do printf 'http://127.0.0.1:%s,' "$((BASE_PORT + n))"; done)
+TARGETS=${TARGETS%,}
 START_AT=$(($(date +%s) + 3))
-LOADS=()
-for n in $(seq "$NODES"); do
-  timeout 900 "$BIN/loadgen" run --quiet --repeat 1 --target "http://127.0.0.1:$((BASE_PORT + n))" \
-    --part "$n/$NODES" --start-at "$START_AT" --transports "$TRANSPORTS" --clients "$CLIENTS" \
-    --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" --out "$OUT/part$n" \
-    >"$OUT/logs/loadgen$n.out" 2>"$OUT/logs/loadgen$n.log" &
-  LOADS+=($!)
+LOADS_PIDS=()
+for k in $(seq "$LOADS"); do
+  timeout 900 "$BIN/loadgen" run --quiet --repeat 1 --target "$TARGETS" \
+    --part "$k/$LOADS" --start-at "$START_AT" --transports "$TRANSPORTS" --clients "$CLIENTS" \
+    --duration "$DURATION" --warmup "$WARMUP" --connect-rate "$CONNECT_RATE" --out "$OUT/part$k" \
+    >"$OUT/logs/loadgen$k.out" 2>"$OUT/logs/loadgen$k.log" &
+  LOADS_PIDS+=($!)
   PIDS+=($!)
 done
 FAILED=0
-for pid in "${LOADS[@]}"; do wait "$pid" || FAILED=1; done
+for pid in "${LOADS_PIDS[@]}"; do wait "$pid" || FAILED=1; done
 for n in $(seq "$NODES"); do
   curl -fsS "http://127.0.0.1:$((BASE_PORT + n))/metrics" >"$OUT/node$n.metrics" || true
 done
@@ -102,13 +108,13 @@ if [ "$FAILED" = 1 ]; then
   echo "cluster.sh: a load process failed; see $OUT/logs/loadgen*.log" >&2
 fi
 PARTS=()
-for n in $(seq "$NODES"); do PARTS+=("$OUT/part$n"); done
+for k in $(seq "$LOADS"); do PARTS+=("$OUT/part$k"); done
 echo "cluster.sh: node counters (gaps, repaired, resets, NATS bytes in):" >&2
 for n in $(seq "$NODES"); do
   grep -E '^pushpull_(feed_gaps_total|feed_events_repaired_total|feed_resets_total|backplane_bytes_received_total) ' \
     "$OUT/node$n.metrics" | awk -v n="$n" '{printf "  node%s %s %s\n", n, $1, $2}' >&2 || true
 done
-if [ "$NODES" -gt 1 ]; then
+if [ "$LOADS" -gt 1 ]; then
   "$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged"
 else
   # One part is already the whole run: its own report.

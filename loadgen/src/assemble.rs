@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use proto::results::{ProcessCost, Step, StepFiles, WireBytes};
+use proto::results::{NodeStep, ProcessCost, Step, StepFiles, WireBytes};
 use proto::Transport;
 
 use crate::event_delay::{self, Coverage, EventTimes, Held};
@@ -19,8 +19,17 @@ use crate::hgrm;
 use crate::plan::{StepPlan, Timeline};
 use crate::recorder::ClientRecord;
 use crate::seqcheck::Completeness;
-use crate::watch::Memory;
-use crate::window::Segments;
+use crate::spread::Spread;
+use crate::watch::{Memory, NodeWatched};
+use crate::window::{Segments, ServerNumbers};
+
+/// The server nodes a step's clients were spread over: their names, their windows (the
+/// first node's is the step's) and which client went where.
+pub struct Nodes<'a> {
+    pub names: &'a [String],
+    pub watched: &'a [NodeWatched],
+    pub spread: Spread,
+}
 
 /// A step's numbers, and the histograms its files are written from.
 pub struct Assembled {
@@ -143,11 +152,25 @@ pub fn assemble(
     segments: &Segments,
     times: &[EventTimes],
     memory: &Memory,
+    nodes: &Nodes,
 ) -> Assembled {
     let span = Span::of(timeline, segments, records);
     let mut t = Tally::new(&span);
+    let published = segments.published();
+    let mut per_node: Vec<NodeStep> =
+        nodes.names.iter().zip(nodes.watched).map(|(name, w)| node_counters(name, w)).collect();
     for r in records {
+        let (delivered, lost) = (t.seen.delivered, t.covered.lost);
         t.add(r, segments, &span, times);
+        if let Some(n) = per_node.get_mut(nodes.spread.node(r.client)) {
+            n.deliveries += t.seen.delivered - delivered;
+            n.lost += t.covered.lost - lost;
+        }
+    }
+    // Every client of the plan counts on its node, whether or not it handed back a record.
+    for (n, c) in per_node.iter_mut().zip(nodes.spread.counts(plan.clients as usize)) {
+        n.clients = c;
+        n.deliveries_expected = published * u64::from(c);
     }
     if segments.restarts() > 0 {
         *t.errors.entry("server_restart_seen".into()).or_default() += segments.restarts();
@@ -156,11 +179,10 @@ pub fn assemble(
     if !plan.transport.is_scheduled_poll() && plan.transport != Transport::LongPoll {
         t.requests = t.connections;
     }
-    let wire = WireBytes {
-        to_server: segments.grew(|s| s.bytes_received) as u64,
-        to_client: segments.grew(|s| s.bytes_sent) as u64,
-    };
-    let published = segments.published();
+    // The servers' own figures: every node's counters over its window, summed.
+    let grew = |f: fn(&ServerNumbers) -> f64| nodes.watched.iter().map(|w| w.segments.grew(f)).sum::<f64>();
+    let wire =
+        WireBytes { to_server: grew(|s| s.bytes_received) as u64, to_client: grew(|s| s.bytes_sent) as u64 };
     let delivered = t.seen.delivered;
     let total_bytes = (wire.to_server + wire.to_client) as f64;
     let scheduled = plan.transport.is_scheduled_poll();
@@ -180,7 +202,7 @@ pub fn assemble(
         duplicates: t.seen.duplicates,
         requests: t.requests,
         empty_polls: t.empty_polls,
-        messages: segments.grew(|s| s.messages_sent) as u64,
+        messages: grew(|s| s.messages_sent) as u64,
         connections_opened: t.connections,
         event_delay_us: hgrm::summarize(&t.delivery),
         request_latency_us: scheduled.then(|| hgrm::summarize(&t.request)),
@@ -188,7 +210,7 @@ pub fn assemble(
         wire_bytes: wire,
         wire_bytes_per_delivery: if delivered > 0 { total_bytes / delivered as f64 } else { 0.0 },
         server: ProcessCost {
-            cpu_s: segments.grew(|s| s.cpu_s),
+            cpu_s: grew(|s| s.cpu_s),
             rss_peak_bytes: memory.server_peak,
             rss_start_bytes: memory.server_start,
             baseline_cpu_s: 0.0,
@@ -208,6 +230,7 @@ pub fn assemble(
         errors: t.errors,
         deliveries_per_s: t.per_s,
         files: StepFiles::default(),
+        nodes: per_node,
     };
     let histograms = Histograms {
         delivery: t.delivery,
@@ -216,6 +239,26 @@ pub fn assemble(
         intervals: t.intervals,
     };
     Assembled { step, histograms }
+}
+
+/// A node's own counters over its window (its clients are counted by the caller).
+fn node_counters(name: &str, w: &NodeWatched) -> NodeStep {
+    let g = &w.segments;
+    NodeStep {
+        node: name.to_string(),
+        wire_bytes: WireBytes {
+            to_server: g.grew(|s| s.bytes_received) as u64,
+            to_client: g.grew(|s| s.bytes_sent) as u64,
+        },
+        messages: g.grew(|s| s.messages_sent) as u64,
+        server_cpu_s: g.grew(|s| s.cpu_s),
+        rss_peak_bytes: w.rss_peak,
+        backplane_bytes: g.grew(|s| s.backplane_bytes) as u64,
+        feed_gaps: g.grew(|s| s.feed_gaps) as u64,
+        events_repaired: g.grew(|s| s.events_repaired) as u64,
+        feed_resets: g.grew(|s| s.feed_resets) as u64,
+        ..NodeStep::default()
+    }
 }
 
 /// A step that never ran (no first reading of the server): nothing measured but `errors`.
@@ -243,6 +286,7 @@ mod tests {
             bytes_received: bytes / 10.0,
             bytes_sent: bytes,
             messages_sent: 0.0,
+            ..ServerNumbers::default()
         };
         Reading { server, own_cpu: seq as f64 / 100.0, tcp_segments: Some(seq * 7), at }
     }
@@ -270,7 +314,7 @@ mod tests {
         a.connects_us = vec![100];
         a.error(ErrorKind::Timeout);
         // Two events, one twice, the last one answered in the drain.
-        let mut b = ClientRecord::default();
+        let mut b = ClientRecord::new(1);
         b.check_epoch(7);
         b.deliver(11, 3000, 2500);
         b.deliver(11, 3000, 2600);
@@ -298,7 +342,23 @@ mod tests {
             round: 0,
             rounds: 1,
         };
-        let Assembled { step, histograms } = assemble(&plan, &timeline, &records, &segments, &times, &memory);
+        // Two nodes, client 0 on the first, client 1 on the second; the second node's window
+        // saw a fifth of the first's bytes.
+        let mut other = Window::default();
+        other.observe(reading(10, 200.0, t0 + s), t0 + s, &timeline);
+        other.observe(reading(20, 600.0, t0 + 3 * s), t0 + 3 * s, &timeline);
+        let watched = [
+            NodeWatched { segments: segments.clone(), rss_start: 900, rss_peak: 1200 },
+            NodeWatched {
+                segments: other.finish(reading(20, 600.0, t0 + 3 * s), &records),
+                rss_start: 0,
+                rss_peak: 0,
+            },
+        ];
+        let names = ["http://a".to_string(), "http://b".to_string()];
+        let nodes = Nodes { names: &names, watched: &watched, spread: Spread { nodes: 2, first: 0 } };
+        let Assembled { step, histograms } =
+            assemble(&plan, &timeline, &records, &segments, &times, &memory, &nodes);
 
         assert_eq!((step.events_published, step.deliveries_expected), (10, 20));
         assert_eq!((step.deliveries, step.duplicates), (12, 1));
@@ -307,8 +367,23 @@ mod tests {
         assert_eq!((step.requests, step.empty_polls, step.connections_opened), (2, 1, 3));
         assert_eq!(step.deliveries_per_s, vec![10, 1, 1], "the drain's late answer has its second");
         assert_eq!(step.measured_s, 2.0);
-        assert_eq!((step.wire_bytes.to_server, step.wire_bytes.to_client), (200, 2000));
-        assert_eq!(step.wire_bytes_per_delivery, 2200.0 / 12.0);
+        assert_eq!((step.wire_bytes.to_server, step.wire_bytes.to_client), (240, 2400), "both nodes");
+        assert_eq!(step.wire_bytes_per_delivery, 2640.0 / 12.0);
+        let by_node: Vec<_> = step
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.node.as_str(),
+                    n.clients,
+                    n.deliveries,
+                    n.deliveries_expected,
+                    n.lost,
+                    n.wire_bytes.to_client,
+                )
+            })
+            .collect();
+        assert_eq!(by_node, [("http://a", 1, 10, 10, 0, 2000), ("http://b", 1, 2, 10, 1, 400)]);
         assert_eq!(step.errors, BTreeMap::from([("timeout".to_string(), 1)]));
         assert_eq!(
             (step.server.rss_start_bytes, step.server.rss_peak_bytes, step.server.cpu_s),

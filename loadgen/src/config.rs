@@ -11,10 +11,13 @@ use proto::{Compression, Dimensions, Protocol, Security, Transport};
 /// Drives simulated clients through each transport and measures them.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Server to measure, `http://HOST:PORT` or `https://HOST:PORT` (then every step runs over
-    /// TLS: `--tls on`); without it an embedded server is started in a separate process.
-    #[arg(long)]
-    pub target: Option<String>,
+    /// Server(s) to measure, `http://HOST:PORT` or `https://HOST:PORT` (then every step runs
+    /// over TLS: `--tls on`); several, comma-separated, are nodes of one cluster (one feed):
+    /// client `i` of each step connects to node `i mod N` (with `--part`, `i` counts over all
+    /// parts) and every node's `/metrics` is read. Without it an embedded server is started
+    /// in a separate process.
+    #[arg(long, value_delimiter = ',', value_name = "URL[,URL…]")]
+    pub target: Vec<String>,
 
     /// PEM file of the certificate(s) that an `https://` --target's certificate must chain to
     /// (its own certificate, if self-signed). The embedded server's is trusted without it.
@@ -120,6 +123,8 @@ pub struct RunArgs {
 /// A checked target: where to connect, the `Host` header to send, and whether over TLS.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The URL as given, without a trailing `/`: the node's name in `results.json`.
+    pub url: String,
     pub addr: SocketAddr,
     pub host: String,
     /// `https://`: every step runs over TLS.
@@ -154,7 +159,19 @@ impl RunArgs {
                 ));
             }
         }
-        if let Some(t) = &self.target {
+        if self.target.is_empty() && (self.ca.is_some() || self.insecure) {
+            return Err("--ca and --insecure are for an https:// --target; the embedded server's \
+                        certificate is trusted as it is made"
+                .into());
+        }
+        self.targets().map(|_| ())
+    }
+
+    /// The `--target` nodes, checked: each a valid loopback URL (unless
+    /// `--allow-non-loopback`) whose scheme matches `--tls`, none named twice.
+    pub fn targets(&self) -> Result<Vec<Target>, String> {
+        let mut out: Vec<Target> = Vec::with_capacity(self.target.len());
+        for t in &self.target {
             let target = parse_target(t)?;
             if !self.allow_non_loopback && !is_loopback(target.addr.ip()) {
                 return Err(format!(
@@ -163,12 +180,20 @@ impl RunArgs {
                 ));
             }
             self.check_target_tls(t, &target)?;
-        } else if self.ca.is_some() || self.insecure {
-            return Err("--ca and --insecure are for an https:// --target; the embedded server's \
-                        certificate is trusted as it is made"
-                .into());
+            if let Some(same) = out.iter().find(|o| o.addr == target.addr) {
+                return Err(format!(
+                    "--target names one node twice: {} and {t} are both {}",
+                    same.url, target.addr
+                ));
+            }
+            out.push(target);
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// `--target` as given (comma-separated), for `results.json`; `None`: embedded.
+    pub fn target_label(&self) -> Option<String> {
+        (!self.target.is_empty()).then(|| self.target.join(","))
     }
 }
 
@@ -254,7 +279,7 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} resolves to no address"))?;
-    Ok(Target { addr, host: host.to_string(), tls })
+    Ok(Target { url: url.trim_end_matches('/').to_string(), addr, host: host.to_string(), tls })
 }
 
 pub fn is_loopback(ip: IpAddr) -> bool {
@@ -318,6 +343,29 @@ mod tests {
         assert!(remote.validate().unwrap_err().contains("not a loopback"));
         let bad = parse_args(&["--transports", "ws,smoke-signals"]);
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn several_targets_are_nodes_each_checked_and_none_twice() {
+        let a = parse_args(&["--target", "http://127.0.0.1:8081,http://127.0.0.1:8082/"]).expect("parses");
+        let nodes = a.targets().expect("valid");
+        let urls: Vec<&str> = nodes.iter().map(|t| t.url.as_str()).collect();
+        assert_eq!(urls, ["http://127.0.0.1:8081", "http://127.0.0.1:8082"]);
+        assert_eq!(a.target_label().as_deref(), Some("http://127.0.0.1:8081,http://127.0.0.1:8082/"));
+        assert!(parse_args(&["--target", "http://127.0.0.1:1"])
+            .unwrap()
+            .targets()
+            .is_ok_and(|t| t.len() == 1));
+        assert_eq!(parse_args(&[]).unwrap().target_label(), None, "embedded");
+        let why = |t: &str| parse_args(&["--target", t]).expect("parses").validate().expect_err(t);
+        let dup = why("http://127.0.0.1:8081,http://127.0.0.1:8081/");
+        assert!(dup.contains("names one node twice"), "{dup}");
+        assert!(why("http://127.0.0.1:1,localhost:2").contains("must start with http://"));
+        assert!(why("http://127.0.0.1:1,").contains("must start with http://"), "an empty node");
+        assert!(why("http://127.0.0.1:1,http://10.0.0.1:2").contains("10.0.0.1:2 is not a loopback"));
+        assert!(
+            why("http://127.0.0.1:1,https://127.0.0.1:2").contains("--tls off cannot run against https://")
+        );
     }
 
     #[test]

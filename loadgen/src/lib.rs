@@ -51,6 +51,7 @@ pub mod run;
 pub mod schedule;
 pub mod scrape;
 pub mod seqcheck;
+pub mod spread;
 pub mod step;
 pub mod summary;
 pub mod watch;

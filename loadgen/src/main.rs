@@ -87,7 +87,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // --rtt by netem: the whole run again inside a network namespace of its own.
     if std::env::var_os(INSIDE_NETNS).is_none() {
         if let (Some((Method::Netem, _)), Some(rtt)) =
-            (network_delay::choose(args.rtt, args.target.is_none()), args.rtt)
+            (network_delay::choose(args.rtt, args.target.is_empty()), args.rtt)
         {
             let code = network_delay::reexec_in_netns(rtt)
                 .context("while starting the run in a network namespace")?;
@@ -144,6 +144,11 @@ async fn capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
 fn merge(dirs: &[PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
     let parts = loadgen::merge::read_parts(dirs)?;
     let merged = loadgen::merge::merge(&parts, out)?;
+    // The merged figures on stderr (stdout carries only the report's path, for scripts).
+    eprint!("{}", loadgen::summary::table(&merged));
+    if let Some(cluster) = reports::cluster::text(&merged) {
+        eprint!("{cluster}");
+    }
     let index = reports::render(&merged, out)
         .with_context(|| format!("while drawing the merged report in {}", out.display()))?;
     println!("{}", index.display());

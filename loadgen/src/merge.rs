@@ -3,8 +3,9 @@
 //!
 //! Latencies are merged by adding the parts' HdrHistograms (read back from their interval
 //! logs), never by averaging percentiles; client-side counters are summed. Server-side figures
-//! (wire bytes, frames, server CPU) are summed over parts that measured different servers and
-//! taken once (the largest reading) when every part read the same `--target`.
+//! (wire bytes, frames, server CPU) are kept per node (`Step::nodes`): a node read by several
+//! parts is taken once (its largest reading), and the step's figures are the sum over the
+//! distinct nodes. Files without per-node figures fall back to the same rule by `--target`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
-use proto::results::{Cluster, ProcessCost, Results, Step, WireBytes};
+use proto::results::{Cluster, NodeStep, ProcessCost, Results, Step, WireBytes};
 
 use crate::files::{self, Histograms};
 use crate::hgrm;
@@ -82,9 +83,22 @@ pub fn merge(parts: &[Part], out: &Path) -> anyhow::Result<Results> {
         .filter_map(|p| p.results.interrupted.as_ref().map(|w| format!("{}: {w}", p.dir.display())))
         .collect();
     merged.interrupted = (!interrupted.is_empty()).then(|| interrupted.join("; "));
-    let nodes: BTreeSet<String> =
-        targets.iter().map(|t| t.clone().unwrap_or_else(|| "embedded".into())).collect();
-    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes: nodes.into_iter().collect() });
+    // Every node any part spread its clients over (a part's --target may list several), in
+    // the order first named.
+    let mut nodes: Vec<String> = Vec::new();
+    for (p, t) in parts.iter().zip(&targets) {
+        let listed: Vec<String> = match (&p.results.cluster, p.results.steps.first()) {
+            (Some(c), _) if !c.nodes.is_empty() => c.nodes.clone(),
+            (_, Some(s)) if !s.nodes.is_empty() => s.nodes.iter().map(|n| n.node.clone()).collect(),
+            _ => vec![t.clone().unwrap_or_else(|| "embedded".into())],
+        };
+        for n in listed {
+            if !nodes.contains(&n) {
+                nodes.push(n);
+            }
+        }
+    }
+    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes });
     let path = out.join("results.json");
     let json = serde_json::to_vec_pretty(&merged).context("while encoding the merged results")?;
     std::fs::write(&path, json).with_context(|| format!("while writing {}", path.display()))?;
@@ -164,6 +178,24 @@ fn merge_step(
         rss_start_bytes: sum(|s| s.loadgen.rss_start_bytes),
         baseline_cpu_s: 0.0,
     };
+    if steps.iter().all(|(_, s)| !s.nodes.is_empty()) {
+        m.nodes = merge_nodes(steps);
+        let total = |f: fn(&NodeStep) -> u64| m.nodes.iter().map(f).sum::<u64>();
+        m.messages = total(|n| n.messages);
+        m.wire_bytes = WireBytes {
+            to_server: total(|n| n.wire_bytes.to_server),
+            to_client: total(|n| n.wire_bytes.to_client),
+        };
+        m.server.cpu_s = m.nodes.iter().map(|n| n.server_cpu_s).sum();
+        m.server.rss_peak_bytes = total(|n| n.rss_peak_bytes);
+        m.wire_bytes_per_delivery = if m.deliveries == 0 {
+            0.0
+        } else {
+            (m.wire_bytes.to_server + m.wire_bytes.to_client) as f64 / m.deliveries as f64
+        };
+    } else {
+        m.nodes.clear();
+    }
     m.errors.clear();
     m.deliveries_per_s.clear();
     for (_, s) in steps {
@@ -213,6 +245,35 @@ fn merge_step(
     m.request_latency_us = request.as_ref().map(hgrm::summarize);
     let h = Histograms { delivery, connect, request, intervals };
     Ok((m, h, start.unwrap_or(SystemTime::UNIX_EPOCH)))
+}
+
+/// The parts' per-node figures, one entry per node (in the order first met): its clients and
+/// their deliveries summed over the parts, its own counters taken once (the largest reading,
+/// as every part that spread clients over it read it).
+fn merge_nodes(steps: &[(&Part, &Step)]) -> Vec<NodeStep> {
+    let mut out: Vec<NodeStep> = Vec::new();
+    for (_, s) in steps {
+        for n in &s.nodes {
+            let Some(m) = out.iter_mut().find(|m| m.node == n.node) else {
+                out.push(n.clone());
+                continue;
+            };
+            m.clients += n.clients;
+            m.deliveries += n.deliveries;
+            m.deliveries_expected += n.deliveries_expected;
+            m.lost += n.lost;
+            m.wire_bytes.to_server = m.wire_bytes.to_server.max(n.wire_bytes.to_server);
+            m.wire_bytes.to_client = m.wire_bytes.to_client.max(n.wire_bytes.to_client);
+            m.messages = m.messages.max(n.messages);
+            m.server_cpu_s = m.server_cpu_s.max(n.server_cpu_s);
+            m.rss_peak_bytes = m.rss_peak_bytes.max(n.rss_peak_bytes);
+            m.backplane_bytes = m.backplane_bytes.max(n.backplane_bytes);
+            m.feed_gaps = m.feed_gaps.max(n.feed_gaps);
+            m.events_repaired = m.events_repaired.max(n.events_repaired);
+            m.feed_resets = m.feed_resets.max(n.feed_resets);
+        }
+    }
+    out
 }
 
 fn add_elementwise(into: &mut Vec<u64>, from: &[u64]) {
@@ -358,6 +419,51 @@ mod tests {
         assert_eq!(back, merged, "written as returned");
         let (logs, _) = read_log(&out.path().join(s.files.delivery_hlog.as_ref().unwrap())).unwrap();
         assert_eq!(logs.iter().map(Histogram::len).sum::<u64>(), 1300);
+    }
+
+    #[test]
+    fn nodes_shared_by_two_parts_sum_their_clients_and_count_their_counters_once() {
+        let (a, b, out) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let node = |name: &str, clients, bytes, backplane| NodeStep {
+            node: name.into(),
+            clients,
+            deliveries: u64::from(clients) * 30,
+            deliveries_expected: u64::from(clients) * 30,
+            wire_bytes: WireBytes { to_server: 1, to_client: bytes },
+            backplane_bytes: backplane,
+            server_cpu_s: 0.5,
+            ..NodeStep::default()
+        };
+        let t = Some("http://127.0.0.1:1,http://127.0.0.1:2");
+        let mut pa = part(a.path(), t, &[5, 6], &[1], 0, 0);
+        let mut pb = part(b.path(), t, &[7], &[1], 0, 0);
+        // Each part read both nodes; part b read node 1 a little later (more bytes).
+        pa.results.steps[0].nodes =
+            vec![node("http://127.0.0.1:1", 3, 700, 90), node("http://127.0.0.1:2", 2, 500, 90)];
+        pb.results.steps[0].nodes =
+            vec![node("http://127.0.0.1:1", 2, 710, 95), node("http://127.0.0.1:2", 3, 480, 90)];
+        for p in [&mut pa, &mut pb] {
+            p.results.cluster = Some(Cluster {
+                parts: 1,
+                nodes: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
+            });
+        }
+        let merged = merge(&[pa, pb], out.path()).expect("merges");
+        let s = &merged.steps[0];
+        let got: Vec<_> = s
+            .nodes
+            .iter()
+            .map(|n| (n.node.as_str(), n.clients, n.deliveries, n.wire_bytes.to_client, n.backplane_bytes))
+            .collect();
+        assert_eq!(got, [("http://127.0.0.1:1", 5, 150, 710, 95), ("http://127.0.0.1:2", 5, 150, 500, 90)]);
+        assert_eq!(s.wire_bytes, WireBytes { to_server: 2, to_client: 1210 }, "each node once, summed");
+        assert_eq!(s.server.cpu_s, 1.0);
+        assert_eq!(
+            merged.cluster.as_ref().map(|c| (c.parts, c.nodes.len())),
+            Some((2, 2)),
+            "nodes, not target strings"
+        );
     }
 
     #[test]

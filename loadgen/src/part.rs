@@ -37,6 +37,12 @@ impl Part {
         (c * k / n - c * (k - 1) / n) as u32
     }
 
+    /// The index, over all parts, of this part's first client of a `clients`-client step:
+    /// the shares before it.
+    pub fn first(self, clients: u32) -> u32 {
+        (u64::from(clients) * u64::from(self.k - 1) / u64::from(self.n)) as u32
+    }
+
     /// A distinct seed per part, so that the parts' poll phases do not line up.
     pub fn seed(self, seed: u64) -> u64 {
         seed.wrapping_add(u64::from(self.k - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
@@ -76,6 +82,10 @@ mod tests {
                 let parts: Vec<u32> = (1..=n).map(|k| Part { k, n }.share(c)).collect();
                 assert_eq!(parts.iter().sum::<u32>(), c, "{c} over {n}: {parts:?}");
                 assert!(parts.iter().max().unwrap() - parts.iter().min().unwrap() <= 1);
+                let firsts: Vec<u32> = (1..=n).map(|k| Part { k, n }.first(c)).collect();
+                let starts: Vec<u32> =
+                    parts.iter().scan(0, |at, s| Some(std::mem::replace(at, *at + s))).collect();
+                assert_eq!(firsts, starts, "each part starts where the one before ended");
             }
         }
     }

@@ -13,16 +13,21 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::conn::{Endpoint, Endpoints, Tls, Trust};
-use crate::config::{parse_target, RunArgs, Target};
+use crate::client::Dialer;
+use crate::config::{RunArgs, Target};
 use crate::delay_line::DelayLine;
 use crate::embedded::{self, Embedded};
 use crate::network_delay::{self, Method};
 use crate::plan::{self, StepPlan};
 use crate::progress::Progress;
 use crate::scrape::Scraper;
+use crate::spread::Spread;
 use crate::step::{self, Env};
 use crate::{baseline, clock, machine, summary};
-use proto::results::{Baseline, Clock, NetworkDelay, Results, RunConfig, TlsTrust, Versions, SCHEMA};
+use proto::metrics::Single;
+use proto::results::{
+    Baseline, Clock, Cluster, NetworkDelay, Results, RunConfig, TlsTrust, Versions, SCHEMA,
+};
 use proto::Security;
 
 /// How a run ended.
@@ -49,19 +54,31 @@ pub fn default_out() -> PathBuf {
 pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Finished> {
     args.validate().map_err(anyhow::Error::msg)?;
     let dir = args.out.clone().unwrap_or_else(default_out);
-    std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
     // The machine's limits, said by name before any client connects (issue 14), for this
     // process's share of the clients.
     let most = args.clients.iter().copied().max().unwrap_or(0);
     let most = args.part.map_or(most, |part| part.share(most));
     crate::limits::Limits::read().check(most, None).map_err(anyhow::Error::msg)?;
 
-    let Server { endpoints, name, mut embedded, trust } = find_server(&args, &dir).await?;
-    let clock = read_clock(&endpoints).await?;
+    let server = find_server(&args, &dir).await?;
+    let clock = read_clock(server.home()).await?;
+    let mut scrapers = server.scrapers();
+    one_feed(&mut scrapers).await?;
+    // Only now is there a run to write (the embedded server made the folder already).
+    std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
+    let Server { nodes, name, mut embedded, trust } = server;
     let mut results = new_results(&args, clock, trust);
+    if nodes.len() > 1 {
+        results.cluster = Some(Cluster { parts: 1, nodes: nodes.iter().map(|n| n.name.clone()).collect() });
+    }
     let mut plans = plan::sweep(&args);
-    if let Some(part) = args.part {
-        for p in &mut plans {
+    // Where each step's clients go: with --part, this part's first client's index over all
+    // parts, so that the parts together spread as one process would.
+    let mut spreads = Vec::with_capacity(plans.len());
+    for p in &mut plans {
+        let first = args.part.map_or(0, |part| part.first(p.clients));
+        spreads.push(Spread { nodes: nodes.len(), first: first as usize });
+        if let Some(part) = args.part {
             (p.clients, p.seed) = (part.share(p.clients), part.seed(p.seed));
         }
     }
@@ -78,9 +95,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let dialers = plans
         .iter()
         .map(|p| {
-            let d =
-                endpoints.dialer(p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label()))?;
-            Ok(d.with_delay(delay))
+            let d = dialers(&nodes, p.variant).map_err(|why| anyhow::anyhow!("step {}: {why}", p.label()))?;
+            Ok(d.into_iter().map(|d| d.with_delay(delay)).collect::<Vec<_>>())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !args.quiet {
@@ -94,7 +110,6 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         );
     }
     let progress = Progress::new(args.quiet, plans.len());
-    let mut scraper = Scraper::new(endpoints.home());
     // Parts of one run (`--part`) begin together (the idle baseline, then the
     // first step).
     if let Some(at) = args.start_at {
@@ -108,11 +123,10 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         }
     }
     if !args.baseline.is_zero() {
-        results.baseline = idle_baseline(&mut scraper, args.baseline, args.quiet).await;
+        results.baseline = idle_baseline(&mut scrapers, args.baseline, args.quiet).await;
     }
-    let on_this_host =
-        args.target.as_deref().is_none_or(|t| parse_target(t).is_ok_and(|t| t.addr.ip().is_loopback()));
-    for (p, dialer) in plans.iter().zip(dialers) {
+    let on_this_host = args.targets().is_ok_and(|ts| ts.iter().all(|t| t.addr.ip().is_loopback()));
+    for ((p, dialers), spread) in plans.iter().zip(dialers).zip(spreads) {
         if cancel.is_cancelled() {
             break;
         }
@@ -121,8 +135,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
         }
         let shown = progress.start(p);
         let env = Env {
-            dialer,
-            scraper: &mut scraper,
+            dialers,
+            spread,
+            scrapers: &mut scrapers,
             embedded: embedded.as_mut(),
             cancel: &cancel,
             progress: &shown,
@@ -154,6 +169,9 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     }
     if !args.quiet {
         eprintln!("{}", summary::table(&results));
+        if let Some(cluster) = reports::cluster::text(&results) {
+            eprintln!("{cluster}");
+        }
     }
     let report = match reports::render(&results, &dir) {
         Ok(p) => p,
@@ -167,8 +185,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
 
 /// The idle server's CPU rate; a server that cannot be read now is found out by the first
 /// step, which ends the run with the reason, so here it only means no baseline.
-async fn idle_baseline(scraper: &mut Scraper, length: Duration, quiet: bool) -> Option<Baseline> {
-    match baseline::measure(scraper, length).await {
+async fn idle_baseline(scrapers: &mut [Scraper], length: Duration, quiet: bool) -> Option<Baseline> {
+    match baseline::measure(scrapers, length).await {
         Ok(b) => Some(b),
         Err(e) => {
             if !quiet {
@@ -182,9 +200,10 @@ async fn idle_baseline(scraper: &mut Scraper, length: Duration, quiet: bool) -> 
 /// The embedded server's self-signed certificate, PEM, in the run's folder (runs over TLS).
 pub const SERVER_CERT: &str = "server-cert.pem";
 
-/// The server a run measures.
+/// The server a run measures: one node, or the nodes of a cluster (`--target A,B,…`).
 pub(crate) struct Server {
-    pub(crate) endpoints: Endpoints,
+    /// In `--target` order; at least one.
+    pub(crate) nodes: Vec<ServerNode>,
     /// The server's name for the console.
     pub(crate) name: String,
     /// Started for the run (no `--target`), stopped at its end.
@@ -193,25 +212,80 @@ pub(crate) struct Server {
     pub(crate) trust: Option<TlsTrust>,
 }
 
-/// `--target`, or an embedded server started for the run (serving TLS beside cleartext when
-/// the run sweeps TLS).
+/// One server node: its name in `results.json` and where it listens.
+pub(crate) struct ServerNode {
+    pub(crate) name: String,
+    pub(crate) endpoints: Endpoints,
+}
+
+impl Server {
+    /// The first node: its clock and its feed's times stand for the cluster's (one feed).
+    pub(crate) fn home(&self) -> &Endpoints {
+        &self.nodes[0].endpoints
+    }
+
+    /// A `/metrics` reader per node, each named for its node.
+    pub(crate) fn scrapers(&self) -> Vec<Scraper> {
+        self.nodes.iter().map(|n| Scraper::new(n.endpoints.home()).named(n.name.clone())).collect()
+    }
+}
+
+/// How a step of `variant` reaches each node, in order.
+pub(crate) fn dialers(nodes: &[ServerNode], variant: proto::Variant) -> Result<Vec<Dialer>, String> {
+    nodes.iter().map(|n| n.endpoints.dialer(variant).map_err(|why| format!("{}: {why}", n.name))).collect()
+}
+
+/// Several nodes must serve one feed (the same epoch: nodes of one cluster), since the first
+/// node's window bounds every client's events. Reads every node's `/metrics` once, which also
+/// checks that each carries every metric, before anything is measured.
+pub(crate) async fn one_feed(scrapers: &mut [Scraper]) -> anyhow::Result<()> {
+    if scrapers.len() < 2 {
+        return Ok(());
+    }
+    let mut epochs = Vec::with_capacity(scrapers.len());
+    for s in scrapers.iter_mut() {
+        let sample = s.sample().await.map_err(anyhow::Error::msg)?;
+        let epoch = sample.get(Single::FeedEpoch).map_err(|e| anyhow::anyhow!("{}: {e}", s.name()))?;
+        epochs.push((s.name().to_string(), epoch as u64));
+    }
+    if let Some((other, e)) = epochs.iter().find(|(_, e)| *e != epochs[0].1) {
+        anyhow::bail!(
+            "the --target nodes do not serve one feed: {} has epoch {}, {other} epoch {e}; several \
+             targets must be nodes of one cluster (server --feed nats://…, following one publisher)",
+            epochs[0].0,
+            epochs[0].1
+        );
+    }
+    Ok(())
+}
+
+/// `--target` (one node or several), or an embedded server started for the run (serving TLS
+/// beside cleartext when the run sweeps TLS).
 pub(crate) async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Server> {
-    if let Some(t) = &args.target {
-        let Target { addr, host, tls } = parse_target(t).map_err(anyhow::Error::msg)?;
-        let endpoint = Endpoint { addr, host };
-        if !tls {
-            let endpoints = Endpoints { plain: Some(endpoint), tls: None };
-            return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: None });
+    let targets = args.targets().map_err(anyhow::Error::msg)?;
+    if !targets.is_empty() {
+        let mut trust = None;
+        let mut nodes = Vec::with_capacity(targets.len());
+        for Target { url, addr, host, tls } in targets {
+            let endpoint = Endpoint { addr, host };
+            let endpoints = if tls {
+                let (t, recorded) = match &args.ca {
+                    Some(path) => (Trust::from_pem_file(path).map_err(anyhow::Error::msg)?, TlsTrust::Ca),
+                    None => (Trust::Insecure, TlsTrust::Insecure),
+                };
+                trust = Some(recorded);
+                let tls = Tls::new(&t, &endpoint.host).map_err(anyhow::Error::msg)?;
+                Endpoints { plain: None, tls: Some((endpoint, tls)) }
+            } else {
+                Endpoints { plain: Some(endpoint), tls: None }
+            };
+            nodes.push(ServerNode { name: url, endpoints });
         }
-        let (trust, recorded) = match &args.ca {
-            Some(path) => (Trust::from_pem_file(path).map_err(anyhow::Error::msg)?, TlsTrust::Ca),
-            None => (Trust::Insecure, TlsTrust::Insecure),
-        };
-        let tls = Tls::new(&trust, &endpoint.host).map_err(anyhow::Error::msg)?;
-        let endpoints = Endpoints { plain: None, tls: Some((endpoint, tls)) };
-        return Ok(Server { endpoints, name: t.clone(), embedded: None, trust: Some(recorded) });
+        let name = nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Ok(Server { nodes, name, embedded: None, trust });
     }
     // The embedded server's certificate is written beside the results: the clients trust it.
+    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
     let cert_out = args.tls.contains(&Security::Tls).then(|| dir.join(SERVER_CERT));
     let server_args = vec![
         "--rate".into(),
@@ -235,7 +309,9 @@ pub(crate) async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Se
     };
     let name = plain.host.clone();
     let trust = tls.as_ref().map(|_| TlsTrust::Embedded);
-    Ok(Server { endpoints: Endpoints { plain: Some(plain), tls }, name, embedded: Some(e), trust })
+    let node =
+        ServerNode { name: format!("http://{name}"), endpoints: Endpoints { plain: Some(plain), tls } };
+    Ok(Server { nodes: vec![node], name, embedded: Some(e), trust })
 }
 
 /// The embedded server's ring: large enough that a whole step's window and drain can be read
@@ -266,7 +342,7 @@ fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Res
         schema: SCHEMA,
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         config: RunConfig {
-            target: args.target.clone(),
+            target: args.target_label(),
             transports: args.transports.clone(),
             clients: args.clients.clone(),
             duration_s: args.duration.as_secs_f64(),

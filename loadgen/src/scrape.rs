@@ -31,6 +31,8 @@ pub enum ScrapeError {
 }
 
 pub struct Scraper {
+    /// The node's name in `results.json`: its `--target` URL (or the embedded server's).
+    name: String,
     /// The server's address (cleartext if it has one, else TLS), always HTTP/1.1.
     dialer: Dialer,
     host: String,
@@ -41,7 +43,18 @@ pub struct Scraper {
 
 impl Scraper {
     pub fn new(dialer: Dialer) -> Scraper {
-        Scraper { host: dialer.host.clone(), dialer, conn: None, checked: false }
+        let name = format!("{}://{}", dialer.scheme(), dialer.host);
+        Scraper { name, host: dialer.host.clone(), dialer, conn: None, checked: false }
+    }
+
+    /// This scraper, naming its node `name` (the `--target` URL as given).
+    pub fn named(self, name: String) -> Scraper {
+        Scraper { name, ..self }
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The server, as its `Host` header names it.

@@ -31,15 +31,20 @@ use crate::progress::StepProgress;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
 use crate::scrape::Scraper;
+use crate::spread::Spread;
 use crate::watch::{Lost, Watch};
 use crate::window::Segments;
 use proto::results::Step;
 
 /// What the runner lends a step.
 pub struct Env<'a> {
-    /// How this step's clients reach the server (its variant's address, protocol and TLS).
-    pub dialer: client::Dialer,
-    pub scraper: &'a mut Scraper,
+    /// How this step's clients reach each server node (its variant's address, protocol and
+    /// TLS), in `--target` order.
+    pub dialers: Vec<client::Dialer>,
+    /// Which node each of this process's clients connects to.
+    pub spread: Spread,
+    /// Every node's `/metrics` and name, in the same order.
+    pub scrapers: &'a mut [Scraper],
     pub embedded: Option<&'a mut Embedded>,
     pub cancel: &'a CancellationToken,
     pub progress: &'a StepProgress,
@@ -57,7 +62,8 @@ pub struct Outcome {
 const JOIN_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
-    let mut watch = match Watch::start(&mut *env.scraper, env.embedded, plan.transport).await {
+    let names: Vec<String> = env.scrapers.iter().map(|s| s.name().to_string()).collect();
+    let mut watch = match Watch::start(&mut *env.scrapers, env.embedded, plan.transport).await {
         Ok(w) => w,
         Err(lost) => {
             let errors = BTreeMap::from([(lost.error_key().to_string(), 1)]);
@@ -67,8 +73,9 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
     let timeline = plan.timeline(Instant::now());
     let step_cancel = env.cancel.child_token();
     let ctx = Arc::new(StepCtx {
-        sources: source_addresses(env.dialer.addr, plan.clients as usize),
-        dialer: env.dialer,
+        sources: source_addresses(env.dialers[0].addr, plan.clients as usize),
+        dialers: env.dialers,
+        spread: env.spread,
         transport: plan.transport,
         variant: plan.variant,
         poll_interval: plan.poll_interval,
@@ -88,9 +95,10 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
 
     let watched = watch.finish(&records);
     let mut errors = watched.errors();
-    let times = event_times(env.scraper, &records, &watched.segments, &mut errors).await;
+    let times = event_times(&mut env.scrapers[0], &records, &watched.segments, &mut errors).await;
+    let nodes = assemble::Nodes { names: &names, watched: &watched.nodes, spread: ctx.spread };
     let Assembled { mut step, histograms } =
-        assemble::assemble(plan, &timeline, &records, &watched.segments, &times, &watched.memory);
+        assemble::assemble(plan, &timeline, &records, &watched.segments, &times, &watched.memory, &nodes);
     if hung > 0 {
         errors.insert("client_hung".into(), hung);
     }

@@ -1,9 +1,12 @@
-//! Watching the server while a step runs: a reading of `/metrics` every half second and at
-//! the window's edges (feeding the [`Window`]), resident memory over the whole step, the
-//! drain (over once every client reached the window's last event, [`Live::all_reached`]) and
-//! when to give up on the server. A failed reading is skipped, never taken as zeros; about
-//! three seconds of them, or the embedded server's exit, end the step ([`Lost`]); a page that
-//! lacks a metric is counted (`metrics_protocol`) and said on stderr.
+//! Watching the server while a step runs: a reading of every node's `/metrics` every half
+//! second and at the window's edges (feeding one [`Window`] per node), resident memory over
+//! the whole step, the drain (over once every client reached the window's last event,
+//! [`Live::all_reached`]) and when to give up on a node. A failed reading is skipped, never
+//! taken as zeros; about three seconds of them on any node, or the embedded server's exit,
+//! end the step ([`Lost`]); a page that lacks a metric is counted (`metrics_protocol`).
+//!
+//! The nodes of a cluster serve one feed, so the first node's window bounds the step's events
+//! for every client; each node's own window gives its counters (bytes, CPU, backplane).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use crate::progress::StepProgress;
 use crate::recorder::ClientRecord;
 use crate::scrape::{ScrapeError, Scraper};
 use crate::window::{Reading, Segments, ServerNumbers, Window};
+use futures_util::future::join_all;
 
 /// Failed readings in a row (one each half second) after which the server is lost: a
 /// restarted server is back long before that.
@@ -65,7 +69,7 @@ impl From<ScrapeError> for Lost {
     }
 }
 
-/// Resident memory over a whole step, in bytes.
+/// Resident memory over a whole step, in bytes (servers: summed over the nodes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Memory {
     pub server_start: u64,
@@ -76,11 +80,21 @@ pub struct Memory {
 
 /// What watching a step found.
 pub struct Watched {
+    /// The first node's window: the step's events.
     pub segments: Segments,
+    /// Every node's window and memory, in `--target` order (the first node included).
+    pub nodes: Vec<NodeWatched>,
     pub memory: Memory,
     pub lost: Option<Lost>,
     /// Readings whose page could not be read.
     pub unreadable: u64,
+}
+
+/// One node's window and resident memory over the step.
+pub struct NodeWatched {
+    pub segments: Segments,
+    pub rss_start: u64,
+    pub rss_peak: u64,
 }
 
 impl Watched {
@@ -97,49 +111,65 @@ impl Watched {
     }
 }
 
-/// The server, watched through one step.
-pub struct Watch<'a> {
+/// One node, watched through one step.
+struct Node<'a> {
     scraper: &'a mut Scraper,
-    embedded: Option<&'a mut Embedded>,
-    transport: Transport,
     window: Window,
-    memory: Memory,
     last_ok: Reading,
     failures: u32,
+    rss_start: u64,
+    rss_peak: u64,
+}
+
+/// The server's nodes, watched through one step.
+pub struct Watch<'a> {
+    nodes: Vec<Node<'a>>,
+    embedded: Option<&'a mut Embedded>,
+    transport: Transport,
+    own_start: u64,
+    own_peak: u64,
     unreadable: u64,
     lost: Option<Lost>,
 }
 
 impl<'a> Watch<'a> {
-    /// Takes the reading the step starts from (before any client connects); without it there
-    /// is no step to run.
+    /// Takes the reading the step starts from on every node (before any client connects);
+    /// without it there is no step to run.
     pub async fn start(
-        scraper: &'a mut Scraper,
+        scrapers: &'a mut [Scraper],
         embedded: Option<&'a mut Embedded>,
         transport: Transport,
     ) -> Result<Watch<'a>, Lost> {
         let own_start = process::resident_bytes();
-        let pre = take(scraper, transport).await?;
-        let server_start = pre.server.rss_bytes;
-        let memory = Memory { server_start, server_peak: server_start, own_start, own_peak: own_start };
-        let window = Window::default();
-        Ok(Watch {
-            scraper,
-            embedded,
-            transport,
-            window,
-            memory,
-            last_ok: pre,
-            failures: 0,
-            unreadable: 0,
-            lost: None,
-        })
+        let firsts = join_all(scrapers.iter_mut().map(|s| take(s, transport))).await;
+        let mut nodes = Vec::with_capacity(firsts.len());
+        for (scraper, first) in scrapers.iter_mut().zip(firsts) {
+            let pre = first?;
+            let rss = pre.server.rss_bytes;
+            nodes.push(Node {
+                scraper,
+                window: Window::default(),
+                last_ok: pre,
+                failures: 0,
+                rss_start: rss,
+                rss_peak: rss,
+            });
+        }
+        if nodes.is_empty() {
+            return Err(Lost::Gone("no server to watch".into()));
+        }
+        Ok(Watch { nodes, embedded, transport, own_start, own_peak: own_start, unreadable: 0, lost: None })
+    }
+
+    /// The first node's window: the step's.
+    fn window(&self) -> &Window {
+        &self.nodes[0].window
     }
 
     /// Reads every half second and at the window's edges until every client has reached the
     /// window's last event (checked every [`DRAIN_CHECK`] once the window closed), the step's
-    /// stop time (the drain's bound), the step's cancellation, or the loss of the server
-    /// (which cancels the step).
+    /// stop time (the drain's bound), the step's cancellation, or the loss of a node (which
+    /// cancels the step).
     pub async fn run(
         &mut self,
         timeline: &Timeline,
@@ -151,12 +181,12 @@ impl<'a> Watch<'a> {
         let mut drain = tokio::time::interval(DRAIN_CHECK);
         drain.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
+            let (open, closed) = (self.window().is_open(), self.window().is_closed());
             let read = tokio::select! {
                 _ = tick.tick() => true,
-                _ = tokio::time::sleep_until(timeline.window_start), if !self.window.is_open() => true,
-                _ = tokio::time::sleep_until(timeline.window_end),
-                    if self.window.is_open() && !self.window.is_closed() => true,
-                _ = drain.tick(), if self.window.is_closed() => false,
+                _ = tokio::time::sleep_until(timeline.window_start), if !open => true,
+                _ = tokio::time::sleep_until(timeline.window_end), if open && !closed => true,
+                _ = drain.tick(), if closed => false,
                 _ = tokio::time::sleep_until(timeline.stop_at) => true,
                 _ = cancel.cancelled() => true,
             };
@@ -167,15 +197,11 @@ impl<'a> Watch<'a> {
                 continue;
             }
             let now = Instant::now();
-            if let Some(r) = self.read().await {
-                self.memory.server_peak = self.memory.server_peak.max(r.server.rss_bytes);
-                self.window.observe(r, now, timeline);
-                self.last_ok = r;
-            }
+            self.read(now, timeline).await;
             if self.lost.is_some() {
                 cancel.cancel();
             }
-            self.memory.own_peak = self.memory.own_peak.max(process::resident_bytes());
+            self.own_peak = self.own_peak.max(process::resident_bytes());
             progress.tick(now.saturating_duration_since(timeline.t0), live);
             if now >= timeline.stop_at || cancel.is_cancelled() {
                 break;
@@ -185,55 +211,79 @@ impl<'a> Watch<'a> {
 
     /// Whether every client has reached the window's last event: the drain is over.
     fn drained(&self, live: &Live) -> bool {
-        self.window.last_event().is_some_and(|(epoch, seq)| live.all_reached(epoch, seq))
+        self.window().last_event().is_some_and(|(epoch, seq)| live.all_reached(epoch, seq))
     }
 
     /// The loop can end before the closing reading (a slow scrape ran past the stop time, or
     /// the step was cancelled): take it now, so the window ends where it really ended.
     pub async fn close_window(&mut self) {
-        if self.window.is_open() && !self.window.is_closed() && self.lost.is_none() {
-            if let Some(r) = self.take().await {
-                self.window.close_late(r);
+        if self.lost.is_some() {
+            return;
+        }
+        let transport = self.transport;
+        let late = join_all(self.nodes.iter_mut().map(|n| async move {
+            if n.window.is_open() && !n.window.is_closed() {
+                Some(take(n.scraper, transport).await)
+            } else {
+                None
+            }
+        }))
+        .await;
+        for (i, r) in late.into_iter().enumerate() {
+            match r {
+                Some(Ok(r)) => self.nodes[i].window.close_late(r),
+                Some(Err(e)) => self.count(&e),
+                None => {}
             }
         }
     }
 
-    /// The finished window, once the clients handed back their records.
+    /// The finished windows, once the clients handed back their records.
     pub fn finish(self, records: &[ClientRecord]) -> Watched {
-        let segments = self.window.finish(self.last_ok, records);
-        Watched { segments, memory: self.memory, lost: self.lost, unreadable: self.unreadable }
+        let nodes: Vec<NodeWatched> = self
+            .nodes
+            .into_iter()
+            .map(|n| NodeWatched {
+                segments: n.window.finish(n.last_ok, records),
+                rss_start: n.rss_start,
+                rss_peak: n.rss_peak,
+            })
+            .collect();
+        let memory = Memory {
+            server_start: nodes.iter().map(|n| n.rss_start).sum(),
+            server_peak: nodes.iter().map(|n| n.rss_peak).sum(),
+            own_start: self.own_start,
+            own_peak: self.own_peak,
+        };
+        let segments = nodes[0].segments.clone();
+        Watched { segments, nodes, memory, lost: self.lost, unreadable: self.unreadable }
     }
 
-    /// A reading in the loop: failures in a row (or the embedded server's exit) lose the server.
-    async fn read(&mut self) -> Option<Reading> {
+    /// A reading of every node in the loop: failures in a row on one node (or the embedded
+    /// server's exit) lose the server.
+    async fn read(&mut self, now: Instant, timeline: &Timeline) {
         if let Some(how) = self.embedded.as_mut().and_then(|e| e.ended()) {
             self.lost = Some(Lost::Gone(format!("the embedded server ended: {how}")));
-            return None;
+            return;
         }
-        match take(self.scraper, self.transport).await {
-            Ok(r) => {
-                self.failures = 0;
-                Some(r)
-            }
-            Err(e) => {
-                self.failures += 1;
-                self.count(&e);
-                if self.failures >= FAILURES_TO_GIVE_UP {
-                    self.lost = Some(Lost::from(e));
+        let transport = self.transport;
+        let readings = join_all(self.nodes.iter_mut().map(|n| take(n.scraper, transport))).await;
+        for (i, r) in readings.into_iter().enumerate() {
+            match r {
+                Ok(r) => {
+                    let n = &mut self.nodes[i];
+                    n.failures = 0;
+                    n.rss_peak = n.rss_peak.max(r.server.rss_bytes);
+                    n.window.observe(r, now, timeline);
+                    n.last_ok = r;
                 }
-                None
-            }
-        }
-    }
-
-    /// A reading outside the loop's bookkeeping; a failure is counted, not held against the
-    /// server.
-    async fn take(&mut self) -> Option<Reading> {
-        match take(self.scraper, self.transport).await {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.count(&e);
-                None
+                Err(e) => {
+                    self.nodes[i].failures += 1;
+                    self.count(&e);
+                    if self.nodes[i].failures >= FAILURES_TO_GIVE_UP && self.lost.is_none() {
+                        self.lost = Some(Lost::from(e));
+                    }
+                }
             }
         }
     }
@@ -249,7 +299,7 @@ impl<'a> Watch<'a> {
     }
 }
 
-/// One reading of the server, and this process's CPU at the same moment.
+/// One reading of a node, and this process's CPU at the same moment.
 async fn take(scraper: &mut Scraper, transport: Transport) -> Result<Reading, ScrapeError> {
     let sample = scraper.sample().await?;
     let server = ServerNumbers::read(&sample, transport)

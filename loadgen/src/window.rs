@@ -17,7 +17,7 @@ use crate::recorder::{ClientRecord, Delivery};
 
 /// What a step reads of one `/metrics` page. Every value is read when the page arrives, so a
 /// missing metric fails the reading instead of becoming a zero later.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ServerNumbers {
     pub epoch: u64,
     pub seq: u64,
@@ -31,6 +31,12 @@ pub struct ServerNumbers {
     pub bytes_received: f64,
     pub bytes_sent: f64,
     pub messages_sent: f64,
+    /// A cluster node's backplane: bytes from NATS, gaps seen, events repaired, feed resets
+    /// (zero on a single server).
+    pub backplane_bytes: f64,
+    pub feed_gaps: f64,
+    pub events_repaired: f64,
+    pub feed_resets: f64,
 }
 
 impl ServerNumbers {
@@ -43,6 +49,10 @@ impl ServerNumbers {
             bytes_received: with_shared(s, PerChannel::BytesReceived, transport)?,
             bytes_sent: with_shared(s, PerChannel::BytesSent, transport)?,
             messages_sent: with_shared(s, PerChannel::MessagesSent, transport)?,
+            backplane_bytes: s.get(Single::BackplaneBytesReceived)?,
+            feed_gaps: s.get(Single::FeedGaps)?,
+            events_repaired: s.get(Single::FeedEventsRepaired)?,
+            feed_resets: s.get(Single::FeedResets)?,
         })
     }
 }
@@ -224,6 +234,7 @@ mod tests {
             bytes_received: 0.0,
             bytes_sent,
             messages_sent: 0.0,
+            ..ServerNumbers::default()
         };
         Reading { server, own_cpu: 0.0, tcp_segments: None, at }
     }

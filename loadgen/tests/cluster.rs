@@ -1,6 +1,7 @@
 //! The cluster end to end, as separate processes: a real `nats-server`, a publisher and two
 //! nodes (`loadgen serve-embedded` with `--publish` / `--feed`), two `loadgen run --part K/2`
-//! processes (one per node, one `--start-at`), then `loadgen merge`. Needs nats-server.
+//! processes each spreading its clients over both nodes (`--target A,B`, one `--start-at`),
+//! then `loadgen merge`. Needs nats-server.
 
 mod common;
 
@@ -47,12 +48,13 @@ fn two_parts_on_two_nodes_merge_into_one_run_with_every_event_once() {
     let dir = temp_dir("cluster");
     let start_at = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("after 1970")
         + Duration::from_secs(2);
-    let parts: Vec<_> = [(1, &node_a), (2, &node_b)]
+    let both = format!("{node_a},{node_b}");
+    let parts: Vec<_> = [1, 2]
         .into_iter()
-        .map(|(k, node)| {
+        .map(|k| {
             let out = dir.join(format!("part{k}"));
             let child = loadgen()
-                .args(["run", "--quiet", "--target", node, "--part", &format!("{k}/2")])
+                .args(["run", "--repeat", "1", "--quiet", "--target", &both, "--part", &format!("{k}/2")])
                 .args(["--start-at", &start_at.as_secs_f64().to_string()])
                 .args(["--transports", "ws,sse,delta-poll", "--clients", "6", "--poll-interval", "200ms"])
                 .args(["--duration", "2s", "--warmup", "500ms"])
@@ -84,12 +86,24 @@ fn two_parts_on_two_nodes_merge_into_one_run_with_every_event_once() {
     assert!(status.success());
     let merged = read_results(&merged_dir);
     let parts: Vec<_> = outs.iter().map(|o| read_results(o)).collect();
-    assert_eq!(merged.cluster.as_ref().map(|c| (c.parts, c.nodes.len())), Some((2, 2)));
+    let nodes = vec![node_a.clone(), node_b.clone()];
+    assert_eq!(merged.cluster.as_ref().map(|c| (c.parts, &c.nodes)), Some((2, &nodes)));
     for (i, m) in merged.steps.iter().enumerate() {
         let name = m.transport.label();
         for p in &parts {
             let s = &p.steps[i];
             assert_eq!(s.clients, 3, "{name}: each part runs half the clients");
+            // Part 1 has clients 0-2 of the step (nodes a, b, a), part 2 clients 3-5 (b, a, b).
+            let spread: Vec<(&str, u32)> = s.nodes.iter().map(|n| (n.node.as_str(), n.clients)).collect();
+            assert_eq!(spread.len(), 2, "{name}: each part spread over both nodes: {spread:?}");
+            assert!(s.nodes.iter().all(|n| n.clients > 0), "{name}: {spread:?}");
+            assert_eq!(s.nodes.iter().map(|n| n.clients).sum::<u32>(), s.clients, "{name}: {spread:?}");
+            assert_eq!(s.nodes.iter().map(|n| n.deliveries).sum::<u64>(), s.deliveries, "{name}");
+            for n in &s.nodes {
+                assert_eq!((n.deliveries, n.lost), (n.deliveries_expected, 0), "{name} on {}", n.node);
+                assert!(n.wire_bytes.to_client > 0, "{name}: {} was read and served its clients", n.node);
+                assert!(n.backplane_bytes > 0, "{name}: {} took the window's events from NATS", n.node);
+            }
             assert!(s.events_published > 0, "{name}: the nodes served the publisher's events");
             assert_eq!(
                 (s.deliveries, s.coalesced, s.late, s.lost, s.duplicates),
@@ -100,6 +114,15 @@ fn two_parts_on_two_nodes_merge_into_one_run_with_every_event_once() {
         }
         assert!([Transport::Ws, Transport::Sse, Transport::DeltaPoll].contains(&m.transport));
         assert_eq!(m.clients, 6);
+        // Merged: each node's clients and deliveries summed over the parts (each part's window
+        // has its own events, so the nodes' expected deliveries need not be equal).
+        let per_node: Vec<(&str, u32)> = m.nodes.iter().map(|n| (n.node.as_str(), n.clients)).collect();
+        assert_eq!(per_node, [(node_a.as_str(), 3), (node_b.as_str(), 3)], "{name}");
+        for n in &m.nodes {
+            assert_eq!(n.deliveries, n.deliveries_expected, "{name}: every event on {}", n.node);
+        }
+        assert_eq!(m.nodes.iter().map(|n| n.deliveries).sum::<u64>(), m.deliveries, "{name}");
+        assert_eq!(m.deliveries, m.deliveries_expected, "{name}: nothing lost over the whole cluster");
         let counts: u64 = parts.iter().map(|p| p.steps[i].event_delay_us.count).sum();
         assert_eq!(m.event_delay_us.count, counts, "{name}: merged count is the sum of the parts");
         // One histogram of every sample, built here from the parts' own logs.

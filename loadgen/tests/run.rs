@@ -168,6 +168,31 @@ fn a_warmup_shorter_than_the_poll_interval_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn several_targets_must_be_nodes_of_one_feed_and_bad_ones_are_refused_before_anything_runs() {
+    let (mut a, url_a) = serve("127.0.0.1:0", "10");
+    let (mut b, url_b) = serve("127.0.0.1:0", "10");
+    let dir = temp_dir("two-feeds").join("never");
+    let run = |targets: &str| {
+        loadgen()
+            .args(["run", "--quiet", "--transports", "ws", "--clients", "2", "--duration", "1s"])
+            .args(["--target", targets, "--out"])
+            .arg(&dir)
+            .output()
+            .expect("loadgen runs")
+    };
+    // Two servers with feeds of their own: a client's events could not be judged by one window.
+    let out = run(&format!("{url_a},{url_b}"));
+    let _ = (a.kill(), b.kill(), a.wait(), b.wait());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(stderr.contains("do not serve one feed"), "{stderr}");
+    let out = run(&format!("{url_a},{url_a}/"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("names one node twice"), "{stderr}");
+    assert!(!dir.exists(), "nothing ran, nothing was written");
+}
+
+#[test]
 fn the_clock_offset_to_a_server_on_one_host_is_zero_within_its_uncertainty() {
     let (mut server, url) = serve("127.0.0.1:0", "0");
     let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().expect("address");

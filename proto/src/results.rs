@@ -322,6 +322,42 @@ pub struct Step {
     /// Deliveries in each second of the measured window.
     pub deliveries_per_s: Vec<u64>,
     pub files: StepFiles,
+    /// Each server node's share of the step, in `--target` order (one entry for a single
+    /// server; absent in files written before nodes were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeStep>,
+}
+
+/// One server node's share of a step: its clients and what they received (client side, summed
+/// over load processes by `loadgen merge`), and its own counters over the window (server
+/// side, read from its `/metrics`; the same node read by several load processes is counted
+/// once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NodeStep {
+    /// The node, `http(s)://HOST:PORT` as `--target` named it.
+    pub node: String,
+    /// Clients that connected to this node (client `i` of the step goes to node `i mod N`).
+    pub clients: u32,
+    /// Events those clients received themselves inside the window.
+    pub deliveries: u64,
+    /// `events_published × clients` of this node.
+    pub deliveries_expected: u64,
+    /// Events those clients never held, not even their effect (a gap).
+    pub lost: u64,
+    /// The node's sockets over the window.
+    pub wire_bytes: WireBytes,
+    /// Frames the node sent with data (WebSocket/SSE).
+    pub messages: u64,
+    pub server_cpu_s: f64,
+    pub rss_peak_bytes: u64,
+    /// Payload bytes of events and repairs the node received from NATS in the window (0 for
+    /// a server that is not a cluster node).
+    pub backplane_bytes: u64,
+    /// Gaps in seq the node saw from NATS, events it fetched to repair them, and times it
+    /// restarted its feed from the publisher's snapshot, in the window.
+    pub feed_gaps: u64,
+    pub events_repaired: u64,
+    pub feed_resets: u64,
 }
 
 impl Step {
@@ -357,6 +393,7 @@ impl Step {
             errors: BTreeMap::new(),
             deliveries_per_s: Vec::new(),
             files: StepFiles::default(),
+            nodes: Vec::new(),
         }
     }
 

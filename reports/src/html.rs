@@ -11,7 +11,7 @@ use proto::results::Results;
 use super::chart::Chart;
 use super::summary::{self, Summary};
 use super::table::{self, Cell, Table};
-use super::{format, lubbers};
+use super::{cluster, format, lubbers};
 
 /// What `templates/index.html` shows, computed before the template runs.
 #[derive(Template)]
@@ -34,6 +34,8 @@ struct Page<'a> {
     shows: Shows,
     config: Table,
     machine: Table,
+    /// Several nodes or load processes: who took part, balance and backplane.
+    cluster: Option<cluster::Section>,
 }
 
 /// The whole page.
@@ -62,6 +64,7 @@ pub fn page(results: &Results, charts: &[Chart]) -> askama::Result<String> {
         shows: Shows::of(results),
         config: table::config(results),
         machine: table::machine(results),
+        cluster: cluster::section(results),
     }
     .render()
 }

@@ -24,6 +24,8 @@
 //! * `html`: fills `templates/index.html` (askama, checked at compile time, with
 //!   `table.html`, `how-to-read.html` and `report.css` beside it) with all of the above.
 //!
+//! * `cluster`: the "Cluster" section (`templates/cluster.html`) of a run with several server
+//!   nodes or load processes: who took part, per-node balance, bytes through NATS per event.
 //! * `capacity`: the capacity report (`capacity.json` of `loadgen capacity` → `capacity.html`).
 //!
 //! [`render`] writes the page and the charts; [`render_dir`] reads a `results.json` and
@@ -37,6 +39,7 @@ use proto::results::Results;
 
 pub mod capacity;
 pub mod chart;
+pub mod cluster;
 pub mod derived;
 pub mod format;
 pub mod html;

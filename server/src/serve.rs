@@ -120,8 +120,10 @@ pub async fn run_until_signal_with_source<S: EventSource>(config: Config, source
     let fds = proto::process::raise_fd_limit();
     let addr = config.addr;
     let cert_out = config.cert_out.clone();
-    let running = start_with_source(config, source)
-        .await
+    // A cluster node or publisher (`--feed nats://…`, `--publish`) takes its feed from NATS or
+    // from the generator (`cluster.rs`), never from `source`.
+    let cluster = config.feed_nats_url().is_some() || config.publish.is_some();
+    let running = if cluster { start(config).await } else { start_with_source(config, source).await }
         .with_context(|| format!("while starting the server on {addr}"))?;
     if let (Some(path), Some(tls)) = (&cert_out, &running.tls) {
         std::fs::write(path, &tls.cert_pem)

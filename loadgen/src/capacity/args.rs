@@ -132,7 +132,7 @@ impl CapacityArgs {
     /// The step settings of every probe, as `loadgen run` takes them (`clients`: the bound).
     pub fn run_args(&self) -> RunArgs {
         RunArgs {
-            target: self.target.clone(),
+            target: self.target.clone().into_iter().collect(),
             transports: self.transports.clone(),
             protocol: self.protocol.clone(),
             tls: self.tls.clone(),

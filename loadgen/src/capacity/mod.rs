@@ -22,7 +22,7 @@ use crate::machine;
 use crate::plan::{self, StepPlan};
 use crate::progress::Progress;
 use crate::run::{self, Server};
-use crate::scrape::Scraper;
+use crate::spread::Spread;
 use crate::step::{self, Env};
 use args::CapacityArgs;
 use proto::capacity::{Capacity, Probe, Stop, TransportCapacity, CAPACITY_SCHEMA};
@@ -44,8 +44,10 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
     let limits = Limits::read();
     let run_args = args.run_args();
     std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
-    let Server { endpoints, name, mut embedded, .. } = run::find_server(&run_args, &dir).await?;
-    let clock = run::read_clock(&endpoints).await?;
+    let server = run::find_server(&run_args, &dir).await?;
+    let clock = run::read_clock(server.home()).await?;
+    let mut scrapers = server.scrapers();
+    let Server { nodes, name, mut embedded, .. } = server;
     let machine = machine::describe();
     let level = args.service_level();
     let mut capacity = Capacity {
@@ -78,7 +80,6 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
     ));
     let spec =
         Spec { start: args.start, factor: args.factor, max: args.max_clients, resolution: args.resolution };
-    let mut scraper = Scraper::new(endpoints.home());
     let plans = plan::sweep(&run_args);
     let mut index = 0;
     'transports: for template in &plans {
@@ -103,13 +104,14 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
                     let p = StepPlan { clients, index, ..template.clone() };
                     index += 1;
                     let shown = Progress::new(args.quiet || !is_terminal(), 1).start(&p);
-                    let dialer = endpoints.dialer(p.variant).map_err(anyhow::Error::msg)?;
+                    let dialers = run::dialers(&nodes, p.variant).map_err(anyhow::Error::msg)?;
                     if let Some(e) = embedded.as_mut() {
                         e.restart_feed().await;
                     }
                     let env = Env {
-                        dialer,
-                        scraper: &mut scraper,
+                        dialers,
+                        spread: Spread { nodes: nodes.len(), first: 0 },
+                        scrapers: &mut scrapers,
                         embedded: embedded.as_mut(),
                         cancel: &cancel,
                         progress: &shown,
@@ -224,7 +226,7 @@ fn is_terminal() -> bool {
 fn run_config(args: &CapacityArgs) -> RunConfig {
     let r = args.run_args();
     RunConfig {
-        target: r.target.clone(),
+        target: r.target_label(),
         transports: r.transports.clone(),
         clients: r.clients.clone(),
         duration_s: r.duration.as_secs_f64(),

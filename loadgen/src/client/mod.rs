@@ -80,8 +80,11 @@ impl Live {
 
 /// What every client of a step shares.
 pub struct StepCtx {
-    /// Where and how every client of the step connects (address, `Host`, protocol, TLS).
-    pub dialer: Dialer,
+    /// Where and how the step's clients connect (address, `Host`, protocol, TLS), one per
+    /// server node, in `--target` order.
+    pub dialers: Vec<Dialer>,
+    /// Which node each client connects to.
+    pub spread: crate::spread::Spread,
     pub transport: Transport,
     /// Protocol, TLS and compression: how every client of the step connects.
     pub variant: Variant,
@@ -137,6 +140,11 @@ impl StepCtx {
             );
         }
         req
+    }
+
+    /// How client `i` reaches its node.
+    pub fn dialer(&self, i: usize) -> &Dialer {
+        &self.dialers[self.spread.node(i) % self.dialers.len()]
     }
 
     /// The source address for client `i`.

@@ -60,7 +60,7 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
             Attempt::Stop => break,
         }
         let Some(c) = p.conn.as_mut() else { continue };
-        let req = request(ctx, p.cursor, p.coding);
+        let req = request(ctx, i, p.cursor, p.coding);
         let sent = Instant::now();
         let answer = tokio::select! {
             _ = ctx.cancel.cancelled() => break,
@@ -115,7 +115,7 @@ impl Poller<'_> {
             return Attempt::Open(());
         }
         let ctx = self.ctx;
-        match self.reconnect.connect(ctx, &mut self.rec, ctx.dialer.http(ctx.source(i))).await {
+        match self.reconnect.connect(ctx, &mut self.rec, ctx.dialer(i).http(ctx.source(i))).await {
             Attempt::Open(Opened { conn, started }) => {
                 self.conn = Some(conn);
                 self.opened_at = Some(started);
@@ -155,13 +155,13 @@ impl Poller<'_> {
 
 /// The next poll: the snapshot (conditional for a short poller holding one), or the events
 /// after the cursor (held by the server for a long poller).
-fn request(ctx: &StepCtx, cursor: Option<u64>, coding: Coding) -> http::Request<Empty<Bytes>> {
+fn request(ctx: &StepCtx, i: usize, cursor: Option<u64>, coding: Coding) -> http::Request<Empty<Bytes>> {
     let path = match (ctx.transport, cursor) {
         (Transport::ShortPoll, _) | (_, None) => "/api/scores".to_string(),
         (Transport::DeltaPoll, Some(s)) => format!("/api/events?since={s}"),
         (_, Some(s)) => format!("/api/events?since={s}&wait={LONG_POLL_WAIT_S}"),
     };
-    let mut req = ctx.offer_encodings(get(&ctx.dialer.host, &path));
+    let mut req = ctx.offer_encodings(get(&ctx.dialer(i).host, &path));
     if let (Transport::ShortPoll, Some(seq)) = (ctx.transport, cursor) {
         // The tag of the representation held, as a browser's cache sends it back.
         let tag = proto::encoding::etag(seq, coding).parse().expect("a quoted number is a valid header");

@@ -23,8 +23,8 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
         let opened = async {
-            let mut conn = ctx.dialer.http(ctx.source(i)).await?;
-            let mut req = ctx.offer_encodings(get(&ctx.dialer.host, "/sse"));
+            let mut conn = ctx.dialer(i).http(ctx.source(i)).await?;
+            let mut req = ctx.offer_encodings(get(&ctx.dialer(i).host, "/sse"));
             if let Some(s) = last_seq {
                 req.headers_mut().insert("last-event-id", s.to_string().parse().expect("digits"));
             }

@@ -36,7 +36,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             None => "/ws".to_string(),
         };
         let opened = async {
-            let open = ctx.dialer.websocket(ctx.source(i), &path, config());
+            let open = ctx.dialer(i).websocket(ctx.source(i), &path, config());
             tokio::time::timeout(HANDSHAKE_LIMIT, open)
                 .await
                 .map_err(|_| Failure::timeout("the WebSocket handshake", HANDSHAKE_LIMIT))?

@@ -38,7 +38,7 @@ pub async fn open(
         Some(s) => format!("/ws?since={s}"),
         None => "/ws".to_string(),
     };
-    let dialer = &ctx.dialer;
+    let dialer = ctx.dialer(i);
     let hs = async {
         let (upgraded, ext, conn) = match dialer.protocol {
             Protocol::H1 => {

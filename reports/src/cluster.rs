@@ -1,0 +1,267 @@
+//! The report's "Cluster" section, shown only when more than one server node or load process
+//! took part: who took part, how evenly each step's clients and deliveries fell on the nodes,
+//! and what the backplane carried (bytes each node took from NATS per event published).
+//!
+//! Per-node figures come from `Step::nodes`: clients and deliveries are client-side (summed
+//! over load processes), bytes and CPU are each node's own `/metrics`, counted once per node.
+
+use std::fmt::Write as _;
+
+use proto::results::{NodeStep, Results, Step};
+
+use crate::format;
+use crate::palette;
+use crate::table::{Cell, Table};
+
+/// What the section shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// Who took part, in one sentence.
+    pub intro: String,
+    /// One row per step and node.
+    pub balance: Table,
+    /// One row per step: the backplane's traffic.
+    pub backplane: Table,
+}
+
+/// How many server nodes and load processes took part.
+pub fn participants(r: &Results) -> (usize, u32) {
+    let from_steps = r.steps.iter().map(|s| s.nodes.len()).max().unwrap_or(0);
+    let nodes = r.cluster.as_ref().map_or(0, |c| c.nodes.len()).max(from_steps).max(1);
+    let parts = r.cluster.as_ref().map_or(1, |c| c.parts).max(1);
+    (nodes, parts)
+}
+
+/// The section, when the run had more than one node or load process.
+pub fn section(r: &Results) -> Option<Section> {
+    let (nodes, parts) = participants(r);
+    if nodes < 2 && parts < 2 {
+        return None;
+    }
+    let names: Vec<String> = match &r.cluster {
+        Some(c) if !c.nodes.is_empty() => c.nodes.clone(),
+        _ => r
+            .steps
+            .iter()
+            .find(|s| !s.nodes.is_empty())
+            .map_or_else(Vec::new, |s| s.nodes.iter().map(|n| n.node.clone()).collect()),
+    };
+    let intro = format!(
+        "{nodes} server node{} and {parts} load-generator process{} took part{}. Each load process \
+         sent its client i of a step (counted over all processes) to node i mod {nodes}; every node \
+         followed one publisher through NATS.",
+        if nodes == 1 { "" } else { "s" },
+        if parts == 1 { "" } else { "es" },
+        if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) },
+    );
+    Some(Section { intro, balance: balance(r), backplane: backplane(r) })
+}
+
+fn step_cells(s: &Step) -> Vec<Cell> {
+    let mut label = palette::name(s.transport).to_string();
+    if s.variant != proto::Variant::default() {
+        label = format!("{label} ({})", s.variant);
+    }
+    vec![
+        Cell { text: label, transport: Some(s.transport), ..Cell::default() },
+        Cell::num(format::int(u64::from(s.clients))),
+    ]
+}
+
+fn head(cols: &[&str]) -> Vec<String> {
+    cols.iter().map(|c| c.to_string()).collect()
+}
+
+/// Each node's share of every step.
+fn balance(r: &Results) -> Table {
+    let mut rows = Vec::new();
+    for s in &r.steps {
+        for n in &s.nodes {
+            let mut row = step_cells(s);
+            row.extend([
+                Cell::text(n.node.clone()),
+                Cell::num(format::int(u64::from(n.clients))),
+                Cell::num(format::count_share(u64::from(n.clients), u64::from(s.clients))),
+                Cell::num(format::int(n.deliveries)),
+                Cell::num(format::count_share(n.deliveries, n.deliveries_expected)),
+                Cell { bad: n.lost > 0, ..Cell::num(format::int(n.lost)) },
+                Cell::num(format::bytes((n.wire_bytes.to_server + n.wire_bytes.to_client) as f64)),
+                Cell::num(format!("{:.2}\u{a0}s", n.server_cpu_s)),
+            ]);
+            rows.push(row);
+        }
+    }
+    Table {
+        id: "cluster-balance",
+        caption: "Balance: each node's clients and what they received, per step".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Node",
+            "Its clients",
+            "Share",
+            "Deliveries",
+            "Of expected",
+            "Lost",
+            "Wire bytes",
+            "Server CPU",
+        ]),
+        rows,
+    }
+}
+
+/// Bytes a node took from NATS per event published in the window.
+pub fn nats_bytes_per_event(n: &NodeStep, s: &Step) -> Option<f64> {
+    (s.events_published > 0).then(|| n.backplane_bytes as f64 / s.events_published as f64)
+}
+
+/// The backplane's traffic of every step.
+fn backplane(r: &Results) -> Table {
+    let rows = r
+        .steps
+        .iter()
+        .filter(|s| !s.nodes.is_empty())
+        .map(|s| {
+            let per_node: Vec<f64> = s.nodes.iter().filter_map(|n| nats_bytes_per_event(n, s)).collect();
+            let total: f64 = per_node.iter().sum();
+            let sum = |f: fn(&NodeStep) -> u64| s.nodes.iter().map(f).sum::<u64>();
+            let mut row = step_cells(s);
+            row.extend([
+                Cell::num(format::int(s.events_published)),
+                Cell::num(if per_node.is_empty() {
+                    "—".into()
+                } else {
+                    format::bytes(total / per_node.len() as f64)
+                }),
+                Cell::num(if per_node.is_empty() { "—".into() } else { format::bytes(total) }),
+                Cell::num(format::int(sum(|n| n.feed_gaps))),
+                Cell::num(format::int(sum(|n| n.events_repaired))),
+                Cell { bad: sum(|n| n.feed_resets) > 0, ..Cell::num(format::int(sum(|n| n.feed_resets))) },
+            ]);
+            row
+        })
+        .collect();
+    Table {
+        id: "cluster-backplane",
+        caption: "Backplane: what the nodes took from NATS in each step's window".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "Events published",
+            "NATS bytes per event, per node",
+            "NATS bytes per event, all nodes",
+            "Gaps",
+            "Repaired",
+            "Feed resets",
+        ]),
+        rows,
+    }
+}
+
+/// The section as plain text for the terminal (`loadgen merge`, `loadgen run`), or `None`.
+pub fn text(r: &Results) -> Option<String> {
+    let section = section(r)?;
+    let mut out = format!("\n{}\n", section.intro);
+    let _ = writeln!(
+        out,
+        "\n{:<11} {:>7}  {:<26} {:>7} {:>11} {:>9} {:>6} {:>12}",
+        "transport", "clients", "node", "clients", "deliveries", "of exp.", "lost", "NATS B/evt"
+    );
+    for s in &r.steps {
+        for n in &s.nodes {
+            let nats = nats_bytes_per_event(n, s).map_or_else(|| "-".into(), |b| format!("{b:.0}"));
+            let _ = writeln!(
+                out,
+                "{:<11} {:>7}  {:<26} {:>7} {:>11} {:>9} {:>6} {:>12}",
+                s.transport.name(),
+                s.clients,
+                n.node,
+                n.clients,
+                n.deliveries,
+                format::count_share(n.deliveries, n.deliveries_expected),
+                n.lost,
+                nats
+            );
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::results::{Cluster, Machine, RunConfig, Versions, WireBytes, SCHEMA};
+    use proto::Transport;
+
+    fn node(name: &str, clients: u32, backplane: u64) -> NodeStep {
+        NodeStep {
+            node: name.into(),
+            clients,
+            deliveries: u64::from(clients) * 40,
+            deliveries_expected: u64::from(clients) * 40,
+            wire_bytes: WireBytes { to_server: 100, to_client: 9000 },
+            backplane_bytes: backplane,
+            server_cpu_s: 0.25,
+            ..NodeStep::default()
+        }
+    }
+
+    fn results(nodes: Vec<NodeStep>, cluster: Option<Cluster>) -> Results {
+        let clients = nodes.iter().map(|n| n.clients).sum();
+        let step = Step { events_published: 40, nodes, ..Step::empty(Transport::Ws, clients) };
+        Results {
+            schema: SCHEMA,
+            started: "2026-12-03T09:00:00Z".into(),
+            config: RunConfig::default(),
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "x".into(),
+                kernel: "k".into(),
+                os: "o".into(),
+                memory_bytes: 1,
+            },
+            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
+            steps: vec![step],
+            clock: None,
+            baseline: None,
+            interrupted: None,
+            upgraded_from: None,
+            cluster,
+        }
+    }
+
+    #[test]
+    fn two_nodes_get_the_section_with_their_balance_and_nats_bytes() {
+        let nodes = vec!["http://127.0.0.1:1".to_string(), "http://127.0.0.1:2".to_string()];
+        let r = results(
+            vec![node(&nodes[0], 3, 4000), node(&nodes[1], 2, 4400)],
+            Some(Cluster { parts: 2, nodes: nodes.clone() }),
+        );
+        let s = section(&r).expect("two nodes: a cluster section");
+        assert!(
+            s.intro.starts_with("2 server nodes and 2 load-generator processes took part"),
+            "{}",
+            s.intro
+        );
+        assert_eq!(s.balance.rows.len(), 2, "one row per node");
+        assert_eq!(s.balance.rows[0][3].text, "3");
+        assert_eq!(s.balance.rows[1][4].text, "40.0%");
+        // 4,000 and 4,400 bytes over 40 events: 100 and 110 a node, 105 on average, 210 in all.
+        assert_eq!(s.backplane.rows[0][3].text, format::bytes(105.0));
+        assert_eq!(s.backplane.rows[0][4].text, format::bytes(210.0));
+        let page = crate::html::page(&r, &[]).expect("renders");
+        assert!(page.contains("<section id=\"cluster\">") && page.contains("table-cluster-backplane"));
+        let text = text(&r).expect("printed too");
+        assert!(text.contains("http://127.0.0.1:2") && text.contains("110"), "{text}");
+    }
+
+    #[test]
+    fn one_node_and_one_load_process_get_no_section() {
+        let r = results(vec![node("http://127.0.0.1:1", 5, 0)], None);
+        assert_eq!(section(&r), None);
+        assert_eq!(text(&r), None);
+        assert!(!crate::html::page(&r, &[]).expect("renders").contains("id=\"cluster\""));
+        let old = results(Vec::new(), None);
+        assert_eq!(section(&old), None, "files from before per-node figures");
+    }
+}
