@@ -109,6 +109,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_non_loopback: bool,
 
+    /// Pin the embedded server to the first CPU this process may use and the load generator
+    /// to the others (at least two CPUs; embedded server only), so that they do not take
+    /// turns on the same cores; recorded in results.json.
+    #[arg(long)]
+    pub pin: bool,
+
+    /// The pinning in force, set by the binary before its runtime started (threads inherit
+    /// their creator's CPUs, so it cannot be done later).
+    #[arg(skip)]
+    pub pinned: Option<proto::results::Pinning>,
+
     /// Run share K of N of every step's clients (`1/2`), one of N load processes whose
     /// folders `loadgen merge` adds up; off by default (the whole plan).
     #[arg(long, value_name = "K/N")]
@@ -158,6 +169,16 @@ impl RunArgs {
                     p.k, p.n
                 ));
             }
+        }
+        if self.pin && self.rtt.is_some() {
+            // netem re-executes the run in a network namespace, which would inherit the
+            // load generator's CPUs only.
+            return Err("--pin and --rtt cannot be combined yet; run them apart".into());
+        }
+        if self.pin && !self.target.is_empty() {
+            return Err("--pin places the embedded server and the load generator on separate CPUs; \
+                        a --target server runs where it was started"
+                .into());
         }
         if self.target.is_empty() && (self.ca.is_some() || self.insecure) {
             return Err("--ca and --insecure are for an https:// --target; the embedded server's \

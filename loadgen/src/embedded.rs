@@ -40,7 +40,14 @@ pub struct Embedded {
 /// `cert_out`, the server also serves TLS (on the same port, beside cleartext) with the
 /// self-signed certificate it makes, which it writes to `cert_out` as PEM before it says it
 /// listens; that certificate is then the clients' only root.
-pub async fn start(server_args: &[String], cert_out: Option<&Path>) -> anyhow::Result<Embedded> {
+///
+/// With `cpus`, the server runs on those CPUs only (`--pin`); its pinning is read back from
+/// the kernel, and a server that is not where it was put is an error.
+pub async fn start(
+    server_args: &[String],
+    cert_out: Option<&Path>,
+    cpus: Option<&[usize]>,
+) -> anyhow::Result<Embedded> {
     let exe = std::env::current_exe().context("while finding the loadgen executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve-embedded")
@@ -59,13 +66,24 @@ pub async fn start(server_args: &[String], cert_out: Option<&Path>) -> anyhow::R
     }
     // SAFETY: prctl is async-signal-safe; it only marks this child to get SIGTERM when the
     // parent dies.
+    // sched_setaffinity is a plain system call too: the server's threads inherit the set.
+    let pin = cpus.map(<[usize]>::to_vec);
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if let Some(cpus) = &pin {
+                crate::pin::pin_self(cpus)?;
+            }
             Ok(())
         });
     }
     let mut child = cmd.spawn().context("while starting the embedded server")?;
+    if let (Some(asked), Some(pid)) = (cpus, child.id()) {
+        let got = crate::pin::cpus_of(pid);
+        if got.as_deref() != Some(asked) {
+            bail!("the embedded server was to run on CPUs {asked:?} but runs on {got:?}");
+        }
+    }
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().context("the embedded server's stdout")?;
     let mut lines = BufReader::new(stdout).lines();

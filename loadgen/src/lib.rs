@@ -21,7 +21,8 @@
 //!   step; [`machine`] says what it ran on; [`clock`] measures the offset
 //!   to a server on another host; [`config`] is the command line; [`delay_line`] holds each
 //!   client connection's bytes back by half a round trip each way, and [`network_delay`]
-//!   chooses between it and netem for `--rtt`.
+//!   chooses between it and netem for `--rtt`; [`pin`] puts the embedded server and the load
+//!   generator on separate CPUs (`--pin`).
 //! - [`capacity`] (`loadgen capacity`) searches, per transport, the largest client count that
 //!   meets a service level, each probe an ordinary [`step`]; [`limits`] are the machine's limits
 //!   on connections (open files, ports, memory), checked before clients connect.
@@ -44,6 +45,7 @@ pub mod machine;
 pub mod merge;
 pub mod network_delay;
 pub mod part;
+pub mod pin;
 pub mod plan;
 pub mod progress;
 pub mod recorder;

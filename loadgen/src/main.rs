@@ -54,7 +54,23 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // --pin before the runtime exists: its worker threads inherit this thread's CPUs.
+    if let Command::Run(args) = &mut cli.command {
+        if args.pin {
+            if let Err(why) = args.validate() {
+                eprintln!("loadgen: {why}");
+                return ExitCode::FAILURE;
+            }
+            match loadgen::pin::pin_loadgen() {
+                Ok(p) => args.pinned = Some(p),
+                Err(why) => {
+                    eprintln!("loadgen: {why}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

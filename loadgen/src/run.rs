@@ -297,7 +297,8 @@ pub(crate) async fn find_server(args: &RunArgs, dir: &Path) -> anyhow::Result<Se
         "--ring".into(),
         embedded_ring(args).to_string(),
     ];
-    let e = embedded::start(&server_args, cert_out.as_deref()).await?;
+    let server_cpus = args.pinned.as_ref().map(|p| p.server_cpus.as_slice());
+    let e = embedded::start(&server_args, cert_out.as_deref(), server_cpus).await?;
     let plain = Endpoint { addr: e.addr, host: e.addr.to_string() };
     let tls = match &e.tls {
         Some((addr, trust)) => {
@@ -356,6 +357,7 @@ fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Res
             repeat: args.repeat,
             dimensions: args.dimensions(),
             tls_trust,
+            pinning: args.pinned.clone(),
         },
         machine: machine::describe(),
         versions: Versions {

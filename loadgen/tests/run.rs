@@ -244,3 +244,39 @@ fn without_a_terminal_each_step_says_when_it_starts_and_when_it_is_done() {
     }
     assert!(order.windows(2).all(|w| w[0] < w[1]), "each step starts, then is done: {order:?}");
 }
+
+#[test]
+fn pin_puts_the_server_and_the_load_generator_on_separate_cpus_and_records_it() {
+    let allowed = loadgen::pin::allowed_cpus().expect("this test's CPUs");
+    let dir = temp_dir("pinned");
+    let out = loadgen()
+        .args(["run", "--repeat", "1", "--pin", "--transports", "ws", "--clients", "5", "--duration", "1s"])
+        .args(["--baseline", "0s", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("loadgen runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if allowed.len() < 2 {
+        assert!(!out.status.success() && stderr.contains("at least two CPUs"), "{stderr}");
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let r = read_results(&dir);
+    let p = r.config.pinning.clone().expect("the pinning is recorded");
+    // The embedded server's CPUs were read back from the kernel when it started (a
+    // mismatch fails the run), the load generator's after it pinned itself.
+    assert_eq!(p.server_cpus, vec![allowed[0]]);
+    assert_eq!(p.loadgen_cpus, allowed[1..].to_vec());
+    let s = step(&r, Transport::Ws);
+    assert!(s.deliveries > 0 && s.deliveries == s.deliveries_expected, "a pinned run still measures");
+    // A server elsewhere cannot be pinned by the load generator: refused, nothing written.
+    let never = temp_dir("pinned-target").join("never");
+    let out = loadgen()
+        .args(["run", "--pin", "--target", "http://127.0.0.1:9", "--out"])
+        .arg(&never)
+        .output()
+        .expect("loadgen runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--pin places the embedded server"), "{stderr}");
+    assert!(!never.exists());
+}

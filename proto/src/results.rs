@@ -86,6 +86,17 @@ pub struct RunConfig {
     /// from before TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_trust: Option<TlsTrust>,
+    /// `--pin`: the CPUs the server and the load generator were held to, as the kernel
+    /// reported them; absent when they shared every CPU (and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinning: Option<Pinning>,
+}
+
+/// Which CPUs the embedded server and the load generator ran on (`--pin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pinning {
+    pub server_cpus: Vec<usize>,
+    pub loadgen_cpus: Vec<usize>,
 }
 
 /// How the load generator checked the server's TLS certificate.
@@ -120,6 +131,7 @@ impl Default for RunConfig {
             repeat: 3,
             dimensions: Dimensions::default(),
             tls_trust: None,
+            pinning: None,
         }
     }
 }

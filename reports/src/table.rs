@@ -521,6 +521,8 @@ pub fn config(results: &Results) -> Table {
         ("Payload padding", format!("{} B", format::int(c.payload_bytes))),
         ("Connect rate", format!("{} connections/s", format::real(c.connect_rate))),
         ("Seed", c.seed.to_string()),
+        ("Rounds per step", c.repeat.to_string()),
+        ("CPUs", cpus(c.pinning.as_ref(), c.target.is_some())),
         ("Clocks", clock(results)),
         ("Interrupted", results.interrupted.clone().unwrap_or_else(|| "no".into())),
     ];
@@ -534,6 +536,21 @@ pub fn config(results: &Results) -> Table {
         rows.insert(3, ("Variants (protocol, TLS, compression)", names.join("; ")));
     }
     pairs("config", "Run configuration", rows)
+}
+
+/// Where the server and the load generator ran: apart (`--pin`), or taking turns on the same
+/// CPUs.
+fn cpus(pinning: Option<&proto::results::Pinning>, target: bool) -> String {
+    let list = |c: &[usize]| c.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+    match pinning {
+        Some(p) => format!(
+            "pinned apart: the server on CPU {}, the load generator on CPU {}",
+            list(&p.server_cpus),
+            list(&p.loadgen_cpus)
+        ),
+        None if target => "not pinned; the server ran where it was started".to_string(),
+        None => "shared: the server and the load generator took turns on every CPU".to_string(),
+    }
 }
 
 /// How event delays relate the two clocks.

@@ -155,6 +155,8 @@ impl CapacityArgs {
             rtt: None,
             part: None,
             start_at: None,
+            pin: false,
+            pinned: None,
         }
     }
 

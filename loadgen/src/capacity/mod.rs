@@ -240,6 +240,7 @@ fn run_config(args: &CapacityArgs) -> RunConfig {
         repeat: 1,
         dimensions: r.dimensions(),
         tls_trust: None,
+        pinning: None,
     }
 }
 
