@@ -73,6 +73,8 @@ struct Tally {
     covered: Coverage,
     requests: u64,
     empty_polls: u64,
+    /// Bytes of the window's polls' answer bodies.
+    body_bytes: u64,
     connections: u64,
     delivery: Histogram<u64>,
     intervals: Vec<Histogram<u64>>,
@@ -89,6 +91,7 @@ impl Tally {
             covered: Coverage::default(),
             requests: 0,
             empty_polls: 0,
+            body_bytes: 0,
             connections: 0,
             delivery: hgrm::new_histogram(),
             intervals: (0..span.seconds).map(|_| hgrm::new_histogram()).collect(),
@@ -125,6 +128,7 @@ impl Tally {
         for q in r.requests.iter().filter(|q| (span.start_ms..span.end_ms).contains(&u64::from(q.at_ms))) {
             self.requests += 1;
             self.empty_polls += u64::from(q.empty);
+            self.body_bytes += u64::from(q.body_bytes);
             self.request.saturating_record(u64::from(q.latency_us).max(1));
         }
         for c in &r.connects_us {
@@ -202,6 +206,7 @@ pub fn assemble(
         duplicates: t.seen.duplicates,
         requests: t.requests,
         empty_polls: t.empty_polls,
+        poll_body_bytes: plan.transport.is_poll().then_some(t.body_bytes),
         messages: grew(|s| s.messages_sent) as u64,
         connections_opened: t.connections,
         event_delay_us: hgrm::summarize(&t.delivery),
@@ -299,7 +304,8 @@ mod tests {
         let mut w = Window::default();
         w.observe(reading(10, 1000.0, t0 + s), t0 + s, &timeline);
         w.observe(reading(20, 3000.0, t0 + 3 * s), t0 + 3 * s, &timeline);
-        let request = |at_ms, empty| Request { at_ms, latency_us: 2000, empty };
+        let request =
+            |at_ms, empty| Request { at_ms, latency_us: 2000, empty, body_bytes: if empty { 0 } else { 50 } };
 
         // Every event of the window (10, 20], one before it, four polls of which two were
         // scheduled inside the window's time.
@@ -365,6 +371,7 @@ mod tests {
         assert_eq!((step.coalesced, step.coalesced_without_delay, step.late, step.lost), (2, 0, 5, 1));
         assert_eq!(step.deliveries + step.coalesced + step.late + step.lost, step.deliveries_expected);
         assert_eq!((step.requests, step.empty_polls, step.connections_opened), (2, 1, 3));
+        assert_eq!(step.poll_body_bytes, Some(50), "the bodies of the two polls scheduled in the window");
         assert_eq!(step.deliveries_per_s, vec![10, 1, 1], "the drain's late answer has its second");
         assert_eq!(step.measured_s, 2.0);
         assert_eq!((step.wire_bytes.to_server, step.wire_bytes.to_client), (240, 2400), "both nodes");

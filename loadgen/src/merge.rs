@@ -146,6 +146,10 @@ fn merge_step(
     m.duplicates = sum(|s| s.duplicates);
     m.requests = sum(|s| s.requests);
     m.empty_polls = sum(|s| s.empty_polls);
+    m.poll_body_bytes = steps.iter().filter_map(|(_, s)| s.poll_body_bytes).reduce(|a, b| a + b);
+    // A host-wide count: parts that have one ran beside the server on the same host, so each
+    // saw every segment of the step.
+    m.tcp_segments = steps.iter().filter_map(|(_, s)| s.tcp_segments).max();
     m.connections_opened = sum(|s| s.connections_opened);
     m.messages = server(|s| s.messages);
     m.wire_bytes = WireBytes {

@@ -30,6 +30,9 @@ pub struct Request {
     pub latency_us: u32,
     /// Answered with nothing new (304, or no events).
     pub empty: bool,
+    /// The answer's body as it came off the wire (before content decoding), bytes: what the
+    /// poll's bytes hold beside the request and the answer's head.
+    pub body_bytes: u32,
 }
 
 /// Everything one client measured in a step.

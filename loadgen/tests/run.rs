@@ -62,6 +62,13 @@ fn a_small_sweep_measures_every_transport_honestly() {
         // with at most one other (the server and the clients set TCP_NODELAY).
         let segments = s.tcp_segments.expect("a loopback server: the host's segments are counted");
         let least = s.messages.max(s.requests) / 2;
+        // Poll bodies are part of what the server sent; push steps have none.
+        match s.poll_body_bytes {
+            Some(b) => {
+                assert!(s.transport.is_poll() && b > 0 && b < s.wire_bytes.to_client, "{}: {b}", s.transport)
+            }
+            None => assert!(!s.transport.is_poll(), "{}: a poller counts its bodies", s.transport),
+        }
         assert!(segments >= least, "{}: {segments} segments for {least}×2 frames or requests", s.transport);
         for f in [&s.files.delivery_hgrm, &s.files.connect_hgrm, &s.files.delivery_hlog] {
             let f = f.as_ref().expect("histogram file named");

@@ -306,6 +306,11 @@ pub struct Step {
     pub requests: u64,
     /// Polls answered with nothing new (304, or an empty event list).
     pub empty_polls: u64,
+    /// Polling transports: bytes of the window's answers' bodies as they came off the wire
+    /// (before content decoding), so that wire bytes split into bodies and everything else
+    /// (request, answer heads, framing); `None` for push transports and in older files.
+    #[serde(default)]
+    pub poll_body_bytes: Option<u64>,
     /// Frames the server sent with data (WebSocket/SSE), from its counters.
     pub messages: u64,
     pub connections_opened: u64,
@@ -392,6 +397,7 @@ impl Step {
             duplicates: 0,
             requests: 0,
             empty_polls: 0,
+            poll_body_bytes: None,
             messages: 0,
             connections_opened: 0,
             event_delay_us: Latency::default(),

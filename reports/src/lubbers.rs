@@ -52,7 +52,23 @@ pub fn measured(results: &Results) -> Vec<(Series, f64)> {
         .collect()
 }
 
-/// The table: the two published rows, then one computed row per transport of this run.
+/// A polling series' bytes per poll split as the 2010 table needs them: `(everything but
+/// the answers' bodies, the bodies)`, from the steps that counted their bodies. Over HTTP/1.1
+/// in cleartext the first is exactly the request and the answer's head; over HTTP/2 or TLS it
+/// also holds their framing.
+pub fn poll_split(results: &Results, series: &Series) -> Option<(f64, f64)> {
+    let (mut wire, mut body, mut polls) = (0u64, 0u64, 0u64);
+    for s in results.steps.iter().filter(|s| series.has(s) && s.transport.is_poll()) {
+        let Some(b) = s.poll_body_bytes else { continue };
+        wire += s.wire_bytes.to_server + s.wire_bytes.to_client;
+        body += b;
+        polls += s.requests;
+    }
+    (polls > 0 && wire >= body).then(|| ((wire - body) as f64 / polls as f64, body as f64 / polls as f64))
+}
+
+/// The table: the two published rows, then one computed row per transport of this run (a
+/// polling one as its heads beside the published headers, and its bodies apart).
 pub fn table(results: &Results) -> Table {
     let mut rows = vec![
         vec![
@@ -71,16 +87,51 @@ pub fn table(results: &Results) -> Table {
         ],
     ];
     let varying = derived::varying(results);
+    let row = |t: Transport, label: String, text: String, bytes: f64| {
+        let mut row = vec![Cell { transport: Some(t), ..Cell::text(label) }, Cell::text(text)];
+        row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
+        row
+    };
     for (k, bytes) in measured(results) {
         let t = k.transport;
-        let what = if t.is_poll() { "per request, all TCP payload" } else { "per message, all TCP payload" };
         let name = k.name(varying);
-        let mut row = vec![
-            Cell { transport: Some(t), ..Cell::text(format!("{name}, this run")) },
-            Cell::text(format!("{} {what}", format::bytes(bytes))),
-        ];
-        row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
-        rows.push(row);
+        let plain = k.variant == proto::Variant::default();
+        match poll_split(results, &k) {
+            Some((heads, body)) => {
+                let what = if plain {
+                    "of HTTP headers per poll (request + answer head), like the 2010 row"
+                } else {
+                    "of HTTP headers and their framing per poll (request + answer head)"
+                };
+                rows.push(row(
+                    t,
+                    format!("{name}, this run: headers"),
+                    format!("{} {what}", format::bytes(heads)),
+                    heads,
+                ));
+                rows.push(row(
+                    t,
+                    format!("{name}, this run: bodies, apart"),
+                    format!(
+                        "{} of answer body per poll (the score snapshot or the new events, as sent), which the \
+                         2010 table left out; {} per poll in all",
+                        format::bytes(body),
+                        format::bytes(bytes)
+                    ),
+                    body,
+                ));
+            }
+            None => {
+                let what =
+                    if t.is_poll() { "per request, all TCP payload" } else { "per message, all TCP payload" };
+                rows.push(row(
+                    t,
+                    format!("{name}, this run"),
+                    format!("{} {what}", format::bytes(bytes)),
+                    bytes,
+                ));
+            }
+        }
         // Only a run with variants gets the poll rows: a single-variant table stays as it was.
         if let (true, Some(poll)) =
             (varying.any(), derived::empty_poll(results.steps.iter().filter(|s| k.has(s))))
@@ -96,12 +147,12 @@ pub fn table(results: &Results) -> Table {
                      (304 or 200 with a body) in the results, so a 304's size is not given",
                 ),
             };
-            let mut row = vec![
-                Cell { transport: Some(t), ..Cell::text(format!("{name}, {label}, this run")) },
-                Cell::text(format!("{} ({how})", format::bytes(bytes))),
-            ];
-            row.extend(CLIENTS.iter().map(|c| Cell::num(sig3(mbit_per_s(bytes, *c)))));
-            rows.push(row);
+            rows.push(row(
+                t,
+                format!("{name}, {label}, this run"),
+                format!("{} ({how})", format::bytes(bytes)),
+                bytes,
+            ));
         }
     }
     Table {
@@ -132,13 +183,24 @@ pub fn explanation(results: &Results) -> String {
          the 2 bytes of a WebSocket frame header. This run counts all TCP payload at the server's \
          sockets, data included (not the TCP/IP headers, which the 2010 table left out too).",
     );
-    if let Some(b) = find(Transport::ShortPoll) {
-        text.push_str(&format!(
+    let split = poll_split(results, &Series { transport: Transport::ShortPoll, variant: first });
+    match (find(Transport::ShortPoll), split) {
+        (Some(b), Some((heads, body))) => text.push_str(&format!(
+            " Headers against headers: a short poll here carried {} of request and answer head \
+             against the 2010 table's 871 B (our client sends only the headers it needs, no \
+             cookies), and beside them {} of answer body (every changed answer carries the \
+             whole score snapshot, which the 2010 table left out): {} in all.",
+            format::bytes(heads),
+            format::bytes(body),
+            format::bytes(b)
+        )),
+        (Some(b), None) => text.push_str(&format!(
             " A short poll here cost {} in both directions: our client sends only the few \
              headers it needs, but every changed answer also carries the whole score snapshot, \
              which the 2010 table left out.",
             format::bytes(b)
-        ));
+        )),
+        _ => {}
     }
     if let Some(b) = find(Transport::Ws) {
         text.push_str(&format!(
@@ -187,7 +249,45 @@ fn delay_note(results: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proto::results::{Step, WireBytes};
+
     use super::*;
+
+    #[test]
+    fn a_poll_is_split_into_heads_beside_the_2010_headers_and_bodies_apart() {
+        let mut s = Step::empty(Transport::ShortPoll, 10);
+        s.requests = 100;
+        s.wire_bytes = WireBytes { to_server: 9_000, to_client: 110_000 };
+        s.poll_body_bytes = Some(100_000);
+        let mut results: Results =
+            serde_json::from_str(include_str!("../tests/fixtures/results.json")).expect("fixture");
+        results.steps = vec![s.clone()];
+        let k = Series::of(&s);
+        // 119,000 B of payload in 100 polls, 100,000 B of them bodies.
+        assert_eq!(poll_split(&results, &k), Some((190.0, 1000.0)));
+        let t = table(&results);
+        let cells: Vec<Vec<String>> =
+            t.rows.iter().map(|r| r.iter().map(|c| c.text.clone()).collect()).collect();
+        let heads = cells.iter().find(|r| r[0] == "short polling, this run: headers").expect("a heads row");
+        assert!(
+            heads[1].starts_with("190\u{a0}B of HTTP headers per poll (request + answer head)"),
+            "{heads:?}"
+        );
+        assert_eq!(heads[2], sig3(mbit_per_s(190.0, 1_000)), "Mbit/s of the heads alone");
+        let bodies =
+            cells.iter().find(|r| r[0] == "short polling, this run: bodies, apart").expect("a bodies row");
+        assert!(
+            bodies[1].contains("1,000\u{a0}B of answer body per poll")
+                && bodies[1].contains("1,190\u{a0}B per poll in all"),
+            "{bodies:?}"
+        );
+        assert!(explanation(&results).contains("Headers against headers: a short poll here carried 190"));
+        // A file without body counts keeps the one all-payload row.
+        let mut old = results.clone();
+        old.steps[0].poll_body_bytes = None;
+        assert_eq!(poll_split(&old, &k), None);
+        assert!(table(&old).rows.iter().any(|r| r[0].text == "short polling, this run"));
+    }
 
     #[test]
     fn the_published_figures_reproduce() {

@@ -148,6 +148,7 @@ impl Poller<'_> {
                 at_ms: self.ctx.ms_since_start(sent.due.unwrap_or(sent.at)) as u32,
                 latency_us: u32::try_from(latency.as_micros()).unwrap_or(u32::MAX),
                 empty,
+                body_bytes: u32::try_from(answer.body.len()).unwrap_or(u32::MAX),
             });
         }
     }
