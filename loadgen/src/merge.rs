@@ -132,6 +132,7 @@ fn merge_step(
     m.duplicates = sum(|s| s.duplicates);
     m.requests = sum(|s| s.requests);
     m.empty_polls = sum(|s| s.empty_polls);
+    m.unanswered_polls = sum(|s| s.unanswered_polls);
     m.connections_opened = sum(|s| s.connections_opened);
     m.messages = server(|s| s.messages);
     m.wire_bytes = WireBytes {

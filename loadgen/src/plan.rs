@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use crate::config::RunArgs;
-use proto::{Transport, Variant};
+use proto::{PollMode, Transport, Variant};
 
 /// What a step is asked to do.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct StepPlan {
     pub duration: Duration,
     pub warmup: Duration,
     pub poll_interval: Duration,
+    /// How short and delta pollers pace their polls (`--poll-mode`).
+    pub poll_mode: PollMode,
     pub connect_rate: f64,
     pub seed: u64,
 }
@@ -144,6 +146,7 @@ pub fn sweep(args: &RunArgs) -> Vec<StepPlan> {
                     duration: args.duration,
                     warmup: args.warmup,
                     poll_interval: args.poll_interval,
+                    poll_mode: args.poll_mode,
                     connect_rate: args.connect_rate,
                     seed: args.seed,
                 });

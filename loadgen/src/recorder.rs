@@ -30,6 +30,9 @@ pub struct Request {
     pub latency_us: u32,
     /// Answered with nothing new (304, or no events).
     pub empty: bool,
+    /// Never answered: in flight when the client stopped, or timed out; `latency_us` is how
+    /// long it had waited by then.
+    pub unanswered: bool,
 }
 
 /// Everything one client measured in a step.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Dimensions, Transport, Variant};
+use crate::{Dimensions, PollMode, Transport, Variant};
 
 pub const SCHEMA: u32 = 2;
 
@@ -66,6 +66,11 @@ pub struct RunConfig {
     pub duration_s: f64,
     pub warmup_s: f64,
     pub poll_interval_ms: f64,
+    /// How short and delta pollers paced their polls (`--poll-mode`; absent in files written
+    /// before it existed, whose pollers waited for each answer and then sent overdue polls
+    /// back to back: read as the default, `interval`).
+    #[serde(default)]
+    pub poll_mode: PollMode,
     /// Events per second the feed publishes (the embedded server's `--rate`).
     pub rate: f64,
     pub payload_bytes: u64,
@@ -112,6 +117,7 @@ impl Default for RunConfig {
             duration_s: 10.0,
             warmup_s: 2.0,
             poll_interval_ms: 1000.0,
+            poll_mode: PollMode::Interval,
             rate: 10.0,
             payload_bytes: 0,
             connect_rate: 2000.0,
@@ -289,6 +295,12 @@ pub struct Step {
     pub requests: u64,
     /// Polls answered with nothing new (304, or an empty event list).
     pub empty_polls: u64,
+    /// Scheduled polls of the window never answered: still in flight when the client stopped
+    /// (the drain's end or bound) or timed out. Part of `requests`; each is in
+    /// `request_latency_us` with the time it had waited by then (a lower bound). Absent in
+    /// older files, whose clients dropped such polls.
+    #[serde(default)]
+    pub unanswered_polls: u64,
     /// Frames the server sent with data (WebSocket/SSE), from its counters.
     pub messages: u64,
     pub connections_opened: u64,
@@ -333,6 +345,7 @@ impl Step {
             duplicates: 0,
             requests: 0,
             empty_polls: 0,
+            unanswered_polls: 0,
             messages: 0,
             connections_opened: 0,
             event_delay_us: Latency::default(),

@@ -141,6 +141,7 @@ impl CapacityArgs {
             duration: self.duration,
             warmup: self.warmup,
             poll_interval: self.poll_interval,
+            poll_mode: proto::PollMode::default(),
             rate: self.rate,
             payload_bytes: self.payload_bytes,
             connect_rate: self.connect_rate,

@@ -33,7 +33,7 @@ use crate::failure::Failure;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
 pub use conn::Dialer;
-pub use proto::{Transport, Variant};
+pub use proto::{PollMode, Transport, Variant};
 
 /// Live counts for the progress bar, and how far each client got for the drain, shared by a
 /// step's clients.
@@ -86,6 +86,8 @@ pub struct StepCtx {
     /// Protocol, TLS and compression: how every client of the step connects.
     pub variant: Variant,
     pub poll_interval: Duration,
+    /// How short and delta pollers pace their polls (`--poll-mode`).
+    pub poll_mode: PollMode,
     /// When the step began: every `at_ms` counts from here.
     pub t0: Instant,
     /// Clients stop here (end of the measured window plus the drain).
