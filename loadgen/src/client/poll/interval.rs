@@ -86,8 +86,14 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
             }
         }
     }
-    // The client stops: what is in flight or still waiting for a connection was not answered.
+    // The client stops: what is in flight or still waiting for a connection was not answered,
+    // and so is every poll due before now whose timer this loop had not yet taken in.
     let now = Instant::now();
+    while next < now.min(ctx.stop_at) {
+        waiting.push_back(next);
+        k += 1;
+        next = schedule.at(k).unwrap_or(ctx.stop_at);
+    }
     let snapshot = p.asks_snapshot();
     let mut gone: Vec<Sent> = in_flight
         .into_values()
