@@ -296,7 +296,8 @@ pub struct Step {
     /// Polls answered with nothing new (304, or an empty event list).
     pub empty_polls: u64,
     /// Scheduled polls of the window never answered: still in flight when the client stopped
-    /// (the drain's end or bound) or timed out. Part of `requests`; each is in
+    /// (the drain's end or bound; or waiting for a free connection, never sent) or timed out.
+    /// Part of `requests`; each is in
     /// `request_latency_us` with the time it had waited by then (a lower bound). Absent in
     /// older files, whose clients dropped such polls.
     #[serde(default)]
