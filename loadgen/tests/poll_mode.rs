@@ -5,8 +5,8 @@
 //! The server here is a tiny hyper server on 127.0.0.1:0 that answers the first two
 //! snapshot requests after 300 ms and holds every later one until the test ends, counting
 //! connections and requests in flight. A client runs for 3 s against it with polls due every
-//! 100 ms; nothing depends on the machine's speed beyond the first three polls going out
-//! within those 3 s.
+//! 100 ms (13 s to see a poll's 10 s bound pass); nothing depends on the machine's speed
+//! beyond the first three polls going out within the first 2 s.
 
 mod common;
 
@@ -80,8 +80,12 @@ async fn slow_server(stop: CancellationToken) -> (SocketAddr, Arc<Seen>) {
     (addr, seen)
 }
 
-/// One short-polling client of `mode` over `protocol`, polls due every 100 ms, for 3 s.
-async fn poll_for_3s(mode: PollMode, protocol: Protocol) -> (ClientRecord, Arc<Seen>, Schedule, Instant) {
+/// One short-polling client of `mode` over `protocol`, polls due every 100 ms, for `secs`.
+async fn poll_for(
+    mode: PollMode,
+    protocol: Protocol,
+    secs: u64,
+) -> (ClientRecord, Arc<Seen>, Schedule, Instant) {
     let stop = CancellationToken::new();
     let (addr, seen) = slow_server(stop.clone()).await;
     let endpoints = Endpoints { plain: Some(Endpoint { addr, host: addr.to_string() }), tls: None };
@@ -94,7 +98,7 @@ async fn poll_for_3s(mode: PollMode, protocol: Protocol) -> (ClientRecord, Arc<S
         poll_interval: Duration::from_millis(100),
         poll_mode: mode,
         t0,
-        stop_at: t0 + Duration::from_secs(3),
+        stop_at: t0 + Duration::from_secs(secs),
         cancel: CancellationToken::new(),
         live: Live::new(1),
         sources: Vec::new(),
@@ -120,7 +124,7 @@ fn answered_and_unanswered(rec: &ClientRecord) -> (usize, usize) {
 
 #[tokio::test]
 async fn set_interval_over_http1_overlaps_on_up_to_six_connections_and_counts_what_was_never_answered() {
-    let (rec, seen, schedule, stop_at) = poll_for_3s(PollMode::Interval, Protocol::H1).await;
+    let (rec, seen, schedule, stop_at) = poll_for(PollMode::Interval, Protocol::H1, 3).await;
     let most = seen.most_in_flight.load(SeqCst);
     let connections = seen.connections.load(SeqCst);
     assert_eq!(most, PollMode::BROWSER_CONNECTIONS, "held polls fill a browser's six connections");
@@ -139,7 +143,7 @@ async fn set_interval_over_http1_overlaps_on_up_to_six_connections_and_counts_wh
 
 #[tokio::test]
 async fn set_interval_over_http2_overlaps_as_streams_of_one_connection() {
-    let (rec, seen, schedule, stop_at) = poll_for_3s(PollMode::Interval, Protocol::H2).await;
+    let (rec, seen, schedule, stop_at) = poll_for(PollMode::Interval, Protocol::H2, 3).await;
     assert_eq!(seen.connections.load(SeqCst), 1);
     let most = seen.most_in_flight.load(SeqCst);
     assert!(most > PollMode::BROWSER_CONNECTIONS, "streams are not bound by six connections: {most}");
@@ -150,7 +154,7 @@ async fn set_interval_over_http2_overlaps_as_streams_of_one_connection() {
 
 #[tokio::test]
 async fn a_set_timeout_chain_never_overlaps_and_its_poll_in_flight_at_the_stop_is_unanswered() {
-    let (rec, seen, _, _) = poll_for_3s(PollMode::Timeout, Protocol::H1).await;
+    let (rec, seen, _, _) = poll_for(PollMode::Timeout, Protocol::H1, 3).await;
     assert_eq!(seen.most_in_flight.load(SeqCst), 1, "one poll at a time");
     assert_eq!((seen.connections.load(SeqCst), seen.requests.load(SeqCst)), (1, 3));
     assert!(rec.errors.is_empty(), "{:?}", rec.errors);
@@ -162,6 +166,19 @@ async fn a_set_timeout_chain_never_overlaps_and_its_poll_in_flight_at_the_stop_i
     // on the 100 ms grid.
     let gap = rec.requests[1].at_ms - rec.requests[0].at_ms;
     assert!(gap >= 400, "{:?}", rec.requests);
+}
+
+#[tokio::test]
+async fn a_poll_out_of_time_is_unanswered_with_the_time_it_waited_and_a_timeout_error() {
+    // The third poll is held past its 10 s bound; the fourth, on a new connection, until the stop.
+    let (rec, _, _, _) = poll_for(PollMode::Timeout, Protocol::H1, 13).await;
+    let limit = poll::POLL_LIMIT.as_micros() as u32;
+    let timed_out: Vec<_> = rec.requests.iter().filter(|q| q.latency_us >= limit).collect();
+    assert_eq!(timed_out.len(), 1, "{:?}", rec.requests);
+    assert!(timed_out[0].unanswered);
+    let timeout = rec.errors.get(&loadgen::failure::ErrorKind::Timeout);
+    assert_eq!((timeout, rec.errors.len()), (Some(&1), 1), "{:?}", rec.errors);
+    assert_eq!(answered_and_unanswered(&rec), (2, 2), "{:?}", rec.requests);
 }
 
 #[test]

@@ -490,6 +490,22 @@ mod tests {
     }
 
     #[test]
+    fn a_file_written_before_poll_modes_reads_as_interval_with_no_unanswered_poll() {
+        let mut with = results(vec![step(Transport::ShortPoll, 900, 0)]);
+        with.config.poll_mode = PollMode::Timeout;
+        with.steps[0].unanswered_polls = 2;
+        let mut v = serde_json::to_value(&with).expect("value");
+        assert_eq!(
+            (&v["config"]["poll_mode"], &v["steps"][0]["unanswered_polls"]),
+            (&"timeout".into(), &2.into())
+        );
+        v["config"].as_object_mut().expect("object").remove("poll_mode");
+        v["steps"][0].as_object_mut().expect("object").remove("unanswered_polls");
+        let read = Results::from_json(&v.to_string()).expect("reads");
+        assert_eq!((read.config.poll_mode, read.steps[0].unanswered_polls), (PollMode::Interval, 0));
+    }
+
+    #[test]
     fn a_schema_2_file_written_before_late_existed_reads_as_none_late() {
         let mut with = results(vec![step(Transport::Ws, 0, 3)]);
         with.steps[0].late = 4;
