@@ -1,7 +1,8 @@
 //! Simulated clients: each behaves like one browser tab, with one connection of its own.
 //!
 //! - `poll`: short polling (`/api/scores` with `If-None-Match`), delta polling and long
-//!   polling (`/api/events?since=`), on one kept-alive connection per client.
+//!   polling (`/api/events?since=`), on one kept-alive connection per client (a `setInterval`
+//!   poller whose polls overlap: up to six over HTTP/1.1, as a browser per origin).
 //! - `sse`: one `/sse` stream, resumed with `Last-Event-ID` after a drop.
 //! - `ws`: one `/ws` WebSocket, resumed with `?since=` after a drop.
 //! - `conn`: the step's protocol and TLS: every client connects through its [`Dialer`].
