@@ -4,7 +4,7 @@
 //! from the attempt to the first answer on it.
 //!
 //! Short and delta polls are paced as a page's script paces them (`--poll-mode`):
-//! `interval` ([`interval`]: `setInterval`, a poll at every scheduled time, overlapping slow
+//! `interval` (`poll::interval`: `setInterval`, a poll at every scheduled time, overlapping slow
 //! answers) or `timeout` (here: a `setTimeout` chain, the next poll due one interval after
 //! each answer). Their latency counts from the scheduled time (see [`Schedule`]); a poll the
 //! client stops waiting for (the step's end, or its time bound) is recorded as unanswered
