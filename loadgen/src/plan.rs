@@ -4,8 +4,9 @@
 //! Client counts are the outer loop of the sweep: a run cut short still compares every
 //! transport at the smaller counts. The drain lets answers to events published just before
 //! the window's end arrive (a poller's next poll included): it ends as soon as every client
-//! has reached the window's last event ([`crate::watch`]), at the latest after
-//! [`StepPlan::drain_limit`]; what a client had not reached by then is `late`.
+//! has reached the window's last event and every poll due in the window has been answered
+//! ([`crate::watch`]), at the latest after [`StepPlan::drain_limit`]; what a client had not
+//! reached by then is `late`, and a poll not answered by then is unanswered.
 
 use std::time::Duration;
 

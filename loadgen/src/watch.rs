@@ -1,6 +1,7 @@
 //! Watching the server while a step runs: a reading of `/metrics` every half second and at
 //! the window's edges (feeding the [`Window`]), resident memory over the whole step, the
-//! drain (over once every client reached the window's last event, [`Live::all_reached`]) and
+//! drain (over once every client reached the window's last event, [`Live::all_reached`], and
+//! every poll due in the window was answered, [`Live::window_polls_settled`]) and
 //! when to give up on the server. A failed reading is skipped, never taken as zeros; about
 //! three seconds of them, or the embedded server's exit, end the step ([`Lost`]); a page that
 //! lacks a metric is counted (`metrics_protocol`) and said on stderr.
@@ -183,9 +184,11 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Whether every client has reached the window's last event: the drain is over.
+    /// Whether every client has reached the window's last event and every short or delta poll
+    /// due in the window has been answered (or given up on): the drain is over.
     fn drained(&self, live: &Live) -> bool {
         self.window.last_event().is_some_and(|(epoch, seq)| live.all_reached(epoch, seq))
+            && live.window_polls_settled()
     }
 
     /// The loop can end before the closing reading (a slow scrape ran past the stop time, or

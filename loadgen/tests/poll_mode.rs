@@ -97,6 +97,7 @@ async fn poll_for(
         variant,
         poll_interval: Duration::from_millis(100),
         poll_mode: mode,
+        window_end: t0 + Duration::from_secs(secs),
         t0,
         stop_at: t0 + Duration::from_secs(secs),
         cancel: CancellationToken::new(),

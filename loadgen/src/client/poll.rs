@@ -81,6 +81,7 @@ async fn one_at_a_time(mut p: Poller<'_>, i: usize, first: Option<Instant>) -> C
         let snapshot = p.asks_snapshot();
         let Some(c) = p.conn.as_mut() else { continue };
         let req = request(ctx, p.cursor, p.coding);
+        let window = ctx.window_poll(due);
         let at = Instant::now();
         let answer = tokio::select! {
             _ = ctx.cancel.cancelled() => None,
@@ -101,6 +102,7 @@ async fn one_at_a_time(mut p: Poller<'_>, i: usize, first: Option<Instant>) -> C
             Ok(a) => p.take_in(&a, &sent),
             Err(e) => {
                 p.failed(&e, &sent);
+                drop(window);
                 p.conn = None;
                 if !p.reconnect.lost(ctx, &mut p.rec, &e).await {
                     break;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::{request, Outcome, Poller, Sent, POLL_LIMIT};
 use crate::client::http::{Answer, Conn, Stream};
-use crate::client::{Attempt, Opened, PollMode};
+use crate::client::{Attempt, Opened, PollMode, WindowPoll};
 use crate::failure::Failure;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
@@ -34,23 +34,24 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
     let mut flying: JoinSet<Flown> = JoinSet::new();
     // Polls in flight by token: what to record if the client stops before their answer.
     let mut in_flight: HashMap<u64, Pending> = HashMap::new();
-    let mut waiting: VecDeque<Instant> = VecDeque::new();
+    // Due polls waiting for a connection, each counted for the drain while it waits.
+    let mut waiting: VecDeque<(Instant, WindowPoll)> = VecDeque::new();
     let (mut k, mut next_token, mut next) = (0u64, 0u64, first);
     'polling: loop {
         // Send every due poll a connection can take now.
-        while let Some(&due) = waiting.front() {
+        while let Some(&(due, _)) = waiting.front() {
             let link = match pool.link(&mut p, i, in_flight.len()).await {
                 Attempt::Open(Some(link)) => link,
                 Attempt::Open(None) => break,
                 Attempt::Retry => continue 'polling,
                 Attempt::Stop => break 'polling,
             };
-            waiting.pop_front();
+            let Some((_, window)) = waiting.pop_front() else { break };
             let snapshot = p.asks_snapshot();
             let req = request(ctx, p.cursor, p.coding);
             let token = next_token;
             next_token += 1;
-            in_flight.insert(token, Pending { due, at: Instant::now(), snapshot });
+            in_flight.insert(token, Pending { due, at: Instant::now(), snapshot, _window: window });
             flying.spawn(fly(link, req, token));
         }
         tokio::select! {
@@ -72,6 +73,7 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
                     }
                     Err(e) => {
                         p.failed(&e, &sent);
+                        drop(pending);
                         pool.lose(link);
                         if !p.reconnect.lost(ctx, &mut p.rec, &e).await {
                             break;
@@ -80,7 +82,7 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
                 }
             }
             _ = tokio::time::sleep_until(next) => {
-                waiting.push_back(next);
+                waiting.push_back((next, ctx.window_poll(Some(next))));
                 k += 1;
                 next = schedule.at(k).unwrap_or(ctx.stop_at);
             }
@@ -90,7 +92,7 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
     // and so is every poll due before now whose timer this loop had not yet taken in.
     let now = Instant::now();
     while next < now.min(ctx.stop_at) {
-        waiting.push_back(next);
+        waiting.push_back((next, ctx.window_poll(Some(next))));
         k += 1;
         next = schedule.at(k).unwrap_or(ctx.stop_at);
     }
@@ -99,7 +101,12 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
         .into_values()
         .map(|q| Sent { due: Some(q.due), at: q.at, answered: now, snapshot: q.snapshot })
         .collect();
-    gone.extend(waiting.into_iter().map(|due| Sent { due: Some(due), at: now, answered: now, snapshot }));
+    gone.extend(waiting.into_iter().map(|(due, _)| Sent {
+        due: Some(due),
+        at: now,
+        answered: now,
+        snapshot,
+    }));
     gone.sort_by_key(|s| s.due);
     for sent in &gone {
         p.record(sent, Outcome::Unanswered);
@@ -108,11 +115,13 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
     p.rec
 }
 
-/// A poll on its way: when it was due and sent, and whether it asked for the snapshot.
-struct Pending {
+/// A poll on its way: when it was due and sent, whether it asked for the snapshot, and its
+/// place in the drain's count (settled when it is dropped).
+struct Pending<'a> {
     due: Instant,
     at: Instant,
     snapshot: bool,
+    _window: WindowPoll<'a>,
 }
 
 /// What a poll task hands back: its connection (or stream), when the answer (or failure)
