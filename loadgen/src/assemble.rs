@@ -75,6 +75,7 @@ struct Tally {
     empty_polls: u64,
     /// Bytes of the window's polls' answer bodies.
     body_bytes: u64,
+    unanswered_polls: u64,
     connections: u64,
     delivery: Histogram<u64>,
     intervals: Vec<Histogram<u64>>,
@@ -92,6 +93,7 @@ impl Tally {
             requests: 0,
             empty_polls: 0,
             body_bytes: 0,
+            unanswered_polls: 0,
             connections: 0,
             delivery: hgrm::new_histogram(),
             intervals: (0..span.seconds).map(|_| hgrm::new_histogram()).collect(),
@@ -129,6 +131,7 @@ impl Tally {
             self.requests += 1;
             self.empty_polls += u64::from(q.empty);
             self.body_bytes += u64::from(q.body_bytes);
+            self.unanswered_polls += u64::from(q.unanswered);
             self.request.saturating_record(u64::from(q.latency_us).max(1));
         }
         for c in &r.connects_us {
@@ -207,6 +210,7 @@ pub fn assemble(
         requests: t.requests,
         empty_polls: t.empty_polls,
         poll_body_bytes: plan.transport.is_poll().then_some(t.body_bytes),
+        unanswered_polls: t.unanswered_polls,
         messages: grew(|s| s.messages_sent) as u64,
         connections_opened: t.connections,
         event_delay_us: hgrm::summarize(&t.delivery),
@@ -304,8 +308,13 @@ mod tests {
         let mut w = Window::default();
         w.observe(reading(10, 1000.0, t0 + s), t0 + s, &timeline);
         w.observe(reading(20, 3000.0, t0 + 3 * s), t0 + 3 * s, &timeline);
-        let request =
-            |at_ms, empty| Request { at_ms, latency_us: 2000, empty, body_bytes: if empty { 0 } else { 50 } };
+        let request = |at_ms, empty| Request {
+            at_ms,
+            latency_us: 2000,
+            empty,
+            unanswered: false,
+            body_bytes: if empty { 0 } else { 50 },
+        };
 
         // Every event of the window (10, 20], one before it, four polls of which two were
         // scheduled inside the window's time.
@@ -317,6 +326,11 @@ mod tests {
         }
         a.requests =
             vec![request(500, false), request(1000, true), request(2999, false), request(3000, false)];
+        // One poll of the window never answered (still in flight when the client stopped),
+        // and one of the drain's, outside the window.
+        let gone =
+            |at_ms| Request { at_ms, latency_us: 1_500_000, empty: false, unanswered: true, body_bytes: 0 };
+        a.requests.extend([gone(2500), gone(3100)]);
         a.connects_us = vec![100];
         a.error(ErrorKind::Timeout);
         // Two events, one twice, the last one answered in the drain.
@@ -341,6 +355,7 @@ mod tests {
             duration: 2 * s,
             warmup: s,
             poll_interval: s,
+            poll_mode: proto::PollMode::default(),
             connect_rate: 1000.0,
             seed: 1,
             variant: proto::Variant::default(),
@@ -370,7 +385,8 @@ mod tests {
         assert_eq!((step.deliveries, step.duplicates), (12, 1));
         assert_eq!((step.coalesced, step.coalesced_without_delay, step.late, step.lost), (2, 0, 5, 1));
         assert_eq!(step.deliveries + step.coalesced + step.late + step.lost, step.deliveries_expected);
-        assert_eq!((step.requests, step.empty_polls, step.connections_opened), (2, 1, 3));
+        assert_eq!((step.requests, step.empty_polls, step.connections_opened), (3, 1, 3));
+        assert_eq!(step.unanswered_polls, 1, "the window's unanswered poll, not the drain's");
         assert_eq!(step.poll_body_bytes, Some(50), "the bodies of the two polls scheduled in the window");
         assert_eq!(step.deliveries_per_s, vec![10, 1, 1], "the drain's late answer has its second");
         assert_eq!(step.measured_s, 2.0);
@@ -400,7 +416,9 @@ mod tests {
         assert_eq!(step.event_delay_us.count, 14, "delivered and coalesced events have delays");
         // Seq 12 was published at 200 µs and held at 5,000 µs (3 significant digits).
         assert!(step.event_delay_us.max.abs_diff(4800) <= 5, "{:?}", step.event_delay_us);
-        assert_eq!(step.request_latency_us.as_ref().map(|l| l.count), Some(2));
+        let request = step.request_latency_us.as_ref().expect("a poller has request latency");
+        assert_eq!(request.count, 3, "the unanswered poll has its waiting time");
+        assert!(request.max.abs_diff(1_500_000) < 2_000, "{request:?}");
         assert_eq!(step.connect_latency_us.count, 3);
         assert!(histograms.request.is_some() && histograms.intervals.len() == 3);
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use proto::{Compression, Dimensions, Protocol, Security, Transport};
+use proto::{Compression, Dimensions, PollMode, Protocol, Security, Transport};
 
 /// Drives simulated clients through each transport and measures them.
 #[derive(Debug, Clone, Args)]
@@ -74,6 +74,13 @@ pub struct RunArgs {
     /// Interval between a short or delta poller's requests (0: back-to-back).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
+
+    /// How short and delta pollers pace their polls, as a page's script would: `interval`
+    /// (`setInterval`: a poll at every scheduled time, overlapping a slow answer on up to 6
+    /// HTTP/1.1 connections or HTTP/2 streams) or `timeout` (a `setTimeout` chain: the next
+    /// poll one interval after each answer, never overlapping, drifting instead).
+    #[arg(long, default_value = "interval")]
+    pub poll_mode: PollMode,
 
     /// Events per second the embedded server publishes (ignored with --target).
     #[arg(long, default_value_t = 10.0)]

@@ -12,8 +12,9 @@
 //!   [`assemble`]s their records over the window into a `proto::results::Step`, and writes its
 //!   histogram [`files`] ([`hgrm`] formats).
 //! - [`client`] holds the simulated clients (polling, SSE, WebSocket), each one task with its
-//!   own connection, (re)connecting through one [`client::Reconnect`]; they poll on a fixed [`schedule`]
-//!   (coordinated omission) and keep raw samples in a [`recorder::ClientRecord`], with
+//!   own connection, (re)connecting through one [`client::Reconnect`]; they poll on a fixed
+//!   [`schedule`] (coordinated omission), paced as `setInterval` or a `setTimeout` chain
+//!   (`--poll-mode`), and keep raw samples in a [`recorder::ClientRecord`], with
 //!   [`seqcheck`] for gaps and duplicates. A failed request is a [`failure::Failure`]: its
 //!   kind is counted, its cause logged.
 //! - `proto::results` is `results.json`; the `reports` crate draws `index.html`; [`summary`]

@@ -150,6 +150,7 @@ fn merge_step(
     // A host-wide count: parts that have one ran beside the server on the same host, so each
     // saw every segment of the step.
     m.tcp_segments = steps.iter().filter_map(|(_, s)| s.tcp_segments).max();
+    m.unanswered_polls = sum(|s| s.unanswered_polls);
     m.connections_opened = sum(|s| s.connections_opened);
     m.messages = server(|s| s.messages);
     m.wire_bytes = WireBytes {

@@ -4,8 +4,9 @@
 //! Client counts are the outer loop of the sweep: a run cut short still compares every
 //! transport at the smaller counts. The drain lets answers to events published just before
 //! the window's end arrive (a poller's next poll included): it ends as soon as every client
-//! has reached the window's last event ([`crate::watch`]), at the latest after
-//! [`StepPlan::drain_limit`]; what a client had not reached by then is `late`.
+//! has reached the window's last event and every poll due in the window has been answered
+//! ([`crate::watch`]), at the latest after [`StepPlan::drain_limit`]; what a client had not
+//! reached by then is `late`, and a poll not answered by then is unanswered.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::time::Instant;
 
 use crate::config::RunArgs;
-use proto::{Transport, Variant};
+use proto::{PollMode, Transport, Variant};
 
 /// What a step is asked to do.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct StepPlan {
     pub duration: Duration,
     pub warmup: Duration,
     pub poll_interval: Duration,
+    /// How short and delta pollers pace their polls (`--poll-mode`).
+    pub poll_mode: PollMode,
     pub connect_rate: f64,
     pub seed: u64,
 }
@@ -144,6 +147,7 @@ pub fn sweep(args: &RunArgs) -> Vec<StepPlan> {
                     duration: args.duration,
                     warmup: args.warmup,
                     poll_interval: args.poll_interval,
+                    poll_mode: args.poll_mode,
                     connect_rate: args.connect_rate,
                     seed: args.seed,
                 });

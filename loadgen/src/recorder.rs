@@ -33,6 +33,9 @@ pub struct Request {
     /// The answer's body as it came off the wire (before content decoding), bytes: what the
     /// poll's bytes hold beside the request and the answer's head.
     pub body_bytes: u32,
+    /// Never answered: in flight when the client stopped, or timed out; `latency_us` is how
+    /// long it had waited by then.
+    pub unanswered: bool,
 }
 
 /// Everything one client measured in a step.

@@ -349,6 +349,7 @@ fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Res
             duration_s: args.duration.as_secs_f64(),
             warmup_s: args.warmup.as_secs_f64(),
             poll_interval_ms: args.poll_interval.as_secs_f64() * 1000.0,
+            poll_mode: args.poll_mode,
             rate: args.rate,
             payload_bytes: args.payload_bytes,
             connect_rate: args.connect_rate,

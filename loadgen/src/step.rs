@@ -79,6 +79,8 @@ pub async fn run(plan: &StepPlan, env: Env<'_>) -> Outcome {
         transport: plan.transport,
         variant: plan.variant,
         poll_interval: plan.poll_interval,
+        poll_mode: plan.poll_mode,
+        window_end: timeline.window_end,
         t0: timeline.t0,
         stop_at: timeline.stop_at,
         cancel: step_cancel.clone(),

@@ -7,12 +7,13 @@ use proto::results::Results;
 use reports::format::count_share;
 
 /// One row per step: event delay, completeness (coalesced: seen only inside a later snapshot;
-/// late: not reached by the end of the drain; lost: skipped), cost and errors.
+/// late: not reached by the end of the drain; lost: skipped), cost and errors; for short and
+/// delta polls their polls, their request latency (from the scheduled time) and those never answered.
 pub fn table(r: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{:<11} {:>7} {:>11} {:>11} {:>10} {:>7} {:>7} {:>11} {:>9} {:>9} {:>7}",
+        "\n{:<11} {:>7} {:>11} {:>11} {:>10} {:>7} {:>7} {:>11} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11} {:>10}",
         "transport",
         "clients",
         "delay p50",
@@ -23,7 +24,11 @@ pub fn table(r: &Results) -> String {
         "bytes/evt",
         "req/s",
         "srv CPU",
-        "errors"
+        "errors",
+        "polls",
+        "req p50",
+        "req p99",
+        "unanswered"
     );
     for s in &r.steps {
         // Push transports send no requests: their `requests` are connections opened.
@@ -32,9 +37,16 @@ pub fn table(r: &Results) -> String {
             (true, true) => format!("{:.0}", s.requests as f64 / s.measured_s),
             _ => "-".to_string(),
         };
+        let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+        let (scheduled, req_p50, req_p99, unanswered) = match &s.request_latency_us {
+            Some(l) if s.transport.is_scheduled_poll() => {
+                (s.requests.to_string(), ms(l.p50), ms(l.p99), s.unanswered_polls.to_string())
+            }
+            _ => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
         let _ = writeln!(
             out,
-            "{:<11} {:>7} {:>8.2} ms {:>8.2} ms {:>10} {:>7} {:>7} {:>11.0} {:>9} {:>8.2}s {:>7}",
+            "{:<11} {:>7} {:>8.2} ms {:>8.2} ms {:>10} {:>7} {:>7} {:>11.0} {:>9} {:>8.2}s {:>7} {:>7} {:>11} {:>11} {:>10}",
             s.transport.name(),
             s.clients,
             s.event_delay_us.p50 as f64 / 1000.0,
@@ -45,7 +57,11 @@ pub fn table(r: &Results) -> String {
             s.wire_bytes_per_delivery,
             rps,
             s.server.cpu_s,
-            s.errors_total()
+            s.errors_total(),
+            scheduled,
+            req_p50,
+            req_p99,
+            unanswered
         );
     }
     if let Some(why) = &r.interrupted {
@@ -78,5 +94,7 @@ mod tests {
         assert_eq!((cells[7], cells[8]), ("0.0%", "<0.1%"), "late, lost: {ws}");
         let short: Vec<String> = row("short-poll").split_whitespace().map(String::from).collect();
         assert_ne!(short[10], "-", "polls have a rate");
+        assert_eq!(cells[13..], ["-"; 4], "no polls for push: {ws}");
+        assert_eq!(short.len(), 19, "polls, request p50 and p99 in ms, unanswered: {short:?}");
     }
 }

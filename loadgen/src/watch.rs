@@ -1,9 +1,11 @@
 //! Watching the server while a step runs: a reading of every node's `/metrics` every half
 //! second and at the window's edges (feeding one [`Window`] per node), resident memory over
 //! the whole step, the drain (over once every client reached the window's last event,
-//! [`Live::all_reached`]) and when to give up on a node. A failed reading is skipped, never
-//! taken as zeros; about three seconds of them on any node, or the embedded server's exit,
-//! end the step ([`Lost`]); a page that lacks a metric is counted (`metrics_protocol`).
+//! [`Live::all_reached`], and every poll due in the window was answered,
+//! [`Live::window_polls_settled`]) and when to give up on a node. A failed reading is skipped,
+//! never taken as zeros; about three seconds of them on any node, or the embedded server's
+//! exit, end the step ([`Lost`]); a page that lacks a metric is counted (`metrics_protocol`)
+//! and said on stderr.
 //!
 //! The nodes of a cluster serve one feed, so the first node's window bounds the step's events
 //! for every client; each node's own window gives its counters (bytes, CPU, backplane).
@@ -209,9 +211,11 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Whether every client has reached the window's last event: the drain is over.
+    /// Whether every client has reached the window's last event and every short or delta poll
+    /// due in the window has been answered (or given up on): the drain is over.
     fn drained(&self, live: &Live) -> bool {
         self.window().last_event().is_some_and(|(epoch, seq)| live.all_reached(epoch, seq))
+            && live.window_polls_settled()
     }
 
     /// The loop can end before the closing reading (a slow scrape ran past the stop time, or

@@ -4,6 +4,8 @@
 //! - [`wire`]: the JSON shapes of events, snapshots, event pages and errors, and the ETag.
 //! - [`transport`]: the five transports ([`Transport`]) with their command-line, metric and
 //!   plain names, and what `/metrics` counts a connection under ([`Channel`]).
+//! - [`poll_mode`]: how a scheduled poller paces its polls ([`PollMode`]: `setInterval` or a
+//!   `setTimeout` chain).
 //! - [`metrics`]: every `/metrics` name as a typed constant, and the parsed page ([`Sample`])
 //!   read only through those constants, so a renamed metric is a compile error.
 //! - [`sse`]: the Server-Sent Events codec, one frame writer and one incremental parser.
@@ -22,6 +24,7 @@ pub mod capacity;
 pub mod clock;
 pub mod encoding;
 pub mod metrics;
+pub mod poll_mode;
 pub mod process;
 pub mod results;
 pub mod sse;
@@ -30,5 +33,6 @@ pub mod variant;
 pub mod wire;
 
 pub use clock::now_us;
+pub use poll_mode::PollMode;
 pub use transport::{Channel, Transport};
 pub use variant::{Compression, Dimension, Dimensions, Protocol, Security, Variant};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Dimensions, Transport, Variant};
+use crate::{Dimensions, PollMode, Transport, Variant};
 
 pub const SCHEMA: u32 = 2;
 
@@ -66,6 +66,11 @@ pub struct RunConfig {
     pub duration_s: f64,
     pub warmup_s: f64,
     pub poll_interval_ms: f64,
+    /// How short and delta pollers paced their polls (`--poll-mode`; absent in files written
+    /// before it existed, whose pollers waited for each answer and then sent overdue polls
+    /// back to back: read as the default, `interval`).
+    #[serde(default)]
+    pub poll_mode: PollMode,
     /// Events per second the feed publishes (the embedded server's `--rate`).
     pub rate: f64,
     pub payload_bytes: u64,
@@ -123,6 +128,7 @@ impl Default for RunConfig {
             duration_s: 5.0,
             warmup_s: 1.0,
             poll_interval_ms: 1000.0,
+            poll_mode: PollMode::Interval,
             rate: 10.0,
             payload_bytes: 0,
             connect_rate: 2000.0,
@@ -311,6 +317,13 @@ pub struct Step {
     /// (request, answer heads, framing); `None` for push transports and in older files.
     #[serde(default)]
     pub poll_body_bytes: Option<u64>,
+    /// Scheduled polls of the window never answered: still in flight when the client stopped
+    /// (the drain's end or bound; or waiting for a free connection, never sent) or timed out.
+    /// Part of `requests`; each is in
+    /// `request_latency_us` with the time it had waited by then (a lower bound). Absent in
+    /// older files, whose clients dropped such polls.
+    #[serde(default)]
+    pub unanswered_polls: u64,
     /// Frames the server sent with data (WebSocket/SSE), from its counters.
     pub messages: u64,
     pub connections_opened: u64,
@@ -398,6 +411,7 @@ impl Step {
             requests: 0,
             empty_polls: 0,
             poll_body_bytes: None,
+            unanswered_polls: 0,
             messages: 0,
             connections_opened: 0,
             event_delay_us: Latency::default(),
@@ -540,6 +554,22 @@ mod tests {
         let text = serde_json::to_string(&r).expect("serialises");
         assert!(!text.contains("upgraded_from"));
         assert_eq!(Results::from_json(&text).expect("reads back"), r);
+    }
+
+    #[test]
+    fn a_file_written_before_poll_modes_reads_as_interval_with_no_unanswered_poll() {
+        let mut with = results(vec![step(Transport::ShortPoll, 900, 0)]);
+        with.config.poll_mode = PollMode::Timeout;
+        with.steps[0].unanswered_polls = 2;
+        let mut v = serde_json::to_value(&with).expect("value");
+        assert_eq!(
+            (&v["config"]["poll_mode"], &v["steps"][0]["unanswered_polls"]),
+            (&"timeout".into(), &2.into())
+        );
+        v["config"].as_object_mut().expect("object").remove("poll_mode");
+        v["steps"][0].as_object_mut().expect("object").remove("unanswered_polls");
+        let read = Results::from_json(&v.to_string()).expect("reads");
+        assert_eq!((read.config.poll_mode, read.steps[0].unanswered_polls), (PollMode::Interval, 0));
     }
 
     #[test]

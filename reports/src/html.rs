@@ -11,7 +11,7 @@ use proto::results::Results;
 use super::chart::Chart;
 use super::summary::{self, Summary};
 use super::table::{self, Cell, Table};
-use super::{cluster, format, lubbers};
+use super::{cluster, format, lubbers, polls};
 
 /// What `templates/index.html` shows, computed before the template runs.
 #[derive(Template)]
@@ -30,6 +30,8 @@ struct Page<'a> {
     lubbers_explanation: String,
     /// The poll interval, as "How to read" says it.
     interval: String,
+    /// How pollers were paced, in words ("setInterval"), for "How to read".
+    pacing: &'static str,
     /// Which parts on protocol, TLS and compression "How to read" shows.
     shows: Shows,
     config: Table,
@@ -51,16 +53,22 @@ pub fn page(results: &Results, charts: &[Chart]) -> askama::Result<String> {
             table::kept_up_table(results),
             table::delay(results),
             table::requests(results),
+        ]
+        .into_iter()
+        .chain(polls::unanswered(results))
+        .chain([
             table::connect(results),
             table::bytes(results),
             table::cost(results),
             table::timeline(results),
-        ],
+        ])
+        .collect(),
         spectrum: table::spectrum(results),
         errors: table::errors(results),
         lubbers: lubbers::table(results),
         lubbers_explanation: lubbers::explanation(results),
         interval: format::duration_ms(results.config.poll_interval_ms),
+        pacing: results.config.poll_mode.plain_name(),
         shows: Shows::of(results),
         config: table::config(results),
         machine: table::machine(results),
@@ -112,7 +120,7 @@ fn meta_line(results: &Results) -> String {
         clients.join(", "),
         format::seconds(c.duration_s),
         format::plain(c.rate),
-        format::duration_ms(c.poll_interval_ms),
+        polls::pacing(results),
         results.machine.cpu_model,
         results.machine.cpus,
     )

@@ -17,7 +17,8 @@
 //! * `table`: every number the charts show, per step, as plain data (`Table` of `Cell`s);
 //!   `lubbers`: "the 2010 table, measured"; `summary`: the plain-words summary at the top,
 //!   with `variants`' sentences on what HTTP/2, TLS and compression changed; `repeats`:
-//!   medians and spreads of repeated steps, and which differences may be ranked.
+//!   medians and spreads of repeated steps, and which differences may be ranked; `polls`:
+//!   how the pollers were paced (`--poll-mode`) and the polls never answered.
 //! * A run may sweep variants (protocol, TLS, compression; `proto::variant`): every chart and
 //!   table is keyed by `derived::Series` (transport × variant), and a run with one variant
 //!   looks as if variants did not exist.
@@ -45,6 +46,7 @@ pub mod format;
 pub mod html;
 pub mod lubbers;
 pub mod palette;
+pub mod polls;
 pub mod repeats;
 pub mod summary;
 pub mod table;

@@ -80,6 +80,11 @@ pub struct CapacityArgs {
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
 
+    /// How short and delta pollers pace their polls: `interval` (`setInterval`, overlapping
+    /// slow answers) or `timeout` (a `setTimeout` chain), as for `loadgen run`.
+    #[arg(long, default_value = "interval")]
+    pub poll_mode: proto::PollMode,
+
     /// Events per second the embedded server publishes.
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
@@ -141,6 +146,7 @@ impl CapacityArgs {
             duration: self.duration,
             warmup: self.warmup,
             poll_interval: self.poll_interval,
+            poll_mode: self.poll_mode,
             rate: self.rate,
             payload_bytes: self.payload_bytes,
             connect_rate: self.connect_rate,

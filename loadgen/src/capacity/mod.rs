@@ -232,6 +232,7 @@ fn run_config(args: &CapacityArgs) -> RunConfig {
         duration_s: r.duration.as_secs_f64(),
         warmup_s: r.warmup.as_secs_f64(),
         poll_interval_ms: r.poll_interval.as_secs_f64() * 1000.0,
+        poll_mode: r.poll_mode,
         rate: r.rate,
         payload_bytes: r.payload_bytes,
         connect_rate: r.connect_rate,

@@ -131,44 +131,78 @@ impl Conn {
         }
     }
 
+    /// Another sender on this connection's streams, for requests alongside the others; `None`
+    /// over HTTP/1.1, whose connection carries one request at a time. It works while the
+    /// connection lives (the [`Conn`] is kept).
+    pub fn stream(&self) -> Option<Stream> {
+        match &self.send {
+            Sender::H1(_) => None,
+            Sender::H2(s, origin) => Some(Stream(Sender::H2(s.clone(), origin.clone()))),
+        }
+    }
+
     /// Sends `req` and waits (bounded) for the answer's head.
     pub async fn send(
         &mut self,
         req: Request<Empty<Bytes>>,
         limit: Duration,
     ) -> Result<Response<Incoming>, Failure> {
-        let sent = |e: hyper::Error| {
-            let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset };
-            Failure::new(kind, e)
-        };
-        let go = async {
-            match &mut self.send {
-                Sender::H1(s) => {
-                    s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-                    s.send_request(req).await.map_err(sent)
-                }
-                Sender::H2(s, origin) => {
-                    let req = absolute(req, origin)?;
-                    s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-                    s.send_request(req).await.map_err(sent)
-                }
-            }
-        };
-        tokio::time::timeout(limit, go).await.map_err(|_| Failure::timeout("the answer's head", limit))?
+        send_on(&mut self.send, req, limit).await
     }
 
     /// Sends `req` and reads the whole answer within `limit`.
     pub async fn fetch(&mut self, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Answer, Failure> {
-        let deadline = tokio::time::Instant::now() + limit;
-        let resp = self.send(req, limit).await?;
-        let (parts, body) = resp.into_parts();
-        let body = tokio::time::timeout_at(deadline, body.collect())
-            .await
-            .map_err(|_| Failure::timeout("the whole answer", limit))?
-            .map_err(|e| Failure::new(ErrorKind::Reset, e))?
-            .to_bytes();
-        Ok(Answer { status: parts.status, headers: parts.headers, body })
+        fetch_on(&mut self.send, req, limit).await
     }
+}
+
+/// A sender of requests on one HTTP/2 connection's streams ([`Conn::stream`]).
+pub struct Stream(Sender);
+
+impl Stream {
+    /// Sends `req` on a stream of its own and reads the whole answer within `limit`.
+    pub async fn fetch(&mut self, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Answer, Failure> {
+        fetch_on(&mut self.0, req, limit).await
+    }
+}
+
+/// Sends `req` and waits (bounded) for the answer's head.
+async fn send_on(
+    send: &mut Sender,
+    req: Request<Empty<Bytes>>,
+    limit: Duration,
+) -> Result<Response<Incoming>, Failure> {
+    let sent = |e: hyper::Error| {
+        let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Reset };
+        Failure::new(kind, e)
+    };
+    let go = async {
+        match send {
+            Sender::H1(s) => {
+                s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                s.send_request(req).await.map_err(sent)
+            }
+            Sender::H2(s, origin) => {
+                let req = absolute(req, origin)?;
+                s.ready().await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
+                s.send_request(req).await.map_err(sent)
+            }
+        }
+    };
+    tokio::time::timeout(limit, go).await.map_err(|_| Failure::timeout("the answer's head", limit))?
+}
+
+/// Sends `req` and reads the whole answer within `limit`.
+async fn fetch_on(send: &mut Sender, req: Request<Empty<Bytes>>, limit: Duration) -> Result<Answer, Failure> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let resp = send_on(send, req, limit).await?;
+    let (parts, body) = resp.into_parts();
+    let body = tokio::time::timeout_at(deadline, body.collect())
+        .await
+        .map_err(|_| Failure::timeout("the whole answer", limit))?
+        .map_err(|e| Failure::new(ErrorKind::Reset, e))?
+        .to_bytes();
+    Ok(Answer { status: parts.status, headers: parts.headers, body })
 }
 
 /// An HTTP/1.1-style request (path, `Host`) as HTTP/2 sends it: the whole URL, whose

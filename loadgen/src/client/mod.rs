@@ -1,7 +1,8 @@
 //! Simulated clients: each behaves like one browser tab, with one connection of its own.
 //!
 //! - `poll`: short polling (`/api/scores` with `If-None-Match`), delta polling and long
-//!   polling (`/api/events?since=`), on one kept-alive connection per client.
+//!   polling (`/api/events?since=`), on one kept-alive connection per client (a `setInterval`
+//!   poller whose polls overlap: up to six over HTTP/1.1, as a browser per origin).
 //! - `sse`: one `/sse` stream, resumed with `Last-Event-ID` after a drop.
 //! - `ws`: one `/ws` WebSocket, resumed with `?since=` after a drop.
 //! - `conn`: the step's protocol and TLS: every client connects through its [`Dialer`].
@@ -33,7 +34,7 @@ use crate::failure::Failure;
 use crate::recorder::ClientRecord;
 use crate::schedule::Schedule;
 pub use conn::Dialer;
-pub use proto::{Transport, Variant};
+pub use proto::{PollMode, Transport, Variant};
 
 /// Live counts for the progress bar, and how far each client got for the drain, shared by a
 /// step's clients.
@@ -44,6 +45,9 @@ pub struct Live {
     pub errors: AtomicU64,
     /// One per client: the newest seq it received or held, in the newest epoch it saw.
     reached: Vec<Reached>,
+    /// Short and delta polls due before the window's end not yet answered or given up on
+    /// ([`WindowPoll`]): the drain waits for them too.
+    window_polls: AtomicU64,
 }
 
 /// How far one client got. Only its client writes it; the drain reads it.
@@ -72,6 +76,20 @@ impl Live {
         r.seq_plus_one.fetch_max(seq.saturating_add(1), Relaxed);
     }
 
+    /// Whether every short or delta poll due before the window's end has been answered or
+    /// given up on.
+    pub fn window_polls_settled(&self) -> bool {
+        self.window_polls.load(Acquire) == 0
+    }
+
+    /// A poll the drain waits for if it `counts`, until the guard is dropped.
+    fn window_poll(&self, counts: bool) -> WindowPoll<'_> {
+        if counts {
+            self.window_polls.fetch_add(1, Relaxed);
+        }
+        WindowPoll(counts.then_some(self))
+    }
+
     /// Whether every client holds the feed of `epoch` up to `seq` at least.
     pub fn all_reached(&self, epoch: u64, seq: u64) -> bool {
         self.reached.iter().all(|r| r.epoch.load(Acquire) == epoch && r.seq_plus_one.load(Relaxed) > seq)
@@ -89,6 +107,10 @@ pub struct StepCtx {
     /// Protocol, TLS and compression: how every client of the step connects.
     pub variant: Variant,
     pub poll_interval: Duration,
+    /// How short and delta pollers pace their polls (`--poll-mode`).
+    pub poll_mode: PollMode,
+    /// The measured window closes here: polls due before it are waited for by the drain.
+    pub window_end: Instant,
     /// When the step began: every `at_ms` counts from here.
     pub t0: Instant,
     /// Clients stop here (end of the measured window plus the drain).
@@ -108,6 +130,12 @@ pub const CLIENTS_PER_SOURCE: usize = 20_000;
 impl StepCtx {
     pub fn ms_since_start(&self, t: Instant) -> u64 {
         t.saturating_duration_since(self.t0).as_millis() as u64
+    }
+
+    /// Poll due at `due` counts for the drain until the returned guard is dropped (when it is
+    /// answered or given up on), if it is a short or delta poll due before the window's end.
+    pub fn window_poll(&self, due: Option<Instant>) -> WindowPoll<'_> {
+        self.live.window_poll(self.transport.is_scheduled_poll() && due.is_some_and(|t| t < self.window_end))
     }
 
     /// Whether the client should stop now.
@@ -182,6 +210,17 @@ impl StepCtx {
     /// step began.
     fn now(&self) -> (u64, u64) {
         (proto::now_us().saturating_add_signed(self.clock_offset_us), self.ms_since_start(Instant::now()))
+    }
+}
+
+/// A poll of the window on its way ([`StepCtx::window_poll`]); dropping it settles it.
+pub struct WindowPoll<'a>(Option<&'a Live>);
+
+impl Drop for WindowPoll<'_> {
+    fn drop(&mut self) {
+        if let Some(live) = self.0 {
+            live.window_polls.fetch_sub(1, Release);
+        }
     }
 }
 
@@ -302,5 +341,21 @@ mod tests {
         live.reach(0, 8, 1);
         assert!(live.all_reached(8, 1) && !live.all_reached(8, 2));
         assert!(Live::new(0).all_reached(7, 100), "no clients, nothing to wait for");
+    }
+
+    #[test]
+    fn the_drain_waits_for_polls_due_in_the_window_until_each_is_settled() {
+        let live = Live::new(1);
+        let settled = || live.window_polls_settled();
+        let a = live.window_poll(true);
+        let b = live.window_poll(true);
+        let late = live.window_poll(false);
+        assert!(!settled());
+        drop(a);
+        assert!(!settled(), "one still on its way");
+        drop(b);
+        assert!(settled(), "a poll due after the window (or a long poll) is not waited for");
+        drop(late);
+        assert!(settled());
     }
 }

@@ -1,13 +1,20 @@
-//! Polling clients: short polling, delta polling and long polling, each on one kept-alive
-//! connection (HTTP/1.1, or HTTP/2 whose polls are streams of it), reconnecting through [`Reconnect`] (and counting it) when the server
-//! closes it. A poller's connect time runs from the attempt to the first answer on it.
+//! Polling clients: short polling, delta polling and long polling, each on kept-alive
+//! connections (HTTP/1.1, or HTTP/2 whose polls are streams of one), reconnecting through
+//! [`Reconnect`] (and counting it) when the server closes one. A poller's connect time runs
+//! from the attempt to the first answer on it.
 //!
-//! Short and delta polls are sent on the client's fixed schedule and their latency counts
-//! from the scheduled time (see [`Schedule`]). Long polls go back to back: a long poll's
+//! Short and delta polls are paced as a page's script paces them (`--poll-mode`):
+//! `interval` (`poll::interval`: `setInterval`, a poll at every scheduled time, overlapping slow
+//! answers) or `timeout` (here: a `setTimeout` chain, the next poll due one interval after
+//! each answer). Their latency counts from the scheduled time (see [`Schedule`]); a poll the
+//! client stops waiting for (the step's end, or its time bound) is recorded as unanswered
+//! with the time it had waited, never dropped. Long polls go back to back: a long poll's
 //! duration is mostly waiting for the next event, so it has no request latency of its own;
 //! its event delay says everything.
 //! Delta and long pollers start from the snapshot (`/api/scores`), as a page would, and
 //! follow the `next` cursor from there; a 410 restarts them from the snapshot it carries.
+
+mod interval;
 
 use std::time::Duration;
 
@@ -18,7 +25,7 @@ use tokio::time::Instant;
 
 use super::decode;
 use super::http::{get, Answer, Conn};
-use super::{Attempt, Opened, Reconnect, StepCtx, Transport};
+use super::{Attempt, Opened, PollMode, Reconnect, StepCtx, Transport};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::{ClientRecord, Request};
 use crate::schedule::Schedule;
@@ -29,11 +36,11 @@ use proto::wire::{self, EventsPageHead, Gone, Head};
 /// Longest a long poll asks to be held, seconds (the design's `wait=30`).
 pub const LONG_POLL_WAIT_S: u64 = 30;
 
-/// Bound on a short or delta poll.
-const POLL_LIMIT: Duration = Duration::from_secs(10);
+/// Bound on a short or delta poll: one not answered by then is unanswered.
+pub const POLL_LIMIT: Duration = Duration::from_secs(10);
 
 pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
-    let mut p = Poller {
+    let p = Poller {
         ctx,
         rec: ClientRecord::new(i),
         conn: None,
@@ -42,13 +49,25 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
         cursor: None,
         coding: Coding::Identity,
     };
+    let overlapping = ctx.transport.is_scheduled_poll() && ctx.poll_mode == PollMode::Interval;
+    match schedule.at(0) {
+        Some(first) if overlapping => interval::run(p, i, schedule, first).await,
+        first => one_at_a_time(p, i, first).await,
+    }
+}
+
+/// Polls one at a time on one connection: a `setTimeout` chain (the next poll due one
+/// interval after each answer, or after a failure), long polls and back-to-back polls (due
+/// at once). A poll the step's end cuts off is unanswered.
+async fn one_at_a_time(mut p: Poller<'_>, i: usize, first: Option<Instant>) -> ClientRecord {
+    let ctx = p.ctx;
     let limit = match ctx.transport {
         Transport::LongPoll => Duration::from_secs(LONG_POLL_WAIT_S + 10),
         _ => POLL_LIMIT,
     };
-    let mut k = 0u64;
+    let scheduled = ctx.transport.is_scheduled_poll();
+    let mut due = if scheduled { first } else { None };
     while !ctx.done() {
-        let due = if ctx.transport == Transport::LongPoll { None } else { schedule.at(k) };
         if let Some(t) = due {
             if !ctx.sleep_until(t).await {
                 break;
@@ -59,29 +78,38 @@ pub async fn run(ctx: &StepCtx, i: usize, schedule: Schedule) -> ClientRecord {
             Attempt::Retry => continue,
             Attempt::Stop => break,
         }
+        let snapshot = p.asks_snapshot();
         let Some(c) = p.conn.as_mut() else { continue };
         let req = request(ctx, i, p.cursor, p.coding);
-        let sent = Instant::now();
+        let window = ctx.window_poll(due);
+        let at = Instant::now();
         let answer = tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(ctx.stop_at) => break,
-            a = c.fetch(req, limit) => a,
+            _ = ctx.cancel.cancelled() => None,
+            _ = tokio::time::sleep_until(ctx.stop_at) => None,
+            a = c.fetch(req, limit) => Some(a),
         };
-        let done = Instant::now();
+        let sent = Sent { due, at, answered: Instant::now(), snapshot };
+        let Some(answer) = answer else {
+            p.record(&sent, Outcome::Unanswered);
+            break;
+        };
         if let Some(t) = p.opened_at.take() {
-            p.rec.connects_us.push(done.saturating_duration_since(t).as_micros() as u32);
+            p.rec.connects_us.push(sent.answered.saturating_duration_since(t).as_micros() as u32);
         }
+        // A `setTimeout` chain sets its next timer when the answer (or the failure) arrives.
+        let next = due.map(|_| sent.answered + ctx.poll_interval);
         match answer {
-            Ok(a) => p.take_in(&a, Sent { due, at: sent, answered: done }),
+            Ok(a) => p.take_in(&a, &sent),
             Err(e) => {
+                p.failed(&e, &sent);
+                drop(window);
                 p.conn = None;
                 if !p.reconnect.lost(ctx, &mut p.rec, &e).await {
                     break;
                 }
-                continue;
             }
         }
-        k += 1;
+        due = next;
     }
     p.rec
 }
@@ -100,12 +128,26 @@ struct Poller<'a> {
     coding: Coding,
 }
 
-/// When a poll was due, sent and answered.
+/// When a poll was due, sent and answered (or given up on), and what it asked for.
 struct Sent {
-    /// The scheduled send time (none for long polls, which go back to back).
+    /// The scheduled send time (none for long polls and back-to-back polls).
     due: Option<Instant>,
     at: Instant,
     answered: Instant,
+    /// It asked for the snapshot (`/api/scores`): a delta or long poller's starting point.
+    snapshot: bool,
+}
+
+/// How a poll ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Answered {
+        empty: bool,
+        /// The answer's body as it came off the wire (before content decoding).
+        body_bytes: u32,
+    },
+    /// In flight (or waiting for a connection) when the client stopped, or timed out.
+    Unanswered,
 }
 
 impl Poller<'_> {
@@ -126,31 +168,60 @@ impl Poller<'_> {
         }
     }
 
+    /// Whether the next poll asks for the snapshot: a short poll always does; a delta or long
+    /// poller until it holds a cursor.
+    fn asks_snapshot(&self) -> bool {
+        self.ctx.transport == Transport::ShortPoll || self.cursor.is_none()
+    }
+
     /// Takes in one answer and records the poll.
-    fn take_in(&mut self, answer: &Answer, sent: Sent) {
+    fn take_in(&mut self, answer: &Answer, sent: &Sent) {
         self.reconnect.answered();
         let kind = self.ctx.transport;
-        let initial = kind != Transport::ShortPoll && self.cursor.is_none();
         if answer.status == http::StatusCode::OK {
             self.coding = decode::coding(&answer.headers).unwrap_or(Coding::Identity);
         }
-        let empty = match handle(self.ctx, &mut self.rec, kind, &mut self.cursor, answer) {
+        let empty = match handle(self.ctx, &mut self.rec, kind, &mut self.cursor, sent.snapshot, answer) {
             Ok(empty) => empty,
             Err(e) => {
                 self.ctx.record_error(&mut self.rec, &e);
                 false
             }
         };
-        // The snapshot a delta or long poller starts from is setup, not a poll.
-        if !initial {
-            let latency = Schedule::latency(sent.due, sent.at, sent.answered);
-            self.rec.requests.push(Request {
-                at_ms: self.ctx.ms_since_start(sent.due.unwrap_or(sent.at)) as u32,
-                latency_us: u32::try_from(latency.as_micros()).unwrap_or(u32::MAX),
-                empty,
-                body_bytes: u32::try_from(answer.body.len()).unwrap_or(u32::MAX),
-            });
+        self.record(
+            sent,
+            Outcome::Answered { empty, body_bytes: u32::try_from(answer.body.len()).unwrap_or(u32::MAX) },
+        );
+    }
+
+    /// A poll failed (counted by the caller's reconnect): one that ran out of time is also an
+    /// unanswered poll, with the time it waited.
+    fn failed(&mut self, e: &Failure, sent: &Sent) {
+        if e.kind() == ErrorKind::Timeout {
+            self.record(sent, Outcome::Unanswered);
         }
+    }
+
+    /// Records a poll. The snapshot a delta or long poller starts from is setup, not a poll;
+    /// a long poll is never unanswered (the server holds it by design).
+    fn record(&mut self, sent: &Sent, outcome: Outcome) {
+        let kind = self.ctx.transport;
+        let setup = kind != Transport::ShortPoll && sent.snapshot;
+        if setup || (outcome == Outcome::Unanswered && !kind.is_scheduled_poll()) {
+            return;
+        }
+        let latency = Schedule::latency(sent.due, sent.at, sent.answered);
+        let (empty, body_bytes) = match outcome {
+            Outcome::Answered { empty, body_bytes } => (empty, body_bytes),
+            Outcome::Unanswered => (false, 0),
+        };
+        self.rec.requests.push(Request {
+            at_ms: self.ctx.ms_since_start(sent.due.unwrap_or(sent.at)) as u32,
+            latency_us: u32::try_from(latency.as_micros()).unwrap_or(u32::MAX),
+            empty,
+            unanswered: outcome == Outcome::Unanswered,
+            body_bytes,
+        });
     }
 }
 
@@ -177,6 +248,7 @@ fn handle(
     rec: &mut ClientRecord,
     kind: Transport,
     cursor: &mut Option<u64>,
+    snapshot: bool,
     a: &Answer,
 ) -> Result<bool, Failure> {
     if a.status == http::StatusCode::NOT_MODIFIED {
@@ -194,7 +266,7 @@ fn handle(
     if let Some(e) = Failure::status(a.status.as_u16()) {
         return Err(e);
     }
-    if kind == Transport::ShortPoll || cursor.is_none() {
+    if snapshot {
         let snap: Head = wire::parse_head(&a.body).map_err(Failure::protocol)?;
         let restarted = !rec.check_epoch(snap.epoch);
         let new = restarted || cursor.is_none_or(|c| snap.seq > c);
@@ -206,15 +278,20 @@ fn handle(
         }
         if new {
             ctx.record_held(rec, snap.seq);
+            // An older snapshot answered late (polls overlap) leaves the newer one held.
+            *cursor = Some(snap.seq);
         }
-        *cursor = Some(snap.seq);
         return Ok(!new);
     }
     let page: EventsPageHead = serde_json::from_slice(&a.body).map_err(Failure::protocol)?;
-    rec.check_epoch(page.epoch);
+    let same_server = rec.check_epoch(page.epoch);
     for e in &page.events {
         ctx.record_delivery(rec, e.seq, e.ts_us);
     }
-    *cursor = Some(page.next);
+    // Overlapping polls can answer out of order: the cursor never goes back on one server.
+    *cursor = Some(match *cursor {
+        Some(c) if same_server => c.max(page.next),
+        _ => page.next,
+    });
     Ok(page.events.is_empty())
 }
