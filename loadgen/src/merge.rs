@@ -319,35 +319,21 @@ pub fn read_log(path: &Path) -> anyhow::Result<(Vec<Histogram<u64>>, SystemTime)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::results::{Clock, Machine, RunConfig, Versions, SCHEMA};
+    use proto::results::{Clock, RunConfig};
     use proto::Transport;
 
     fn results(target: Option<&str>, steps: Vec<Step>) -> Results {
+        let config = RunConfig {
+            target: target.map(str::to_owned),
+            transports: vec![Transport::Ws],
+            clients: vec![10],
+            duration_s: 3.0,
+            warmup_s: 1.0,
+            ..RunConfig::default()
+        };
         Results {
-            schema: SCHEMA,
-            started: "2026-12-03T07:00:00Z".into(),
-            config: RunConfig {
-                target: target.map(str::to_owned),
-                transports: vec![Transport::Ws],
-                clients: vec![10],
-                duration_s: 3.0,
-                warmup_s: 1.0,
-                ..RunConfig::default()
-            },
-            machine: Machine {
-                cpus: 2,
-                cpu_model: "x".into(),
-                kernel: "k".into(),
-                os: "o".into(),
-                memory_bytes: 1,
-            },
-            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
-            steps,
             clock: Some(Clock { same_host: true, offset_us: 0, uncertainty_us: 0, samples: 0 }),
-            baseline: None,
-            interrupted: None,
-            upgraded_from: None,
-            cluster: None,
+            ..Results::new(config, steps)
         }
     }
 

@@ -462,6 +462,31 @@ fn share(part: u64, whole: u64) -> f64 {
 }
 
 impl Results {
+    /// Results of `steps` under `config`, started now in this schema, on a machine and with
+    /// versions left unnamed, with no clock, baseline or cluster: the starting point of tests
+    /// and of tools that put results together by hand.
+    pub fn new(config: RunConfig, steps: Vec<Step>) -> Results {
+        Results {
+            schema: SCHEMA,
+            started: String::new(),
+            config,
+            machine: Machine {
+                cpus: 0,
+                cpu_model: String::new(),
+                kernel: String::new(),
+                os: String::new(),
+                memory_bytes: 0,
+            },
+            versions: Versions { pushpull: String::new(), rustc: String::new() },
+            steps,
+            clock: None,
+            baseline: None,
+            interrupted: None,
+            upgraded_from: None,
+            cluster: None,
+        }
+    }
+
     pub fn errors_total(&self) -> u64 {
         self.steps.iter().map(Step::errors_total).sum()
     }
@@ -523,29 +548,12 @@ mod tests {
     }
 
     fn results(steps: Vec<Step>) -> Results {
-        Results {
-            schema: SCHEMA,
-            started: "2026-11-25T00:00:00Z".into(),
-            config: RunConfig {
-                transports: vec![Transport::ShortPoll, Transport::Ws],
-                clients: vec![10],
-                ..RunConfig::default()
-            },
-            machine: Machine {
-                cpus: 2,
-                cpu_model: "x".into(),
-                kernel: "k".into(),
-                os: "o".into(),
-                memory_bytes: 1,
-            },
-            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
-            steps,
-            clock: None,
-            baseline: None,
-            interrupted: None,
-            upgraded_from: None,
-            cluster: None,
-        }
+        let config = RunConfig {
+            transports: vec![Transport::ShortPoll, Transport::Ws],
+            clients: vec![10],
+            ..RunConfig::default()
+        };
+        Results::new(config, steps)
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub fn text(r: &Results) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::results::{Cluster, Machine, RunConfig, Versions, WireBytes, SCHEMA};
+    use proto::results::{Cluster, RunConfig, WireBytes};
     use proto::Transport;
 
     fn node(name: &str, clients: u32, backplane: u64) -> NodeStep {
@@ -209,25 +209,7 @@ mod tests {
     fn results(nodes: Vec<NodeStep>, cluster: Option<Cluster>) -> Results {
         let clients = nodes.iter().map(|n| n.clients).sum();
         let step = Step { events_published: 40, nodes, ..Step::empty(Transport::Ws, clients) };
-        Results {
-            schema: SCHEMA,
-            started: "2026-12-03T09:00:00Z".into(),
-            config: RunConfig::default(),
-            machine: Machine {
-                cpus: 2,
-                cpu_model: "x".into(),
-                kernel: "k".into(),
-                os: "o".into(),
-                memory_bytes: 1,
-            },
-            versions: Versions { pushpull: "0".into(), rustc: "r".into() },
-            steps: vec![step],
-            clock: None,
-            baseline: None,
-            interrupted: None,
-            upgraded_from: None,
-            cluster,
-        }
+        Results { cluster, ..Results::new(RunConfig::default(), vec![step]) }
     }
 
     #[test]

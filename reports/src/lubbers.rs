@@ -259,9 +259,7 @@ mod tests {
         s.requests = 100;
         s.wire_bytes = WireBytes { to_server: 9_000, to_client: 110_000 };
         s.poll_body_bytes = Some(100_000);
-        let mut results: Results =
-            serde_json::from_str(include_str!("../tests/fixtures/results.json")).expect("fixture");
-        results.steps = vec![s.clone()];
+        let results = Results::new(proto::results::RunConfig::default(), vec![s.clone()]);
         let k = Series::of(&s);
         // 119,000 B of payload in 100 polls, 100,000 B of them bodies.
         assert_eq!(poll_split(&results, &k), Some((190.0, 1000.0)));
