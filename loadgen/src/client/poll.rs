@@ -93,7 +93,10 @@ async fn one_at_a_time(mut p: Poller<'_>, i: usize, first: Option<Instant>) -> C
             p.record(&sent, Outcome::Unanswered);
             break;
         };
-        if let Some(t) = p.opened_at.take() {
+        // A long poller reconnecting with a cursor resumes with a long poll, whose answer waits
+        // for the next event: that hold is not connecting, so such a connect is not timed
+        // (connections_opened still counts it).
+        if let Some(t) = p.opened_at.take().filter(|_| !p.holds(&sent)) {
             p.rec.connects_us.push(sent.answered.saturating_duration_since(t).as_micros() as u32);
         }
         // A `setTimeout` chain sets its next timer when the answer (or the failure) arrives.
@@ -170,6 +173,11 @@ impl Poller<'_> {
 
     /// Whether the next poll asks for the snapshot: a short poll always does; a delta or long
     /// poller until it holds a cursor.
+    /// The server held this poll until an event came (a long poll past the snapshot).
+    fn holds(&self, sent: &Sent) -> bool {
+        self.ctx.transport == Transport::LongPoll && !sent.snapshot
+    }
+
     fn asks_snapshot(&self) -> bool {
         self.ctx.transport == Transport::ShortPoll || self.cursor.is_none()
     }
