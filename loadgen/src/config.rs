@@ -136,6 +136,12 @@ pub struct RunArgs {
     /// same for every part; default: at once.
     #[arg(long, value_parser = crate::part::parse_start_at)]
     pub start_at: Option<std::time::SystemTime>,
+
+    /// Load processes to run the clients in: `auto` splits the run over the fewest worker
+    /// processes whose open-files limit holds the largest step's share (one when one does);
+    /// a number ≥ 2 splits it even when not needed; 1 never splits.
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub workers: crate::workers::Workers,
 }
 
 /// A checked target: where to connect, the `Host` header to send, and whether over TLS.
@@ -176,6 +182,13 @@ impl RunArgs {
                     p.k, p.n
                 ));
             }
+        }
+        if let (Some(p), crate::workers::Workers::Count(n @ 2..)) = (self.part, self.workers) {
+            return Err(format!(
+                "--workers {n} cannot split --part {}/{}: a part is already one load process of \
+                 several (its share is not split again); leave --workers out or give --workers 1",
+                p.k, p.n
+            ));
         }
         if self.pin && self.rtt.is_some() {
             // netem re-executes the run in a network namespace, which would inherit the

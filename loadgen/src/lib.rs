@@ -24,6 +24,8 @@
 //!   client connection's bytes back by half a round trip each way, and [`network_delay`]
 //!   chooses between it and netem for `--rtt`; [`pin`] puts the embedded server and the load
 //!   generator on separate CPUs (`--pin`).
+//! - [`workers`] (`run --workers N|auto`) splits a run whose clients one process's open-files
+//!   limit cannot hold over worker processes (`run --part K/N` of itself) and [`merge`]s them.
 //! - [`capacity`] (`loadgen capacity`) searches, per transport, the largest client count that
 //!   meets a service level, each probe an ordinary [`step`]; [`limits`] are the machine's limits
 //!   on connections (open files, ports, memory), checked before clients connect.
@@ -59,3 +61,4 @@ pub mod step;
 pub mod summary;
 pub mod watch;
 pub mod window;
+pub mod workers;

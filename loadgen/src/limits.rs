@@ -3,7 +3,10 @@
 //! is not run; its reason names the limit and how to raise it ("machine limit: …"), instead
 //! of thousands of connect errors counted against the server.
 //!
-//! The embedded server inherits this process's limits, so one check covers both sides.
+//! The embedded server inherits this process's limits. A run whose clients do not fit in one
+//! process splits them over worker processes ([`crate::workers`], sized by
+//! [`Limits::processes_for`]); the embedded server still holds every connection, so it is
+//! checked on its own ([`Limits::check_server`]).
 
 use crate::client::CLIENTS_PER_SOURCE;
 
@@ -34,18 +37,33 @@ impl Limits {
         Limits { open_files, hard_open_files, ports: port_range(), memory_available: mem_available() }
     }
 
+    /// Whether one process can hold `clients` sockets beside its reserve (an unreadable
+    /// limit, 0, is taken as no limit).
+    pub fn fits(&self, clients: u64) -> bool {
+        self.open_files == 0 || clients + FD_RESERVE <= self.open_files
+    }
+
+    /// The fewest processes that can hold `clients` between them, shared out as `--part`
+    /// shares them (the largest share is ⌈clients/N⌉); `None` when not even 1000 can (a limit
+    /// at or below the reserve).
+    pub fn processes_for(&self, clients: u32) -> Option<u32> {
+        (1..=1000u32).find(|n| self.fits(u64::from(clients.div_ceil(*n))))
+    }
+
     /// Why `clients` connections cannot be opened here, if they cannot. `bytes_per_client` is
     /// what the last probe took per client (server and load generator), when known.
     pub fn check(&self, clients: u32, bytes_per_client: Option<f64>) -> Result<(), String> {
         let n = u64::from(clients);
-        if self.open_files > 0 && n + FD_RESERVE > self.open_files {
+        if !self.fits(n) {
             return Err(format!(
-                "machine limit: open files: {n} clients need about {} file descriptors in the load \
-                 generator and in the server, and RLIMIT_NOFILE allows {} per process (hard limit \
-                 {}); raise the hard limit (as root: `ulimit -Hn`, or `nofile` in \
-                 /etc/security/limits.conf, or LimitNOFILE= for a service), or spread the clients \
-                 and the server over several processes (a NATS cluster of servers; loadgen's \
-                 worker processes are not built yet)",
+                "machine limit: open files: {n} clients need about {} file descriptors in one \
+                 process, and RLIMIT_NOFILE allows {} per process (hard limit {}); raise the hard \
+                 limit (as root: `ulimit -Hn`, or `nofile` in /etc/security/limits.conf, or \
+                 LimitNOFILE= for a service), or spread the connections over several processes: \
+                 on the load side `loadgen run --workers auto` (the default) splits a run's \
+                 clients over worker processes (`loadgen capacity` probes run in one), on the \
+                 server side run several server nodes (scripts/cluster.sh) and give them all \
+                 as --target",
                 n + FD_RESERVE,
                 self.open_files,
                 self.hard_open_files
@@ -80,6 +98,24 @@ impl Limits {
             }
         }
         Ok(())
+    }
+
+    /// Why the embedded server, which holds every client's connection whatever the number of
+    /// load processes, cannot take `clients` of them, if it cannot.
+    pub fn check_server(&self, clients: u32) -> Result<(), String> {
+        let n = u64::from(clients);
+        if self.fits(n) {
+            return Ok(());
+        }
+        Err(format!(
+            "machine limit: open files: the embedded server would hold {n} connections, about {} \
+             file descriptors, and RLIMIT_NOFILE allows {} per process (hard limit {}); worker \
+             processes share out only the load side: run several server nodes \
+             (scripts/cluster.sh) and give them all as --target, or raise the hard limit",
+            n + FD_RESERVE,
+            self.open_files,
+            self.hard_open_files
+        ))
     }
 }
 
@@ -116,6 +152,24 @@ mod tests {
         let why = limits().check(25_000, None).expect_err("over 20,000 files");
         assert!(why.starts_with("machine limit: open files: 25000 clients"), "{why}");
         assert!(why.contains("RLIMIT_NOFILE allows 20000") && why.contains("ulimit -Hn"), "{why}");
+        assert!(why.contains("--workers auto") && why.contains("scripts/cluster.sh"), "{why}");
+    }
+
+    #[test]
+    fn the_fewest_processes_that_hold_a_step_are_found_with_their_shares() {
+        let small = Limits { open_files: 300, hard_open_files: 300, ..limits() };
+        assert_eq!(small.processes_for(200), Some(1), "200 + 100 reserve fit in 300");
+        assert_eq!(small.processes_for(201), Some(2));
+        assert_eq!(small.processes_for(401), Some(3), "⌈401/2⌉ = 201 does not fit, 134 does");
+        assert_eq!(limits().processes_for(100_000), Some(6), "19,900 a process under 20,000");
+        let none = Limits { open_files: 100, hard_open_files: 100, ..limits() };
+        assert_eq!(none.processes_for(1), None, "the reserve alone fills the limit");
+        let why = small.check_server(400).expect_err("one server");
+        assert!(
+            why.contains("embedded server would hold 400") && why.contains("scripts/cluster.sh"),
+            "{why}"
+        );
+        assert!(small.check_server(200).is_ok());
     }
 
     #[test]

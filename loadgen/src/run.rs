@@ -53,12 +53,19 @@ pub fn default_out() -> PathBuf {
 
 pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Finished> {
     args.validate().map_err(anyhow::Error::msg)?;
+    let limits = crate::limits::Limits::read();
+    // Clients one process cannot hold go to worker processes (`--workers`), decided before
+    // anything starts.
+    let processes = crate::workers::processes(&args, &limits).map_err(anyhow::Error::msg)?;
+    if processes > 1 {
+        return crate::workers::run(args, processes, &limits, cancel).await;
+    }
     let dir = args.out.clone().unwrap_or_else(default_out);
     // The machine's limits, said by name before any client connects (issue 14), for this
     // process's share of the clients.
     let most = args.clients.iter().copied().max().unwrap_or(0);
     let most = args.part.map_or(most, |part| part.share(most));
-    crate::limits::Limits::read().check(most, None).map_err(anyhow::Error::msg)?;
+    limits.check(most, None).map_err(anyhow::Error::msg)?;
 
     let server = find_server(&args, &dir).await?;
     let clock = read_clock(server.home()).await?;
@@ -374,7 +381,7 @@ fn new_results(args: &RunArgs, clock: Clock, tls_trust: Option<TlsTrust>) -> Res
     }
 }
 
-fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
+pub(crate) fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
     let path = dir.join("results.json");
     let json = serde_json::to_vec_pretty(results).context("while encoding results")?;
     let tmp = dir.join("results.json.tmp");

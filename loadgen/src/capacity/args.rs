@@ -161,6 +161,9 @@ impl CapacityArgs {
             rtt: None,
             part: None,
             start_at: None,
+            // A probe is a step inside this process (its server restarts, its search goes on
+            // from each probe): it is not split over worker processes.
+            workers: crate::workers::Workers::Count(1),
             pin: false,
             pinned: None,
         }
