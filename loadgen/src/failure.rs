@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Protocol,
     /// The feed's epoch changed: the server restarted.
     Restart,
+    /// This process had no file descriptor left for a new socket (EMFILE, ENFILE): a limit of
+    /// the load generator's machine, not a failure of the server.
+    OpenFiles,
 }
 
 impl ErrorKind {
@@ -44,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Http5xx => "http_5xx",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Restart => "server_restart",
+            ErrorKind::OpenFiles => "open_files",
         }
     }
 
@@ -83,6 +87,17 @@ impl Failure {
     /// The counted category.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// A socket that could not be made or connected: out of file descriptors is told apart
+    /// from the server's refusal.
+    pub fn connect(e: io::Error) -> Failure {
+        // EMFILE and ENFILE (Linux numbers; std has no ErrorKind for them).
+        let kind = match e.raw_os_error() {
+            Some(24 | 23) => ErrorKind::OpenFiles,
+            _ => ErrorKind::Connect,
+        };
+        Failure::new(kind, e)
     }
 
     /// An I/O error on an established connection.
@@ -136,6 +151,11 @@ mod tests {
             (ErrorKind::Http5xx, "http_5xx: the server answered 503")
         );
         assert!(Failure::status(304).is_none());
+        let emfile = Failure::connect(io::Error::from_raw_os_error(24));
+        assert_eq!(emfile.kind(), ErrorKind::OpenFiles);
+        assert!(emfile.to_string().starts_with("open_files: "), "{emfile}");
+        let refused = Failure::connect(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.kind(), ErrorKind::Connect);
         let t = Failure::timeout("the TCP connect", Duration::from_secs(5));
         assert_eq!(t.to_string(), "timeout: the TCP connect took longer than 5s");
     }

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Live;
 use crate::embedded::Embedded;
+use crate::failure::ErrorKind;
 use crate::plan::Timeline;
 use crate::progress::StepProgress;
 use crate::recorder::ClientRecord;
@@ -42,6 +43,9 @@ pub enum Lost {
     Gone(String),
     /// Its `/metrics` page cannot be read (a metric is missing, or it does not parse).
     Unreadable(String),
+    /// This process had no file descriptor left to reach the server's `/metrics` with: the
+    /// server may be well, the load generator's machine limit was met.
+    OutOfFiles(String),
 }
 
 impl Lost {
@@ -50,6 +54,7 @@ impl Lost {
         match self {
             Lost::Gone(_) => "server_gone",
             Lost::Unreadable(_) => "metrics_protocol",
+            Lost::OutOfFiles(_) => "open_files",
         }
     }
 
@@ -58,6 +63,11 @@ impl Lost {
         match self {
             Lost::Gone(cause) => format!("the server stopped answering during step {step}: {cause}"),
             Lost::Unreadable(cause) => format!("{cause} (at step {step})"),
+            Lost::OutOfFiles(cause) => format!(
+                "the load generator ran out of file descriptors during step {step} (RLIMIT_NOFILE \
+                 {}): {cause}",
+                rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+            ),
         }
     }
 }
@@ -65,6 +75,9 @@ impl Lost {
 impl From<ScrapeError> for Lost {
     fn from(e: ScrapeError) -> Lost {
         match e {
+            ScrapeError::Unanswered { ref failure, .. } if failure.kind() == ErrorKind::OpenFiles => {
+                Lost::OutOfFiles(e.to_string())
+            }
             ScrapeError::Unanswered { .. } => Lost::Gone(e.to_string()),
             ScrapeError::Unreadable { .. } => Lost::Unreadable(e.to_string()),
         }
@@ -106,7 +119,7 @@ impl Watched {
         if self.unreadable > 0 {
             errors.insert("metrics_protocol".to_string(), self.unreadable);
         }
-        if let Some(lost @ Lost::Gone(_)) = &self.lost {
+        if let Some(lost @ (Lost::Gone(_) | Lost::OutOfFiles(_))) = &self.lost {
             errors.insert(lost.error_key().to_string(), 1);
         }
         errors

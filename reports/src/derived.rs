@@ -404,7 +404,15 @@ pub fn judge(step: &Step, level: &ServiceLevel, cpus: usize) -> Vec<String> {
     }
     if let (Some(max), true) = (level.server_cpu_max, cpus > 0 && step.measured_s > 0.0) {
         let share = step.server.cpu_s / step.measured_s / cpus as f64;
-        if share > max {
+        if share > 1.0 {
+            // More than every core can give: the window's two readings of the server were
+            // answered late, close together, so its counters do not span the window.
+            why.push(format!(
+                "the server answered its window readings late (they came {} apart), so its CPU \
+                 and bytes do not cover the window",
+                format::latency_us(step.measured_s * 1e6)
+            ));
+        } else if share > max {
             why.push(format!(
                 "server CPU {:.0}\u{a0}% of the machine's {cpus} cores is over {:.0}\u{a0}%",
                 share * 100.0,
@@ -695,6 +703,9 @@ mod tests {
         assert_eq!(why[0], "p99 event delay 600\u{a0}ms is over 500ms (--delay-p99)");
         assert_eq!(why[1], "server CPU 60\u{a0}% of the machine's 2 cores is over 50\u{a0}%");
         assert_eq!(judge(&w, &level, 0).len(), 1, "no core count: CPU not judged");
+        let late = Step { measured_s: 0.003, ..w.clone() };
+        let why = judge(&late, &level, 2);
+        assert!(why[1].contains("window readings late (they came 3.00\u{a0}ms apart)"), "{why:?}");
         let s = step(Transport::ShortPoll);
         assert_eq!(judge(&s, &service_level(&config()), 0), shortfalls(&s, &config()));
     }

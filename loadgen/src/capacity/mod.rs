@@ -120,7 +120,12 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
                     };
                     let done = step::run(&p, env).await;
                     shown.done(&done.step);
-                    if let Some(lost) = done.lost {
+                    if let Some(why) = out_of_files(&done, &p.label(), &limits) {
+                        // The server is well: this process met its own limit. The probe is
+                        // bad for the search, which goes on below it.
+                        bytes_per_client = per_client_memory(&done.step);
+                        (Outcome::MachineLimit(why), Some(done.step))
+                    } else if let Some(lost) = done.lost {
                         let why = lost.describe(&p.label());
                         record(&mut capacity, clients, &Outcome::Missed(why.clone()), Some(done.step));
                         search.interrupt(why.clone());
@@ -128,11 +133,13 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
                         capacity.interrupted = Some(why);
                         write(&dir, &capacity)?;
                         break 'transports;
+                    } else {
+                        bytes_per_client = per_client_memory(&done.step);
+                        let why = reports::derived::judge(&done.step, &level, machine.cpus);
+                        let outcome =
+                            if why.is_empty() { Outcome::Met } else { Outcome::Missed(why.join("; ")) };
+                        (outcome, Some(done.step))
                     }
-                    bytes_per_client = per_client_memory(&done.step);
-                    let why = reports::derived::judge(&done.step, &level, machine.cpus);
-                    let outcome = if why.is_empty() { Outcome::Met } else { Outcome::Missed(why.join("; ")) };
-                    (outcome, Some(done.step))
                 }
             };
             say(match &outcome {
@@ -164,6 +171,30 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
         }
     };
     Ok(Finished { capacity, dir, report })
+}
+
+/// Why a probe met the load generator's own open-files limit, if it did: its clients (a
+/// poller opens up to six connections while its polls wait, as a browser does) or its
+/// readings of the server found no file descriptor left.
+fn out_of_files(done: &step::Outcome, label: &str, limits: &Limits) -> Option<String> {
+    let key = crate::failure::ErrorKind::OpenFiles.label();
+    let clients = done.step.errors.get(key).copied().unwrap_or(0);
+    let watch = matches!(done.lost, Some(crate::watch::Lost::OutOfFiles(_)));
+    if clients == 0 && !watch {
+        return None;
+    }
+    let what = if clients > 0 {
+        format!("{} of its client sockets could not be made", reports::format::int(clients))
+    } else {
+        "its reading of the server's /metrics could not make a socket".to_string()
+    };
+    Some(format!(
+        "machine limit: open files in the load generator: in {label}, {what} (RLIMIT_NOFILE {}, \
+         hard limit {}); pollers open up to six connections each while their polls wait, as a \
+         browser does; raise the hard limit or spread the clients over several load processes \
+         (`loadgen run --workers`, or `--part K/N`)",
+        limits.open_files, limits.hard_open_files
+    ))
 }
 
 /// One line per transport: what it held and what stopped it.

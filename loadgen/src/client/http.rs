@@ -31,13 +31,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn connect_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, Failure> {
     let connect = async {
         let socket = if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-            .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+            .map_err(Failure::connect)?;
         if let Some(ip) = source {
             socket
                 .bind(SocketAddr::new(ip, 0))
                 .map_err(|e| Failure::new(ErrorKind::Connect, format!("cannot bind to {ip}: {e}")))?;
         }
-        let s = socket.connect(target).await.map_err(|e| Failure::new(ErrorKind::Connect, e))?;
+        let s = socket.connect(target).await.map_err(Failure::connect)?;
         let _ = s.set_nodelay(true);
         Ok(s)
     };
