@@ -112,6 +112,7 @@ impl Described for PerChannel {
 pub enum Single {
     ConnectionsAccepted,
     ConnectionsRefused,
+    AcceptErrors,
     HeaderTimeouts,
     IdleTimeouts,
     SlowConsumerResyncs,
@@ -136,9 +137,10 @@ pub enum Single {
 }
 
 impl Single {
-    pub const ALL: [Single; 22] = [
+    pub const ALL: [Single; 23] = [
         Single::ConnectionsAccepted,
         Single::ConnectionsRefused,
+        Single::AcceptErrors,
         Single::HeaderTimeouts,
         Single::IdleTimeouts,
         Single::SlowConsumerResyncs,
@@ -172,6 +174,11 @@ impl Described for Single {
                 "pushpull_connections_refused_total",
                 Kind::Counter,
                 "Connections answered 503 at the connection limit.",
+            ),
+            Single::AcceptErrors => (
+                "pushpull_accept_errors_total",
+                Kind::Counter,
+                "Accepts that failed (out of file descriptors and the like): the client's connect waits in the listen queue or fails.",
             ),
             Single::HeaderTimeouts => (
                 "pushpull_header_timeouts_total",

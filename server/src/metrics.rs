@@ -46,6 +46,7 @@ pub struct Metrics {
     transports: [TransportCounters; CHANNELS],
     pub connections_accepted: Counter,
     pub connections_refused: Counter,
+    pub accept_errors: Counter,
     pub header_timeouts: Counter,
     pub idle_timeouts: Counter,
     pub slow_consumer_resyncs: Counter,
@@ -105,6 +106,7 @@ impl Metrics {
             transports,
             connections_accepted: single(&mut r, Single::ConnectionsAccepted),
             connections_refused: single(&mut r, Single::ConnectionsRefused),
+            accept_errors: single(&mut r, Single::AcceptErrors),
             header_timeouts: single(&mut r, Single::HeaderTimeouts),
             idle_timeouts: single(&mut r, Single::IdleTimeouts),
             slow_consumer_resyncs: single(&mut r, Single::SlowConsumerResyncs),
@@ -236,12 +238,14 @@ mod tests {
         m.transport(Transport::Ws).bytes_sent.inc_by(1234);
         m.transport(Transport::ShortPoll).requests.inc_by(5);
         m.connections_refused.inc_by(2);
+        m.accept_errors.inc();
         let s = Sample::parse(&m.render(77, 9)).expect("parses");
         s.check_complete().expect("every metric proto names is rendered");
         assert_eq!(s.channel(PerChannel::BytesSent, Transport::Ws), Ok(1234.0));
         assert_eq!(s.channel(PerChannel::Requests, Transport::ShortPoll), Ok(5.0));
         assert_eq!(s.channel(PerChannel::Requests, Transport::Sse), Ok(0.0));
         assert_eq!(s.get(Single::ConnectionsRefused), Ok(2.0));
+        assert_eq!(s.get(Single::AcceptErrors), Ok(1.0));
         assert_eq!(s.get(Single::FeedSeq), Ok(77.0));
         assert!(s.get(Single::ProcessCpuSeconds).is_ok_and(|v| v > 0.0));
         assert!(s.get(Single::ProcessResidentMemory).is_ok_and(|v| v > 0.0));

@@ -473,3 +473,27 @@ async fn ten_thousand_parked_long_polls_are_all_answered() {
     publisher.abort();
     assert!(r.shutdown().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_out_of_file_descriptors_counts_its_failed_accepts_and_recovers() {
+    let _serial = serial().await;
+    // 64 files: the runtime and listener take some, so 100 connections cannot all be accepted;
+    // the kernel completes them all (the listen queue) and the server's accepts fail.
+    let server = ServerProcess::spawn_limited(&["--rate", "20"], Some(64)).await;
+    let addr = server.addr;
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(timeout(LIMIT, TcpStream::connect(addr)).await.expect("in time").expect("queued"));
+    }
+    // Long enough for the accept loop to meet the limit a few times (it backs off 20 ms).
+    sleep(Duration::from_millis(500)).await;
+    drop(held);
+    let failed = common::settle(
+        LIMIT,
+        || async move { value(&metrics(addr).await, Single::AcceptErrors) },
+        |n| *n > 0.0,
+    )
+    .await;
+    assert!(failed > 0.0, "failed accepts are counted: {failed}");
+    assert_healthy(addr).await;
+}

@@ -29,6 +29,10 @@ use crate::shutdown::Shutdown;
 /// Accepts until shutdown.
 pub async fn accept_loop(listener: TcpListener, app: Arc<App>, tls: Option<Tls>) {
     let shutdown = app.shutdown.clone();
+    // Failed accepts come in floods (one per queued connection, every 20 ms): each is
+    // counted, and said at most once a second with how many came since.
+    let mut said_at: Option<tokio::time::Instant> = None;
+    let mut unsaid = 0u64;
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -38,7 +42,13 @@ pub async fn accept_loop(listener: TcpListener, app: Arc<App>, tls: Option<Tls>)
             Ok(x) => x,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
+                app.metrics.accept_errors.inc();
+                unsaid += 1;
+                if said_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    tracing::warn!(error = %e, failed = unsaid, "accept failed (counted in pushpull_accept_errors_total)");
+                    said_at = Some(tokio::time::Instant::now());
+                    unsaid = 0;
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }

@@ -36,15 +36,24 @@ impl ServerProcess {
     /// Starts `target/…/server --addr 127.0.0.1:0 ARGS…` and reads its address from the
     /// "listening on" line it prints.
     pub async fn spawn(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn_limited(args, None).await
+    }
+
+    /// As [`spawn`](Self::spawn), with the open-files limit (soft and hard) lowered to
+    /// `nofile` when given.
+    pub async fn spawn_limited(args: &[&str], nofile: Option<u64>) -> ServerProcess {
+        use std::os::unix::process::CommandExt as _;
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (child, addr) = tokio::task::spawn_blocking(move || {
-            test_support::serve::spawn(
-                Command::new(env!("CARGO_BIN_EXE_server"))
-                    .args(["--addr", "127.0.0.1:0"])
-                    .args(args)
-                    .env("RUST_LOG", "warn")
-                    .stderr(Stdio::inherit()),
-            )
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+            cmd.args(["--addr", "127.0.0.1:0"]).args(args).env("RUST_LOG", "warn").stderr(Stdio::inherit());
+            if let Some(n) = nofile {
+                // SAFETY: setrlimit is async-signal-safe; it lowers only the child's limit.
+                unsafe {
+                    cmd.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, n, n));
+                }
+            }
+            test_support::serve::spawn(&mut cmd)
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
