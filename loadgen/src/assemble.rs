@@ -77,6 +77,8 @@ struct Tally {
     body_bytes: u64,
     unanswered_polls: u64,
     connections: u64,
+    setup_bytes: u64,
+    setup_connections: u64,
     delivery: Histogram<u64>,
     intervals: Vec<Histogram<u64>>,
     per_s: Vec<u64>,
@@ -95,6 +97,8 @@ impl Tally {
             body_bytes: 0,
             unanswered_polls: 0,
             connections: 0,
+            setup_bytes: 0,
+            setup_connections: 0,
             delivery: hgrm::new_histogram(),
             intervals: (0..span.seconds).map(|_| hgrm::new_histogram()).collect(),
             per_s: vec![0; span.seconds],
@@ -138,6 +142,8 @@ impl Tally {
             self.connect.saturating_record(u64::from(*c).max(1));
         }
         self.connections += r.connects_us.len() as u64;
+        self.setup_bytes += r.setup_bytes;
+        self.setup_connections += r.setup_connections;
         for (k, n) in &r.errors {
             *self.errors.entry(k.label().to_string()).or_default() += n;
         }
@@ -218,6 +224,8 @@ pub fn assemble(
         connect_latency_us: hgrm::summarize(&t.connect),
         wire_bytes: wire,
         wire_bytes_per_delivery: if delivered > 0 { total_bytes / delivered as f64 } else { 0.0 },
+        setup_bytes: t.setup_bytes,
+        setup_connections: t.setup_connections,
         server: ProcessCost {
             cpu_s: grew(|s| s.cpu_s),
             rss_peak_bytes: memory.server_peak,

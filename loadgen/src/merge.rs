@@ -152,6 +152,8 @@ fn merge_step(
     m.tcp_segments = steps.iter().filter_map(|(_, s)| s.tcp_segments).max();
     m.unanswered_polls = sum(|s| s.unanswered_polls);
     m.connections_opened = sum(|s| s.connections_opened);
+    m.setup_bytes = sum(|s| s.setup_bytes);
+    m.setup_connections = sum(|s| s.setup_connections);
     m.messages = server(|s| s.messages);
     m.wire_bytes = WireBytes {
         to_server: server(|s| s.wire_bytes.to_server),

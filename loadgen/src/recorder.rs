@@ -52,6 +52,10 @@ pub struct ClientRecord {
     pub requests: Vec<Request>,
     /// Connect + handshake times, µs.
     pub connects_us: Vec<u32>,
+    /// Bytes (both ways, TCP payload) new connections had carried by their first answer or
+    /// message, summed, and how many they were (see `Step::setup_bytes`).
+    pub setup_bytes: u64,
+    pub setup_connections: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
 }
 
@@ -64,6 +68,12 @@ impl ClientRecord {
     /// The epoch of the server the client last heard from (0 before any).
     pub fn epoch(&self) -> u64 {
         self.epochs.last().map_or(0, |(e, _)| *e)
+    }
+
+    /// A timed connection had carried `bytes` when it was connected.
+    pub fn setup(&mut self, bytes: u64) {
+        self.setup_bytes += bytes;
+        self.setup_connections += 1;
     }
 
     pub fn error(&mut self, kind: ErrorKind) {

@@ -46,3 +46,33 @@ fn a_round_trip_is_paid_by_every_request_and_half_of_it_by_every_push() {
     let poll = step(Transport::ShortPoll).request_latency_us.clone().expect("polls have a request latency");
     assert!(poll.min >= 200_000, "a poll costs a round trip: {poll:?}");
 }
+
+#[test]
+fn connect_times_are_comparable_across_transports_on_a_slow_network() {
+    // One definition for all (TCP connect, TLS, to the first answer), one client code path:
+    // on a 200 ms network every transport's connect is the same two round trips, and none
+    // includes a long poll's hold or a body's transfer.
+    let dir = temp_dir("rtt-connect");
+    let out = loadgen()
+        .args(["run", "--repeat", "1", "--rtt", "200ms", "--clients", "4", "--rate", "10"])
+        .args(["--transports", "short-poll,delta-poll,long-poll,sse,ws"])
+        .args(["--duration", "2s", "--warmup", "1s", "--baseline", "0s", "--quiet", "--out"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .output()
+        .expect("loadgen runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = read_results(&dir);
+    let p50s: Vec<(Transport, u64)> = r.steps.iter().map(|s| (s.transport, s.connect_latency_us.p50)).collect();
+    assert_eq!(p50s.len(), 5);
+    for s in &r.steps {
+        let c = &s.connect_latency_us;
+        assert!(c.count >= 4, "{:?}: every client's connect: {c:?}", s.transport);
+        assert!(c.p50 >= 400_000, "{:?}: two round trips at least: {c:?}", s.transport);
+        // A long poll's hold (25 s) or a repeated round trip would be far above this.
+        assert!(c.max < 1_000_000, "{:?}: no hold or third round trip in a connect: {c:?}", s.transport);
+    }
+    let lo = p50s.iter().map(|p| p.1).min().expect("steps");
+    let hi = p50s.iter().map(|p| p.1).max().expect("steps");
+    assert!(hi - lo < 100_000, "connect p50s within 100 ms of each other: {p50s:?}");
+}

@@ -337,6 +337,19 @@ pub struct Step {
     pub wire_bytes: WireBytes,
     /// `(to_server + to_client) / deliveries`.
     pub wire_bytes_per_delivery: f64,
+    /// Setup bytes: the TCP payload, both ways, that the step's new connections had carried by
+    /// their first answer (polls) or first message (push): the TLS handshake, the upgrade or
+    /// the request and answer heads, and the snapshot the client starts from. Counted by the
+    /// load generator at its side of each socket (below TLS), summed. Connections open in
+    /// ramp-up, outside the window, so these bytes are mostly not in `wire_bytes`. A long
+    /// poller resuming into a held poll is not counted (its connect is not timed either). 0 in
+    /// files written before it existed.
+    #[serde(default)]
+    pub setup_bytes: u64,
+    /// How many connections `setup_bytes` covers: per connection, `setup_bytes /
+    /// setup_connections`.
+    #[serde(default)]
+    pub setup_connections: u64,
     pub server: ProcessCost,
     pub loadgen: ProcessCost,
     /// TCP segments this host sent in the window, every process together (both directions
@@ -419,6 +432,8 @@ impl Step {
             connect_latency_us: Latency::default(),
             wire_bytes: WireBytes::default(),
             wire_bytes_per_delivery: 0.0,
+            setup_bytes: 0,
+            setup_connections: 0,
             server: ProcessCost::default(),
             loadgen: ProcessCost::default(),
             tcp_segments: None,

@@ -241,6 +241,13 @@ pub fn tcp_ip_headers_per_delivery(step: &Step) -> Option<f64> {
     per((step.tcp_segments? * TCP_IP_HEADER_BYTES) as f64, step.deliveries as f64)
 }
 
+/// Setup bytes per connection: what a connection had carried, both ways, by its first answer
+/// or message (TLS handshake, upgrade or request and answer heads, and the snapshot), from the
+/// load generator's side; `None` when none was counted (or in files from before).
+pub fn setup_bytes_per_connection(step: &Step) -> Option<f64> {
+    per(step.setup_bytes as f64, step.setup_connections as f64)
+}
+
 /// What one message costs on the wire, both directions: per request for polling, per
 /// frame/event sent for push transports: TCP payload in the window, keepalives included,
 /// handshakes not (they were made during the ramp-up, before the window).

@@ -365,7 +365,11 @@ pub fn bytes(results: &Results) -> Table {
          headers and framing included; not the handshakes of the ramp-up before the window). The \
          last column estimates what the payload leaves out: TCP/IP headers, 52 B for every segment \
          this host sent in the window (data and ACKs, both directions of loopback, every process \
-         together: the kernel's count), per delivered event; — where the server is not on this host",
+         together: the kernel's count), per delivered event; — where the server is not on this host. \
+         Setup bytes are apart from all of these: what each new connection had carried, both ways, \
+         by its first answer or message, which holds the state the client starts from (the TLS \
+         handshake, the upgrade or the request and answer heads, and the snapshot), counted by the \
+         load generator, mostly in the ramp-up",
         &[
             "Client → server, TCP payload B",
             "Server → client, TCP payload B",
@@ -375,6 +379,7 @@ pub fn bytes(results: &Results) -> Table {
             "Per request (polls) or per message (push)",
             "TCP segments",
             "Per event, TCP/IP headers (est.)",
+            "Setup B per connection",
         ],
         |s| {
             let per = derived::bytes_per_delivery(s);
@@ -387,6 +392,7 @@ pub fn bytes(results: &Results) -> Table {
                 opt(derived::bytes_per_message(s), format::bytes),
                 opt(s.tcp_segments.map(|n| n as f64), |n| format::int(n as u64)),
                 opt(derived::tcp_ip_headers_per_delivery(s), format::bytes),
+                opt(derived::setup_bytes_per_connection(s), format::bytes),
             ]
         },
     )

@@ -22,7 +22,8 @@ use tokio::net::TcpListener;
 
 async fn serve<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: I, sized: Bytes) {
     let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-        let body = if req.uri().path() == "/sized" { sized.clone() } else { Bytes::from_static(b"Hello, World!") };
+        let body =
+            if req.uri().path() == "/sized" { sized.clone() } else { Bytes::from_static(b"Hello, World!") };
         async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
     });
     let _ = http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(io), svc).await;

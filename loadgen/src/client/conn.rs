@@ -29,14 +29,15 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::either::Either;
 
+use super::counted::{Counted, Counts};
 use super::http::{connect_tcp, Conn, CONNECT_TIMEOUT};
 use crate::delay_line::DelayLine;
 use crate::failure::{ErrorKind, Failure};
 use proto::{Protocol, Security, Variant};
 
 /// A TCP connection as the client sees it: the socket, or the socket behind a
-/// [`DelayLine`] (`--rtt`).
-pub type Tcp = Either<TcpStream, DuplexStream>;
+/// [`DelayLine`] (`--rtt`), its payload counted.
+pub type Tcp = Counted<Either<TcpStream, DuplexStream>>;
 
 /// A connection's byte stream: TCP, or TLS over TCP.
 pub type Io = Either<Tcp, TlsStream<Tcp>>;
@@ -242,10 +243,10 @@ impl Dialer {
     /// bounded by [`CONNECT_TIMEOUT`]. Over TLS the server must agree to the dialer's protocol.
     pub async fn io(&self, source: Option<IpAddr>) -> Result<Io, Failure> {
         let tcp = connect_tcp(self.addr, source).await?;
-        let tcp = match self.delay {
+        let tcp = Counted::new(match self.delay {
             Some(line) => Either::Right(line.wrap(tcp).await),
             None => Either::Left(tcp),
-        };
+        });
         let Some((connector, name)) = &self.tls else { return Ok(Either::Left(tcp)) };
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
             .await
@@ -265,7 +266,16 @@ impl Dialer {
     /// An HTTP connection of the dialer's protocol (HTTP/2 in cleartext by prior knowledge).
     pub async fn http(&self, source: Option<IpAddr>) -> Result<Conn, Failure> {
         let io = self.io(source).await?;
-        Conn::handshake(io, self.protocol, self.scheme(), &self.host).await
+        let counts = counts_of(&io);
+        Ok(Conn::handshake(io, self.protocol, self.scheme(), &self.host).await?.counted_by(counts))
+    }
+}
+
+/// The payload counts of a connection's byte stream (below TLS).
+pub fn counts_of(io: &Io) -> Arc<Counts> {
+    match io {
+        Either::Left(tcp) => tcp.counts(),
+        Either::Right(tls) => tls.get_ref().0.counts(),
     }
 }
 
@@ -277,6 +287,8 @@ pub type WsIo = Either<Io, TokioIo<Upgraded>>;
 pub struct WebSocket {
     pub ws: WebSocketStream<WsIo>,
     _conn: Option<Conn>,
+    /// Its connection's bytes (on HTTP/2, the whole connection's: it carries this stream only).
+    pub counts: Arc<Counts>,
 }
 
 impl Dialer {
@@ -290,15 +302,19 @@ impl Dialer {
     ) -> Result<WebSocket, Failure> {
         match self.protocol {
             Protocol::H1 => {
-                let io = Either::Left(self.io(source).await?);
+                let io = self.io(source).await?;
+                let counts = counts_of(&io);
+                let io = Either::Left(io);
                 let url = format!("{}://{}{path_and_query}", self.ws_scheme(), self.host);
                 let (ws, _) = tokio_tungstenite::client_async_with_config(url.as_str(), io, Some(config))
                     .await
                     .map_err(super::ws::handshake_failure)?;
-                Ok(WebSocket { ws, _conn: None })
+                Ok(WebSocket { ws, _conn: None, counts })
             }
             Protocol::H2 => {
-                let mut conn = self.http(source).await?;
+                let io = self.io(source).await?;
+                let counts = counts_of(&io);
+                let mut conn = Conn::handshake(io, self.protocol, self.scheme(), &self.host).await?;
                 let mut req = Request::builder()
                     .method(Method::CONNECT)
                     .uri(path_and_query)
@@ -318,7 +334,7 @@ impl Dialer {
                     hyper::upgrade::on(resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
                 let io = Either::Right(TokioIo::new(upgraded));
                 let ws = WebSocketStream::from_raw_socket(io, Role::Client, Some(config)).await;
-                Ok(WebSocket { ws, _conn: Some(conn) })
+                Ok(WebSocket { ws, _conn: Some(conn), counts })
             }
         }
     }

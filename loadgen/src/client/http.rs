@@ -9,6 +9,7 @@
 //! (a [`Failure`]) beside the kind that is counted.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
+use super::counted::Counts;
 use crate::failure::{ErrorKind, Failure};
 use proto::Protocol;
 
@@ -50,6 +52,8 @@ pub async fn connect_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<T
 pub struct Conn {
     send: Sender,
     driver: JoinHandle<()>,
+    /// The connection's bytes so far, when it was opened through a [`super::Dialer`].
+    counts: Arc<Counts>,
 }
 
 enum Sender {
@@ -86,6 +90,23 @@ pub struct Answer {
 }
 
 impl Conn {
+    /// The bytes this connection has carried so far, both ways (TCP payload, a TLS
+    /// handshake's included): read when it is first answered, its setup bytes.
+    pub fn bytes_so_far(&self) -> u64 {
+        self.counts.total()
+    }
+
+    /// Its byte counts, to keep beside a stream it carries.
+    pub fn counts(&self) -> Arc<Counts> {
+        self.counts.clone()
+    }
+
+    /// This connection, counted by `counts`.
+    pub(super) fn counted_by(mut self, counts: Arc<Counts>) -> Conn {
+        self.counts = counts;
+        self
+    }
+
     /// HTTP/1.1 over a fresh cleartext TCP connection.
     pub async fn open(target: SocketAddr, source: Option<IpAddr>) -> Result<Conn, Failure> {
         let tcp = connect_tcp(target, source).await?;
@@ -120,7 +141,7 @@ impl Conn {
                 )
             }
         };
-        Ok(Conn { send, driver })
+        Ok(Conn { send, driver, counts: Arc::default() })
     }
 
     /// Whether the connection can take another request.

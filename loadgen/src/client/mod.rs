@@ -7,6 +7,7 @@
 //! - `ws`: one `/ws` WebSocket, resumed with `?since=` after a drop.
 //! - `conn`: the step's protocol and TLS: every client connects through its [`Dialer`].
 //! - `http`: TCP (with the source-address spread) and the HTTP/1.1 or HTTP/2 connection.
+//! - `counted`: each connection's bytes, so that its setup bytes are known.
 //!
 //! Every client ends by itself at the step's stop time or when the step is cancelled, and
 //! hands back its [`ClientRecord`]. All of them (re)connect through one [`Reconnect`]: bounded
@@ -14,6 +15,7 @@
 //! logged at debug level.
 
 pub mod conn;
+pub mod counted;
 pub mod decode;
 pub mod http;
 pub mod poll;

@@ -98,6 +98,7 @@ async fn one_at_a_time(mut p: Poller<'_>, i: usize, first: Option<Instant>) -> C
         // (connections_opened still counts it).
         if let Some(t) = p.opened_at.take().filter(|_| !p.holds(&sent)) {
             p.rec.connects_us.push(sent.answered.saturating_duration_since(t).as_micros() as u32);
+            p.rec.setup(p.conn.as_ref().map_or(0, Conn::bytes_so_far));
         }
         // A `setTimeout` chain sets its next timer when the answer (or the failure) arrives.
         let next = due.map(|_| sent.answered + ctx.poll_interval);

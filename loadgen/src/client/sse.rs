@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 
+use super::counted::Setup;
 use super::decode;
 use super::http::get;
 use super::{Attempt, Reconnect, StepCtx};
@@ -49,6 +50,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 continue;
             }
         };
+        let mut setup = Setup::new(conn.counts());
         let mut body = resp.into_body();
         let mut decoder = Decoder::new();
         let ended = loop {
@@ -72,8 +74,12 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
                 }
                 Some(Err(e)) => break e,
             };
+            let before = last_seq;
             if let Err(e) = drain_events(ctx, &mut rec, &mut decoder, data, &mut last_seq) {
                 break e;
+            }
+            if last_seq != before {
+                setup.settle(&mut rec);
             }
             if decoder.buffered() > MAX_EVENT_BYTES {
                 break Failure::protocol(format!("an event longer than {MAX_EVENT_BYTES} bytes"));

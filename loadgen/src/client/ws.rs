@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::counted::Setup;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
 use crate::recorder::ClientRecord;
@@ -46,6 +47,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             Attempt::Retry => continue,
             Attempt::Stop => break,
         };
+        let mut setup = Setup::new(socket.counts.clone());
         let ws = &mut socket.ws;
         let ended = loop {
             let msg = tokio::select! {
@@ -61,6 +63,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             match msg {
                 Some(Ok(Message::Text(t))) => match wire::parse_head(t.as_bytes()) {
                     Ok(h) => {
+                        setup.settle(&mut rec);
                         rec.check_epoch(h.epoch);
                         if h.kind == MessageType::Event {
                             ctx.record_delivery(&mut rec, h.seq, h.ts_us);

@@ -4,6 +4,7 @@
 //! connection, so the offer is byte for byte the browser's and the source address is ours.
 //! Everything after the handshake is what [`super::ws`] does: record, resume with `?since=`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +15,8 @@ use hyper_util::rt::TokioIo;
 use yawc::frame::OpCode;
 use yawc::{Options, Role, WebSocket};
 
+use super::conn::counts_of;
+use super::counted::{Counts, Setup};
 use super::http::Conn;
 use super::{Attempt, Reconnect, StepCtx};
 use crate::failure::{ErrorKind, Failure};
@@ -33,16 +36,17 @@ pub async fn open(
     ctx: &StepCtx,
     i: usize,
     since: Option<u64>,
-) -> Result<(Socket, Option<Conn>, bool), Failure> {
+) -> Result<(Socket, Option<Conn>, Arc<Counts>), Failure> {
     let path = match since {
         Some(s) => format!("/ws?since={s}"),
         None => "/ws".to_string(),
     };
     let dialer = ctx.dialer(i);
     let hs = async {
-        let (upgraded, ext, conn) = match dialer.protocol {
+        let (upgraded, ext, conn, counts) = match dialer.protocol {
             Protocol::H1 => {
                 let io = dialer.io(ctx.source(i)).await?;
+                let counts = counts_of(&io);
                 let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
                     .await
                     .map_err(|e| Failure::new(ErrorKind::Connect, e))?;
@@ -64,7 +68,7 @@ pub async fn open(
                 let ext = extensions(resp.headers());
                 let upgraded =
                     hyper::upgrade::on(&mut resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-                (upgraded, ext, None)
+                (upgraded, ext, None, counts)
             }
             Protocol::H2 => {
                 let mut conn = dialer.http(ctx.source(i)).await?;
@@ -82,7 +86,8 @@ pub async fn open(
                 let ext = extensions(resp.headers());
                 let upgraded =
                     hyper::upgrade::on(resp).await.map_err(|e| Failure::new(ErrorKind::Reset, e))?;
-                (upgraded, ext, Some(conn))
+                let counts = conn.counts();
+                (upgraded, ext, Some(conn), counts)
             }
         };
         let opts =
@@ -95,7 +100,7 @@ pub async fn open(
             opts,
         )
         .map_err(Failure::protocol)?;
-        Ok((ws, conn, ext.is_some()))
+        Ok((ws, conn, counts))
     };
     tokio::time::timeout(HANDSHAKE_LIMIT, hs)
         .await
@@ -122,8 +127,8 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
     let mut last_seq: Option<u64> = None;
     let mut reconnect = Reconnect::default();
     while !ctx.done() {
-        let (mut ws, conn) = match reconnect.open(ctx, &mut rec, open(ctx, i, last_seq)).await {
-            Attempt::Open((ws, conn, _)) => (ws, conn),
+        let (mut ws, conn, mut setup) = match reconnect.open(ctx, &mut rec, open(ctx, i, last_seq)).await {
+            Attempt::Open((ws, conn, counts)) => (ws, conn, Setup::new(counts)),
             Attempt::Retry => continue,
             Attempt::Stop => break,
         };
@@ -145,6 +150,7 @@ pub async fn run(ctx: &StepCtx, i: usize) -> ClientRecord {
             match frame {
                 Ok(f) if f.opcode() == OpCode::Text => match wire::parse_head(f.payload()) {
                     Ok(h) => {
+                        setup.settle(&mut rec);
                         rec.check_epoch(h.epoch);
                         if h.kind == MessageType::Event {
                             ctx.record_delivery(&mut rec, h.seq, h.ts_us);

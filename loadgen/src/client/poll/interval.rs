@@ -10,11 +10,13 @@
 //! flight or waiting is recorded as unanswered, with the time it had waited.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{request, Outcome, Poller, Sent, POLL_LIMIT};
+use crate::client::counted::Counts;
 use crate::client::http::{Answer, Conn, Stream};
 use crate::client::{Attempt, Opened, PollMode, WindowPoll};
 use crate::failure::Failure;
@@ -63,8 +65,9 @@ pub(super) async fn run(mut p: Poller<'_>, i: usize, schedule: Schedule, first: 
                 let Ok(Flown { token, link, answered, result }) = joined else { continue };
                 let Some(pending) = in_flight.remove(&token) else { continue };
                 let sent = Sent { due: Some(pending.due), at: pending.at, answered, snapshot: pending.snapshot };
-                if let Some(t) = link.opened {
-                    p.rec.connects_us.push(answered.saturating_duration_since(t).as_micros() as u32);
+                if let Some((t, counts)) = &link.opened {
+                    p.rec.connects_us.push(answered.saturating_duration_since(*t).as_micros() as u32);
+                    p.rec.setup(counts.total());
                 }
                 match result {
                     Ok(a) => {
@@ -137,7 +140,9 @@ struct Flown {
 /// first on it (its connect time runs to this poll's answer).
 struct Link {
     via: Via,
-    opened: Option<Instant>,
+    /// For a link on a new connection: when its attempt started, and the connection's bytes
+    /// (its setup bytes, read at the first answer).
+    opened: Option<(Instant, Arc<Counts>)>,
 }
 
 enum Via {
@@ -185,7 +190,8 @@ impl Pool {
                 match Pool::open(p, i).await {
                     Attempt::Open(Opened { conn, started }) => {
                         self.open += 1;
-                        Attempt::Open(Some(Link { via: Via::H1(conn), opened: Some(started) }))
+                        let opened = Some((started, conn.counts()));
+                        Attempt::Open(Some(Link { via: Via::H1(conn), opened }))
                     }
                     Attempt::Retry => Attempt::Retry,
                     Attempt::Stop => Attempt::Stop,
@@ -201,9 +207,10 @@ impl Pool {
                 match Pool::open(p, i).await {
                     Attempt::Open(Opened { conn, started }) => {
                         let Some(stream) = conn.stream() else { return Attempt::Retry };
+                        let opened = Some((started, conn.counts()));
                         // Polls still on the old connection (closed) fail by themselves.
                         self.h2 = Some(conn);
-                        Attempt::Open(Some(Link { via: Via::H2(stream), opened: Some(started) }))
+                        Attempt::Open(Some(Link { via: Via::H2(stream), opened }))
                     }
                     Attempt::Retry => Attempt::Retry,
                     Attempt::Stop => Attempt::Stop,
