@@ -13,7 +13,10 @@
 # TRANSPORTS (ws,sse,delta-poll), DURATION (5s), WARMUP (1s), RATE (20 events/s),
 # CONNECT_RATE (2000 new connections/s per load process: lower it for tens of thousands),
 # PROFILE (release; or debug), BASE_PORT (18080: publisher on it, nodes on the next ports),
-# NATS_PORT (14222; its monitoring port is NATS_PORT+1), OUT (runs/cluster-<UTC time>).
+# NATS_PORT (14222; its monitoring port is NATS_PORT+1), OUT (runs/cluster-<UTC time>),
+# REFERENCE (1: afterwards, the same steps from one load process against one plain server
+# without NATS, on the port after the nodes', set beside the cluster's delays in the report's
+# "NATS hop" table; 0: skip it).
 # Needs nats-server on PATH (Debian: apt-get install -y nats-server).
 #
 # Besides the report (whose Cluster section shows each node's clients and deliveries per step
@@ -36,6 +39,7 @@ PROFILE=${PROFILE:-release}
 BASE_PORT=${BASE_PORT:-18080}
 NATS_PORT=${NATS_PORT:-14222}
 OUT=${OUT:-runs/cluster-$(date -u +%Y-%m-%dT%H-%M-%SZ)}
+REFERENCE=${REFERENCE:-1}
 
 case "$NODES$LOADS" in *[!0-9]*) echo "cluster.sh: NODES and LOADS must be whole numbers" >&2; exit 1 ;; esac
 [ "$NODES" -ge 1 ] && [ "$LOADS" -ge 1 ] || { echo "cluster.sh: NODES and LOADS must be at least 1" >&2; exit 1; }
@@ -114,10 +118,31 @@ for n in $(seq "$NODES"); do
   grep -E '^pushpull_(feed_gaps_total|feed_events_repaired_total|feed_resets_total|backplane_bytes_received_total) ' \
     "$OUT/node$n.metrics" | awk -v n="$n" '{printf "  node%s %s %s\n", n, $1, $2}' >&2 || true
 done
-if [ "$LOADS" -gt 1 ]; then
-  "$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged"
-else
-  # One part is already the whole run: its own report.
-  cat "$OUT/logs/loadgen1.out"
+REF_ARGS=()
+MOST=$(tr ',' '\n' <<<"$CLIENTS" | sort -n | tail -1)
+if [ "$REFERENCE" = 1 ] && [ "$MOST" -gt 15000 ]; then
+  echo "cluster.sh: no reference run: one server cannot hold $MOST connections under this machine's open-files limit" >&2
+  REFERENCE=0
 fi
+if [ "$REFERENCE" = 1 ]; then
+  # The same steps against one server without NATS: the report's "NATS hop" table.
+  REF_PORT=$((BASE_PORT + NODES + 1))
+  "$BIN/server" --addr "127.0.0.1:$REF_PORT" --rate "$RATE" --ring "$RING" \
+    >"$OUT/logs/reference-server.out" 2>"$OUT/logs/reference-server.log" &
+  REF_PID=$!
+  PIDS+=("$REF_PID")
+  wait_listening "$OUT/logs/reference-server.out"
+  if timeout 900 "$BIN/loadgen" run --quiet --repeat 1 --target "http://127.0.0.1:$REF_PORT" \
+    --transports "$TRANSPORTS" --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
+    --connect-rate "$CONNECT_RATE" --out "$OUT/reference" \
+    >"$OUT/logs/reference.out" 2>"$OUT/logs/reference.log"; then
+    REF_ARGS=(--reference "$OUT/reference")
+  else
+    echo "cluster.sh: the reference run failed (see $OUT/logs/reference.log); merging without it" >&2
+    FAILED=1
+  fi
+  kill "$REF_PID" 2>/dev/null || true
+fi
+# Merged even from one load process, so that the reference is set beside it.
+"$BIN/loadgen" merge "${PARTS[@]}" --out "$OUT/merged" "${REF_ARGS[@]}"
 exit "$FAILED"

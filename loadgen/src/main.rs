@@ -37,12 +37,17 @@ enum Command {
     /// Merge the results of several load processes (`run --part K/N`, or runs on several
     /// machines at once) into one run and one report; prints the report's path.
     Merge {
-        /// The parts' run folders (each with its results.json and .hlog files).
-        #[arg(required = true, num_args = 2..)]
+        /// The parts' run folders (each with its results.json and .hlog files); one is a
+        /// cluster run of one load process.
+        #[arg(required = true, num_args = 1..)]
         dirs: Vec<PathBuf>,
         /// Where to write the merged run.
         #[arg(long)]
         out: PathBuf,
+        /// A run of the same steps against one server without NATS, whose event delays the
+        /// report sets beside the cluster's (the delay the NATS hop adds).
+        #[arg(long, value_name = "DIR")]
+        reference: Option<PathBuf>,
     },
     /// The embedded server process (started by `run`; not for direct use).
     #[command(hide = true)]
@@ -83,7 +88,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Capacity(args) => capacity(args).await,
             Command::Report { results } => report(&results),
-            Command::Merge { dirs, out } => merge(&dirs, &out),
+            Command::Merge { dirs, out, reference } => merge(&dirs, &out, reference.as_deref()),
             Command::ServeEmbedded(config) => {
                 loadgen::embedded::serve(config).await.map(|_| ExitCode::SUCCESS)
             }
@@ -157,9 +162,15 @@ async fn capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn merge(dirs: &[PathBuf], out: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn merge(
+    dirs: &[PathBuf],
+    out: &std::path::Path,
+    reference: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let parts = loadgen::merge::read_parts(dirs)?;
-    let merged = loadgen::merge::merge(&parts, out)?;
+    // Read before anything is written: a wrong folder changes nothing.
+    let reference = reference.map(loadgen::merge::read_reference).transpose()?;
+    let merged = loadgen::merge::merge_with(&parts, out, reference)?;
     // The merged figures on stderr (stdout carries only the report's path, for scripts).
     eprint!("{}", loadgen::summary::table(&merged));
     if let Some(cluster) = reports::cluster::text(&merged) {

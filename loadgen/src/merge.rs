@@ -16,7 +16,7 @@ use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
-use proto::results::{Cluster, NodeStep, ProcessCost, Results, Step, WireBytes};
+use proto::results::{Cluster, NodeStep, ProcessCost, Reference, ReferenceStep, Results, Step, WireBytes};
 
 use crate::files::{self, Histograms};
 use crate::hgrm;
@@ -27,25 +27,49 @@ pub struct Part {
     pub results: Results,
 }
 
-/// Reads `DIR/results.json` of every part.
+/// Reads `DIR/results.json` of every part (one part is a cluster run of one load process,
+/// merged to be set beside a `--reference`).
 pub fn read_parts(dirs: &[PathBuf]) -> anyhow::Result<Vec<Part>> {
-    if dirs.len() < 2 {
-        bail!("give at least two run folders to merge (got {})", dirs.len());
+    if dirs.is_empty() {
+        bail!("give the run folders to merge");
     }
-    dirs.iter()
-        .map(|dir| {
-            let path = dir.join("results.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("while reading {}", path.display()))?;
-            let results =
-                Results::from_json(&text).with_context(|| format!("while parsing {}", path.display()))?;
-            Ok(Part { dir: dir.clone(), results })
-        })
-        .collect()
+    dirs.iter().map(|dir| Ok(Part { dir: dir.clone(), results: read_results(dir)? })).collect()
+}
+
+fn read_results(dir: &Path) -> anyhow::Result<Results> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("while reading {}", path.display()))?;
+    Results::from_json(&text).with_context(|| format!("while parsing {}", path.display()))
+}
+
+/// The event delays of a run against one server without NATS (`loadgen merge --reference
+/// DIR`), step by step.
+pub fn read_reference(dir: &Path) -> anyhow::Result<Reference> {
+    let r = read_results(dir).context("while reading the --reference run")?;
+    let server = r.config.target.clone().unwrap_or_else(|| "an embedded server".into());
+    Ok(Reference {
+        source: format!("{} (against {server})", dir.display()),
+        steps: r
+            .steps
+            .iter()
+            .map(|s| ReferenceStep {
+                transport: s.transport,
+                variant: s.variant,
+                clients: s.clients,
+                round: s.round,
+                event_delay_us: s.event_delay_us.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// Merges the parts into `out` (histogram files and `results.json`) and returns the results.
 pub fn merge(parts: &[Part], out: &Path) -> anyhow::Result<Results> {
+    merge_with(parts, out, None)
+}
+
+/// [`merge`], with a single-node `reference` to set beside the cluster's delays.
+pub fn merge_with(parts: &[Part], out: &Path, reference: Option<Reference>) -> anyhow::Result<Results> {
     let first = &parts.first().context("no part to merge")?.results;
     let n_steps = first.steps.len();
     for p in parts {
@@ -98,7 +122,7 @@ pub fn merge(parts: &[Part], out: &Path) -> anyhow::Result<Results> {
             }
         }
     }
-    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes });
+    merged.cluster = Some(Cluster { parts: parts.len() as u32, nodes, reference });
     let path = out.join("results.json");
     let json = serde_json::to_vec_pretty(&merged).context("while encoding the merged results")?;
     std::fs::write(&path, json).with_context(|| format!("while writing {}", path.display()))?;
@@ -405,7 +429,11 @@ mod tests {
         assert_eq!((s.errors["reset"], &s.deliveries_per_s), (2, &vec![2, 4, 6]));
         assert_eq!(
             merged.cluster,
-            Some(Cluster { parts: 2, nodes: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()] })
+            Some(Cluster {
+                parts: 2,
+                nodes: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
+                reference: None,
+            })
         );
         let back =
             Results::from_json(&std::fs::read_to_string(out.path().join("results.json")).unwrap()).unwrap();
@@ -440,6 +468,7 @@ mod tests {
             p.results.cluster = Some(Cluster {
                 parts: 1,
                 nodes: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
+                reference: None,
             });
         }
         let merged = merge(&[pa, pb], out.path()).expect("merges");

@@ -76,7 +76,8 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     let Server { nodes, name, mut embedded, trust } = server;
     let mut results = new_results(&args, clock, trust);
     if nodes.len() > 1 {
-        results.cluster = Some(Cluster { parts: 1, nodes: nodes.iter().map(|n| n.name.clone()).collect() });
+        let nodes = nodes.iter().map(|n| n.name.clone()).collect();
+        results.cluster = Some(Cluster { parts: 1, nodes, reference: None });
     }
     let mut plans = plan::sweep(&args);
     // Where each step's clients go: with --part, this part's first client's index over all

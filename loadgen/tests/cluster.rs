@@ -138,4 +138,50 @@ fn two_parts_on_two_nodes_merge_into_one_run_with_every_event_once() {
         assert_eq!(m.event_delay_us.p50, all.value_at_quantile(0.50), "{name}: p50 of all samples");
     }
     assert!(merged_dir.join("index.html").exists(), "one report");
+
+    // The same steps against one server without NATS, set beside the cluster's delays.
+    let (_plain, plain) = server(&["--rate", "20"]);
+    let reference = dir.join("reference");
+    let status = loadgen()
+        .args(["run", "--repeat", "1", "--quiet", "--target", &plain])
+        .args(["--transports", "ws,sse,delta-poll", "--clients", "6", "--poll-interval", "200ms"])
+        .args(["--duration", "2s", "--warmup", "500ms", "--out"])
+        .arg(&reference)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the reference run");
+    assert!(status.success());
+    let with_ref = dir.join("merged-ref");
+    let merge_with = |reference: &std::path::Path, out: &std::path::Path| {
+        loadgen()
+            .arg("merge")
+            .args(&outs)
+            .arg("--reference")
+            .arg(reference)
+            .arg("--out")
+            .arg(out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("loadgen merge runs")
+    };
+    let out = merge_with(&reference, &with_ref);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = read_results(&with_ref);
+    let one = r.cluster.as_ref().and_then(|c| c.reference.as_ref()).expect("the reference is recorded");
+    assert!(one.source.contains(&plain), "{}", one.source);
+    for m in &r.steps {
+        let x = one.matching(m).expect("every step has its reference step");
+        assert_eq!((x.transport, x.clients), (m.transport, m.clients));
+        assert!(x.event_delay_us.count > 0, "{:?}", x.event_delay_us);
+    }
+    let page = std::fs::read_to_string(with_ref.join("index.html")).expect("the report");
+    assert!(page.contains("table-cluster-hop"), "the report has the NATS hop table");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("The NATS hop"), "and the terminal");
+    // A reference that is not a run changes nothing.
+    let never = dir.join("never");
+    let out = merge_with(&dir.join("no-such-run"), &never);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--reference"));
+    assert!(!never.exists(), "nothing written");
 }

@@ -63,7 +63,8 @@ fn connect_times_are_comparable_across_transports_on_a_slow_network() {
         .expect("loadgen runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = read_results(&dir);
-    let p50s: Vec<(Transport, u64)> = r.steps.iter().map(|s| (s.transport, s.connect_latency_us.p50)).collect();
+    let p50s: Vec<(Transport, u64)> =
+        r.steps.iter().map(|s| (s.transport, s.connect_latency_us.p50)).collect();
     assert_eq!(p50s.len(), 5);
     for s in &r.steps {
         let c = &s.connect_latency_us;

@@ -48,12 +48,51 @@ pub struct Results {
 }
 
 /// Who took part in a cluster run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Cluster {
     /// Load-generator processes whose results were merged (1 for a single run).
     pub parts: u32,
     /// Server nodes the clients were spread over (their `http://HOST:PORT`).
     pub nodes: Vec<String>,
+    /// The same steps run against one server without NATS (`loadgen merge --reference DIR`),
+    /// beside which the report shows the delay the NATS hop and the spread add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+}
+
+/// A single-node run's event delays, step by step, to set beside a cluster's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Reference {
+    /// Where it came from: the folder given, and the server it ran against.
+    pub source: String,
+    pub steps: Vec<ReferenceStep>,
+}
+
+/// One step of the reference run: which step it matches, and its event delay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceStep {
+    pub transport: Transport,
+    #[serde(default)]
+    pub variant: Variant,
+    pub clients: u32,
+    #[serde(default)]
+    pub round: u32,
+    pub event_delay_us: Latency,
+}
+
+impl Reference {
+    /// The reference step for `step`: same transport, variant and client count, the same
+    /// round when the reference has it, else its first round.
+    pub fn matching(&self, step: &Step) -> Option<&ReferenceStep> {
+        let same = |r: &&ReferenceStep| {
+            r.transport == step.transport && r.variant == step.variant && r.clients == step.clients
+        };
+        self.steps
+            .iter()
+            .filter(same)
+            .find(|r| r.round == step.round)
+            .or_else(|| self.steps.iter().find(same))
+    }
 }
 
 /// The run's parameters, as given on the command line.

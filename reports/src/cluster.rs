@@ -22,6 +22,9 @@ pub struct Section {
     pub balance: Table,
     /// One row per step: the backplane's traffic.
     pub backplane: Table,
+    /// With a reference run (`loadgen merge --reference`): each step's event delay beside the
+    /// same step on one server without NATS, and where that came from.
+    pub hop: Option<(Table, String)>,
 }
 
 /// How many server nodes and load processes took part.
@@ -54,7 +57,66 @@ pub fn section(r: &Results) -> Option<Section> {
         if parts == 1 { "" } else { "es" },
         if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) },
     );
-    Some(Section { intro, balance: balance(r), backplane: backplane(r) })
+    Some(Section { intro, balance: balance(r), backplane: backplane(r), hop: hop(r) })
+}
+
+/// A difference of delays, signed, in ms.
+fn signed_ms(us: f64) -> String {
+    format!("{:+.1}\u{a0}ms", us / 1000.0)
+}
+
+/// The NATS hop: each step's event delay against the same step (transport, variant, clients,
+/// round) on one server without NATS; the difference is what the hop and the cluster's other
+/// processes add.
+fn hop(r: &Results) -> Option<(Table, String)> {
+    let reference = r.cluster.as_ref()?.reference.as_ref()?;
+    let delay = |us: u64| Cell::num(format::latency_us(us as f64));
+    let rows = r
+        .steps
+        .iter()
+        .map(|s| {
+            let mut row = step_cells(s);
+            let (c, one) = (&s.event_delay_us, reference.matching(s).map(|x| &x.event_delay_us));
+            match one.filter(|one| one.count > 0 && c.count > 0) {
+                Some(one) => {
+                    let d50 = c.p50 as f64 - one.p50 as f64;
+                    let d99 = c.p99 as f64 - one.p99 as f64;
+                    row.extend([
+                        delay(one.p50),
+                        delay(one.p99),
+                        delay(c.p50),
+                        delay(c.p99),
+                        Cell::num(signed_ms(d50)),
+                        Cell::num(signed_ms(d99)),
+                        Cell::num(if c.p50 > 0 && d50 > 0.0 {
+                            format!("{:.0}\u{a0}%", 100.0 * d50 / c.p50 as f64)
+                        } else {
+                            "—".into()
+                        }),
+                    ]);
+                }
+                None => row.extend((0..7).map(|_| Cell::num("—".to_string()))),
+            }
+            row
+        })
+        .collect();
+    let table = Table {
+        id: "cluster-hop",
+        caption: "The NATS hop: event delay on one server without NATS against this cluster, per step".into(),
+        head: head(&[
+            "Transport",
+            "Clients",
+            "One node p50",
+            "One node p99",
+            "Cluster p50",
+            "Cluster p99",
+            "Difference p50",
+            "Difference p99",
+            "Difference's share of the cluster's p50",
+        ]),
+        rows,
+    };
+    Some((table, reference.source.clone()))
 }
 
 fn step_cells(s: &Step) -> Vec<Cell> {
@@ -184,6 +246,28 @@ pub fn text(r: &Results) -> Option<String> {
             );
         }
     }
+    if let Some((hop, source)) = &section.hop {
+        let _ = writeln!(out, "\nThe NATS hop, against one server without NATS ({source}):");
+        let _ = writeln!(
+            out,
+            "{:<11} {:>7} {:>12} {:>12} {:>12} {:>12} {:>12}",
+            "transport", "clients", "one p50", "one p99", "cluster p50", "cluster p99", "diff p50"
+        );
+        for (s, row) in r.steps.iter().zip(&hop.rows) {
+            let t = |i: usize| row[i].text.replace('\u{a0}', " ");
+            let _ = writeln!(
+                out,
+                "{:<11} {:>7} {:>12} {:>12} {:>12} {:>12} {:>12}",
+                s.transport.name(),
+                s.clients,
+                t(2),
+                t(3),
+                t(4),
+                t(5),
+                t(6)
+            );
+        }
+    }
     Some(out)
 }
 
@@ -217,7 +301,7 @@ mod tests {
         let nodes = vec!["http://127.0.0.1:1".to_string(), "http://127.0.0.1:2".to_string()];
         let r = results(
             vec![node(&nodes[0], 3, 4000), node(&nodes[1], 2, 4400)],
-            Some(Cluster { parts: 2, nodes: nodes.clone() }),
+            Some(Cluster { parts: 2, nodes: nodes.clone(), reference: None }),
         );
         let s = section(&r).expect("two nodes: a cluster section");
         assert!(
@@ -235,6 +319,53 @@ mod tests {
         assert!(page.contains("<section id=\"cluster\">") && page.contains("table-cluster-backplane"));
         let text = text(&r).expect("printed too");
         assert!(text.contains("http://127.0.0.1:2") && text.contains("110"), "{text}");
+    }
+
+    #[test]
+    fn a_reference_run_is_set_beside_the_cluster_step_by_step() {
+        use proto::results::{Latency, Reference, ReferenceStep};
+        let nodes = vec!["http://127.0.0.1:1".to_string(), "http://127.0.0.1:2".to_string()];
+        let mut r = results(vec![node(&nodes[0], 3, 4000), node(&nodes[1], 2, 4400)], None);
+        r.steps[0].event_delay_us = Latency { count: 200, p50: 5_000, p99: 20_000, ..Latency::default() };
+        let mut sse = Step::empty(Transport::Sse, 5);
+        sse.event_delay_us = Latency { count: 200, p50: 4_000, p99: 9_000, ..Latency::default() };
+        r.steps.push(sse);
+        let one = |t, p50, p99| ReferenceStep {
+            transport: t,
+            variant: proto::Variant::default(),
+            clients: 5,
+            round: 0,
+            event_delay_us: Latency { count: 200, p50, p99, ..Latency::default() },
+        };
+        let reference = Reference {
+            source: "/tmp/ref (against http://127.0.0.1:9)".into(),
+            // Another client count does not match; SSE has no reference step.
+            steps: vec![
+                one(Transport::Ws, 3_000, 15_000),
+                ReferenceStep { clients: 50, ..one(Transport::Ws, 1, 1) },
+            ],
+        };
+        r.cluster = Some(Cluster { parts: 2, nodes, reference: Some(reference) });
+        let (hop, source) = section(&r).expect("a section").hop.expect("a reference: the hop table");
+        assert!(source.starts_with("/tmp/ref"), "{source}");
+        let ws: Vec<&str> = hop.rows[0].iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            ws[2..],
+            [
+                "3.00\u{a0}ms",
+                "15.0\u{a0}ms",
+                "5.00\u{a0}ms",
+                "20.0\u{a0}ms",
+                "+2.0\u{a0}ms",
+                "+5.0\u{a0}ms",
+                "40\u{a0}%"
+            ]
+        );
+        assert!(hop.rows[1][2..].iter().all(|c| c.text == "—"), "no SSE reference: dashes");
+        let page = crate::html::page(&r, &[]).expect("renders");
+        assert!(page.contains("table-cluster-hop") && page.contains("/tmp/ref"), "on the page");
+        let text = text(&r).expect("printed");
+        assert!(text.contains("The NATS hop") && text.contains("+2.0 ms"), "{text}");
     }
 
     #[test]
