@@ -1,5 +1,5 @@
 //! The report's "Cluster" section, shown only when more than one server node or load process
-//! took part: who took part, how evenly each step's clients and deliveries fell on the nodes,
+//! took part, or a reference run is set beside the run (`loadgen merge --reference`): who took part, how evenly each step's clients and deliveries fell on the nodes,
 //! and what the backplane carried (bytes each node took from NATS per event published).
 //!
 //! Per-node figures come from `Step::nodes`: clients and deliveries are client-side (summed
@@ -38,7 +38,9 @@ pub fn participants(r: &Results) -> (usize, u32) {
 /// The section, when the run had more than one node or load process.
 pub fn section(r: &Results) -> Option<Section> {
     let (nodes, parts) = participants(r);
-    if nodes < 2 && parts < 2 {
+    let reference = r.cluster.as_ref().is_some_and(|c| c.reference.is_some());
+    // One node through NATS is a cluster too, when there is a reference to set it beside.
+    if nodes < 2 && parts < 2 && !reference {
         return None;
     }
     let names: Vec<String> = match &r.cluster {
@@ -62,6 +64,10 @@ pub fn section(r: &Results) -> Option<Section> {
 
 /// A difference of delays, signed, in ms.
 fn signed_ms(us: f64) -> String {
+    if us.abs() < 50.0 {
+        // Not "-0.0": below the shown precision there is no sign to show.
+        return "0.0\u{a0}ms".into();
+    }
     format!("{:+.1}\u{a0}ms", us / 1000.0)
 }
 
