@@ -178,13 +178,14 @@ pub async fn run(args: CapacityArgs, cancel: CancellationToken) -> anyhow::Resul
 /// readings of the server found no file descriptor left.
 fn out_of_files(done: &step::Outcome, label: &str, limits: &Limits) -> Option<String> {
     let key = crate::failure::ErrorKind::OpenFiles.label();
-    let clients = done.step.errors.get(key).copied().unwrap_or(0);
+    let failed = done.step.errors.get(key).copied().unwrap_or(0);
     let watch = matches!(done.lost, Some(crate::watch::Lost::OutOfFiles(_)));
-    if clients == 0 && !watch {
+    if failed == 0 {
         return None;
     }
-    let what = if clients > 0 {
-        format!("{} of its client sockets could not be made", reports::format::int(clients))
+    // The count holds the clients' failed sockets and, when the watch gave up, its own one.
+    let what = if failed > u64::from(watch) {
+        format!("{} of its sockets could not be made", reports::format::int(failed))
     } else {
         "its reading of the server's /metrics could not make a socket".to_string()
     };
