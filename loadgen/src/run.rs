@@ -175,7 +175,13 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
     if let Some(e) = embedded {
         e.stop().await;
     }
-    if !args.quiet {
+    Ok(finish(results, dir, args.quiet))
+}
+
+/// A written run's ending: its table (and Cluster section) on stderr unless quiet, and its
+/// report drawn, or `results.json` named when it cannot be.
+pub fn finish(results: Results, dir: PathBuf, quiet: bool) -> Finished {
+    if !quiet {
         eprintln!("{}", summary::table(&results));
         if let Some(cluster) = reports::cluster::text(&results) {
             eprintln!("{cluster}");
@@ -188,7 +194,7 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> anyhow::Result<Fin
             dir.join("results.json")
         }
     };
-    Ok(Finished { results, dir, report })
+    Finished { results, dir, report }
 }
 
 /// The idle server's CPU rate; a server that cannot be read now is found out by the first

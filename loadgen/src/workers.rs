@@ -239,20 +239,7 @@ pub async fn run(
     }
     results.interrupted = (!failures.is_empty()).then(|| failures.join("; "));
     run::write_results(&dir, &results)?;
-    if !args.quiet {
-        eprintln!("{}", crate::summary::table(&results));
-        if let Some(cluster) = reports::cluster::text(&results) {
-            eprintln!("{cluster}");
-        }
-    }
-    let report = match reports::render(&results, &dir) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("pushpull: the report could not be drawn ({e:#}); results are in results.json");
-            dir.join("results.json")
-        }
-    };
-    Ok(Finished { results, dir, report })
+    Ok(run::finish(results, dir, args.quiet))
 }
 
 /// What the workers connect to: the `--target` nodes as given, or the embedded server (over

@@ -18,6 +18,27 @@ fn stdout_of(child: &mut std::process::Child) -> String {
     s
 }
 
+/// Runs `cmd` with an open-files limit (soft and hard) of `limit`, `taken` of them already
+/// open when it starts.
+fn open_files(cmd: &mut std::process::Command, limit: u64, taken: usize) {
+    // SAFETY: setrlimit and dup are async-signal-safe; they run in the child before exec and
+    // change only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for _ in 0..taken {
+                if libc::dup(2) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 fn read_capacity(dir: &std::path::Path) -> Capacity {
     let text = std::fs::read_to_string(dir.join("capacity.json")).expect("capacity.json written");
     Capacity::from_json(&text).expect("capacity.json parses")
@@ -81,16 +102,7 @@ fn a_probe_over_the_open_files_limit_is_refused_as_a_machine_limit() {
         .arg(&*dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: setrlimit is async-signal-safe; it only lowers this child's own limit.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit { rlim_cur: 1024, rlim_max: 1024 };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    open_files(&mut cmd, 1024, 0);
     let mut child = cmd.spawn().expect("loadgen starts");
     let status = wait_bounded(&mut child, Duration::from_secs(60));
     let stderr = common::stderr_of(&mut child);
@@ -119,21 +131,7 @@ fn a_probe_whose_load_generator_runs_out_of_files_is_a_machine_limit_and_the_sea
     // A limit of 400 lets the check pass 160 clients (160 + a reserve of 100), but 250 of
     // those files are taken before it starts (inherited descriptors, as a shell or a parent
     // could leave), so the probe itself finds none left: the case the check cannot foresee.
-    // SAFETY: setrlimit and dup are async-signal-safe; they run in the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit { rlim_cur: 400, rlim_max: 400 };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            for _ in 0..250 {
-                if libc::dup(2) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    open_files(&mut cmd, 400, 250);
     let mut child = cmd.spawn().expect("loadgen starts");
     let status = wait_bounded(&mut child, Duration::from_secs(120));
     let stderr = common::stderr_of(&mut child);
