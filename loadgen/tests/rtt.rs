@@ -5,24 +5,18 @@
 
 mod common;
 
-use std::process::Stdio;
-
-use common::{loadgen, read_results, temp_dir};
+use common::{run_ok, temp_dir};
 use proto::results::DelayMethod;
 use proto::Transport;
 
 #[test]
 fn a_round_trip_is_paid_by_every_request_and_half_of_it_by_every_push() {
-    let dir = temp_dir("rtt");
-    let out = loadgen()
-        .args(["run", "--repeat", "1", "--rtt", "200ms", "--transports", "short-poll,ws", "--clients", "3"])
-        .args(["--duration", "3s", "--warmup", "1s", "--rate", "10", "--baseline", "0s", "--quiet", "--out"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .output()
-        .expect("loadgen runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = read_results(&dir);
+    let args = [
+        &["--repeat", "1", "--rtt", "200ms", "--transports", "short-poll,ws", "--clients", "3"][..],
+        &["--duration", "3s", "--warmup", "1s", "--rate", "10", "--baseline", "0s"][..],
+    ]
+    .concat();
+    let r = run_ok(&temp_dir("rtt"), &args);
     let net = r.config.network.as_ref().expect("the delay is recorded");
     assert_eq!(net.rtt_ms, 200.0);
     if net.method == DelayMethod::DelayLine {
@@ -52,17 +46,13 @@ fn connect_times_are_comparable_across_transports_on_a_slow_network() {
     // One definition for all (TCP connect, TLS, to the first answer), one client code path:
     // on a 200 ms network every transport's connect is the same two round trips, and none
     // includes a long poll's hold or a body's transfer.
-    let dir = temp_dir("rtt-connect");
-    let out = loadgen()
-        .args(["run", "--repeat", "1", "--rtt", "200ms", "--clients", "4", "--rate", "10"])
-        .args(["--transports", "short-poll,delta-poll,long-poll,sse,ws"])
-        .args(["--duration", "2s", "--warmup", "1s", "--baseline", "0s", "--quiet", "--out"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .output()
-        .expect("loadgen runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = read_results(&dir);
+    let args = [
+        &["--repeat", "1", "--rtt", "200ms", "--clients", "4", "--rate", "10"][..],
+        &["--transports", "short-poll,delta-poll,long-poll,sse,ws"][..],
+        &["--duration", "2s", "--warmup", "1s", "--baseline", "0s"][..],
+    ]
+    .concat();
+    let r = run_ok(&temp_dir("rtt-connect"), &args);
     let p50s: Vec<(Transport, u64)> =
         r.steps.iter().map(|s| (s.transport, s.connect_latency_us.p50)).collect();
     assert_eq!(p50s.len(), 5);

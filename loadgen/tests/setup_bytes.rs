@@ -4,23 +4,17 @@
 
 mod common;
 
-use std::process::Stdio;
-
-use common::{loadgen, read_results, temp_dir};
+use common::{run_ok, temp_dir};
 use proto::{Security, Transport};
 
 #[test]
 fn setup_bytes_are_counted_per_connection_and_a_tls_handshake_is_in_them() {
-    let dir = temp_dir("setup-bytes");
-    let out = loadgen()
-        .args(["run", "--repeat", "1", "--transports", "ws,short-poll", "--tls", "off,on", "--clients", "4"])
-        .args(["--duration", "2s", "--warmup", "1s", "--rate", "10", "--baseline", "0s", "--quiet", "--out"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .output()
-        .expect("loadgen runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = read_results(&dir);
+    let args = [
+        &["--repeat", "1", "--transports", "ws,short-poll", "--tls", "off,on", "--clients", "4"][..],
+        &["--duration", "2s", "--warmup", "1s", "--rate", "10", "--baseline", "0s"][..],
+    ]
+    .concat();
+    let r = run_ok(&temp_dir("setup-bytes"), &args);
     let per = |t: Transport, tls: Security| {
         let s = r.steps.iter().find(|s| s.transport == t && s.variant.tls == tls).expect("ran");
         assert!(s.errors.is_empty(), "{t:?} {tls:?}: {:?}", s.errors);

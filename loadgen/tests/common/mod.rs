@@ -37,3 +37,18 @@ pub fn read_results(dir: &std::path::Path) -> proto::results::Results {
     let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json written");
     proto::results::Results::from_json(&text).expect("results.json parses as the documented schema")
 }
+
+/// `loadgen run ARGS --quiet --out DIR` to its end; panics with its stderr when it fails, and
+/// returns the results it wrote.
+pub fn run_ok(dir: &std::path::Path, args: &[&str]) -> proto::results::Results {
+    let out = loadgen()
+        .arg("run")
+        .args(args)
+        .args(["--quiet", "--out"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .output()
+        .expect("loadgen runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    read_results(dir)
+}
